@@ -1,0 +1,14 @@
+"""autoda: LLM-driven data-augmentation search for long-tailed image classification.
+
+Policies are written in a small, checked language (see docs/language.md)::
+
+    >>> import autoda
+    >>> checked = autoda.check_policy("policy flip\\nper sample:\\n    flip_lr with probability 0.5\\n")
+    >>> checked.name
+    'flip'
+"""
+from .compiler import CheckedPolicy, Diagnostic, PolicyError, check_policy
+
+__version__ = "0.1.0"
+
+__all__ = ["CheckedPolicy", "Diagnostic", "PolicyError", "__version__", "check_policy"]

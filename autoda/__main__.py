@@ -1,0 +1,4 @@
+"""``python -m autoda`` is the ``autoda`` command."""
+from .cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The ``autoda`` command line.
+
+Exit codes: 0 success; 1 a policy (or the work it drives) failed, with diagnostics on
+stderr; 2 bad usage. No input file ever produces a Python traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .compiler import PolicyError, check_policy
+from .compiler.cost import DEFAULT_BUDGET
+from .compiler.source import MAX_SOURCE_BYTES
+
+EMITS = ("summary", "ast", "plan", "canonical", "json")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="autoda")
+def cli() -> None:
+    """autoda: search data-augmentation policies for long-tailed image classification."""
+
+
+def _read(name: str) -> tuple[bytes | Path, str]:
+    """What to compile for one FILE argument: stdin's bytes for '-', else the path."""
+    if name == "-":
+        return sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1), "<stdin>"
+    path = Path(name)
+    if not path.exists():
+        raise click.UsageError(f"cannot read {name!r}: no such file")
+    if not path.is_file():
+        raise click.UsageError(f"cannot read {name!r}: not a file")
+    return path, name
+
+
+def _failure(file: str, error: PolicyError) -> dict:
+    return {"file": file, "ok": False, "diagnostics": [d.to_dict() for d in error.diagnostics],
+            "errors": error.total}
+
+
+@cli.command("compile")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--emit", type=click.Choice(EMITS), default="summary", show_default=True,
+              help="What to print for each policy that checks.")
+@click.option("--max-cost", type=click.FloatRange(min=0), default=DEFAULT_BUDGET, show_default=True,
+              help="Budget in image passes per sample.")
+def compile_command(files: tuple[str, ...], emit: str, max_cost: float) -> None:
+    """Check policies and show what they compile to. FILE may be '-' for standard input.
+
+    Exit 0 when every policy checks; 1, with diagnostics on stderr, when any does not.
+    """
+    from .compiler.dump import dump_ast
+    from .compiler.summary import summary_dict, summary_text
+
+    inputs = [_read(name) for name in files]  # usage errors before any work
+    results, failed = [], False
+    for source, file in inputs:
+        try:
+            checked = check_policy(source, file=file, max_cost=max_cost)
+        except PolicyError as error:
+            failed = True
+            click.echo(error.render(), err=True)
+            results.append(_failure(file, error))
+            continue
+        if emit == "json":
+            info = summary_dict(checked)
+            info["canonical"] = checked.canonical
+            info["plan"] = checked.lower().to_dict()
+            results.append(info)
+        elif emit == "summary":
+            click.echo(summary_text(checked))
+        elif emit == "canonical":
+            click.echo(checked.canonical, nl=False)
+        elif emit == "ast":
+            click.echo(dump_ast(checked.ast))
+        else:
+            click.echo(checked.lower().render())
+    if emit == "json":
+        click.echo(json.dumps(results, indent=2, default=str))
+    if failed:
+        count = sum(1 for r in results if r.get("ok") is False)
+        click.echo(f"{count} of {len(inputs)} polic{'y' if len(inputs) == 1 else 'ies'} failed to compile",
+                   err=True)
+        sys.exit(1)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+

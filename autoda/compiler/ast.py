@@ -1,0 +1,219 @@
+"""The typed syntax tree: frozen dataclasses with source spans.
+
+Spans take no part in equality, so two trees parsed from differently spaced or commented
+texts compare equal; passes that annotate nodes key their tables by ``id(node)``.
+
+Numeric literals are never negative except where the parser folds ``-<number>`` into one
+literal; the formatter prints a negative literal back as ``-<number>``, so text -> tree ->
+text -> tree is stable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    column: int
+    end_line: int
+    end_column: int  # exclusive
+
+    @staticmethod
+    def none() -> "Span":
+        return Span(1, 1, 1, 1)
+
+
+def _span() -> Span:
+    return field(default_factory=Span.none, compare=False, repr=False)
+
+
+# --- expressions -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Num:
+    value: int | float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" or "not"
+    operand: "Expr"
+    span: Span = _span()
+
+
+ARITHMETIC = ("+", "-", "*", "/", "%", "**")
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+LOGICAL = ("and", "or")
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # one of ARITHMETIC, COMPARISONS, LOGICAL
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Cond:
+    """``body if test else orelse``."""
+
+    body: "Expr"
+    test: "Expr"
+    orelse: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple["Expr", ...]
+    span: Span = _span()
+    func_span: Span = _span()
+
+
+Expr = Union[Num, Bool, Name, Unary, Binary, Cond, Call]
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct subexpressions of ``expr``, left to right."""
+    if isinstance(expr, Unary):
+        return (expr.operand,)
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    if isinstance(expr, Cond):
+        return (expr.body, expr.test, expr.orelse)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of ``expr``, parents before children (iterative: depth is unbounded here)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+# --- declarations, statements, stages --------------------------------------------------
+
+@dataclass(frozen=True)
+class StateDecl:
+    name: str
+    type: str  # "int", "float" or "bool"
+    per_op: bool
+    lo: Num | None
+    hi: Num | None
+    init: Num | Bool
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: Expr
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str
+    value: Expr
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Statement = Union[Let, Assign]
+
+
+@dataclass(frozen=True)
+class OpRef:
+    name: str
+    span: Span = _span()
+
+
+CLAUSE_ORDER = ("magnitude", "weight", "probability")
+
+
+@dataclass(frozen=True)
+class Clause:
+    kind: str  # one of CLAUSE_ORDER
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Apply:
+    """``apply COUNT of [ops]`` with its clauses, in source order."""
+
+    count: Expr
+    ops: tuple[OpRef, ...]
+    clauses: tuple[Clause, ...]
+    span: Span = _span()
+
+    def clause(self, kind: str) -> Expr | None:
+        for c in self.clauses:
+            if c.kind == kind:
+                return c.value
+        return None
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """One op on every sample: ``op[(magnitude)] [with probability p]``."""
+
+    op: OpRef
+    magnitude: Expr | None
+    probability: Expr | None
+    span: Span = _span()
+
+
+Stage = Union[Apply, Fixed]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str | None
+    states: tuple[StateDecl, ...]
+    epoch: tuple[Statement, ...] | None  # None: no epoch section
+    stages: tuple[Stage, ...]
+    span: Span = _span()
+    epoch_span: Span = _span()
+    sample_span: Span = _span()
+
+    @property
+    def apply_stage(self) -> Apply | None:
+        return next((s for s in self.stages if isinstance(s, Apply)), None)
+
+
+def stage_exprs(stage: Stage) -> Iterator[tuple[str, Expr]]:
+    """(role, expression) pairs of a stage: count, magnitude, weight, probability."""
+    if isinstance(stage, Apply):
+        yield "count", stage.count
+        for clause in stage.clauses:
+            yield clause.kind, clause.value
+    else:
+        if stage.magnitude is not None:
+            yield "magnitude", stage.magnitude
+        if stage.probability is not None:
+            yield "probability", stage.probability

@@ -1,0 +1,155 @@
+"""Lowering: a checked policy -> a Plan, as a flat list of named passes.
+
+1. ``build``: walk the epoch section in order, then every stage expression, emitting one
+   instruction per operation; identical pure instructions are emitted once (random draws
+   never are: two ``uniform`` calls are two draws).
+2. ``eliminate_dead``: drop instructions nothing stored or staged depends on (an unused
+   ``let``), and renumber.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import ast
+from .functions import RANDOM_FUNCTIONS
+from .plan import Instr, Magnitude, Plan, StagePlan, StatePlan
+from .types import Type, broadcast, numeric_dtype
+
+if TYPE_CHECKING:
+    from .pipeline import CheckedPolicy
+
+_BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "<": "lt", "<=": "le",
+               ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "and": "and", "or": "or"}
+_REDUCTIONS = {"mean": "class_mean", "sum": "class_sum", "min": "class_min", "max": "class_max",
+               "mean_ops": "op_mean", "sum_ops": "op_sum", "min_ops": "op_min", "max_ops": "op_max"}
+_ONE = Type("float", "scalar")
+
+
+class _Builder:
+    def __init__(self, checked: "CheckedPolicy") -> None:
+        self.checked = checked
+        self.instrs: list[Instr] = []
+        self.memo: dict[tuple, int] = {}
+        self.env: dict[str, int] = {}  # state and let names -> their current value number
+
+    def emit(self, op: str, args: tuple[int, ...], attr: object, type_: Type) -> int:
+        key = (op, args, repr(attr), type_)
+        if op not in RANDOM_FUNCTIONS and key in self.memo:
+            return self.memo[key]
+        self.instrs.append(Instr(op, args, attr, type_))
+        self.memo[key] = len(self.instrs) - 1
+        return len(self.instrs) - 1
+
+    def const(self, value: float | bool, type_: Type = _ONE) -> int:
+        return self.emit("const", (), value, type_)
+
+    def expr(self, e: ast.Expr) -> int:
+        t = self.checked.typing.of(e)
+        if isinstance(e, (ast.Num, ast.Bool)):
+            return self.const(e.value, t)
+        if isinstance(e, ast.Name):
+            symbol = self.checked.resolution.symbols[id(e)]
+            if symbol.kind == "stat":
+                return self.emit("stat", (), e.id, t)
+            if e.id not in self.env:  # a state read before any assignment: its stored value
+                self.env[e.id] = self.emit("state", (), e.id, t)
+            return self.env[e.id]
+        if isinstance(e, ast.Unary):
+            return self.emit("neg" if e.op == "-" else "not", (self.expr(e.operand),), None, t)
+        if isinstance(e, ast.Cond):
+            return self.emit("where", (self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), None, t)
+        if isinstance(e, ast.Binary):
+            if e.op == "**":
+                return self.emit("pow", (self.expr(e.left),), e.right.value, t)
+            return self.emit(_BINARY_OPS[e.op], (self.expr(e.left), self.expr(e.right)), None, t)
+        if isinstance(e, ast.Call):
+            args = tuple(self.expr(a) for a in e.args)
+            if e.func in ("min", "max") and len(args) > 1:  # n-ary: a chain of binary ones
+                types = [self.checked.typing.of(a) for a in e.args]
+                result, acc = args[0], types[0]
+                for value, vt in zip(args[1:], types[1:]):
+                    acc = Type(numeric_dtype(acc.dtype, vt.dtype), broadcast(acc.shape, vt.shape))
+                    result = self.emit(e.func, (result, value), None, acc)
+                return result
+            return self.emit(_REDUCTIONS.get(e.func, e.func), args, None, t)
+        raise AssertionError(e)
+
+    def magnitude(self, e: ast.Expr | None) -> Magnitude | None:
+        if e is None:
+            return None
+        if isinstance(e, ast.Call) and e.func == "uniform":
+            return Magnitude(uniform=(self.expr(e.args[0]), self.expr(e.args[1])))
+        return Magnitude(value=self.expr(e))
+
+    def build(self) -> tuple[list[tuple[str, int]], list[StagePlan]]:
+        policy = self.checked.ast
+        assigned: list[str] = []
+        for statement in policy.epoch or ():
+            self.env[statement.name] = self.expr(statement.value)
+            if isinstance(statement, ast.Assign) and statement.name not in assigned:
+                assigned.append(statement.name)
+        updates = [(d.name, self.env[d.name]) for d in policy.states if d.name in assigned]
+        for statement in policy.epoch or ():  # lets are not visible to the stages
+            if isinstance(statement, ast.Let):
+                del self.env[statement.name]
+        stages = []
+        for stage in policy.stages:
+            if isinstance(stage, ast.Apply):
+                weight, probability = stage.clause("weight"), stage.clause("probability")
+                stages.append(StagePlan(
+                    "apply", tuple(r.name for r in stage.ops), self.expr(stage.count),
+                    self.expr(weight) if weight is not None else self.const(1.0),
+                    self.expr(probability) if probability is not None else self.const(1.0),
+                    self.magnitude(stage.clause("magnitude"))))
+            else:
+                stages.append(StagePlan(
+                    "fixed", (stage.op.name,), None, None,
+                    self.expr(stage.probability) if stage.probability is not None else self.const(1.0),
+                    self.magnitude(stage.magnitude)))
+        return updates, stages
+
+
+def _stage_values(stage: StagePlan) -> list[int]:
+    values = [v for v in (stage.count, stage.weight, stage.probability) if v is not None]
+    if stage.magnitude is not None:
+        m = stage.magnitude
+        values += [m.value] if m.uniform is None else list(m.uniform)
+    return values
+
+
+def _renumber_stage(stage: StagePlan, new: dict[int, int]) -> StagePlan:
+    def at(v: int | None) -> int | None:
+        return None if v is None else new[v]
+    magnitude = stage.magnitude
+    if magnitude is not None:
+        magnitude = Magnitude(at(magnitude.value),
+                              None if magnitude.uniform is None else (new[magnitude.uniform[0]], new[magnitude.uniform[1]]))
+    return StagePlan(stage.kind, stage.ops, at(stage.count), at(stage.weight), new[stage.probability], magnitude)
+
+
+def eliminate_dead(instrs: list[Instr], updates: list[tuple[str, int]],
+                   stages: list[StagePlan]) -> tuple[list[Instr], list[tuple[str, int]], list[StagePlan]]:
+    live = set(v for _, v in updates)
+    for stage in stages:
+        live.update(_stage_values(stage))
+    for i in range(len(instrs) - 1, -1, -1):  # operands always precede their users
+        if i in live:
+            live.update(instrs[i].args)
+    new = {old: n for n, old in enumerate(sorted(live))}
+    kept = [Instr(i.op, tuple(new[a] for a in i.args), i.attr, i.type)
+            for old, i in enumerate(instrs) if old in live]
+    return kept, [(name, new[v]) for name, v in updates], [_renumber_stage(s, new) for s in stages]
+
+
+def lower(checked: "CheckedPolicy") -> Plan:
+    builder = _Builder(checked)
+    updates, stages = builder.build()
+    instrs, updates, stages = eliminate_dead(builder.instrs, updates, stages)
+    policy = checked.ast
+    states = tuple(StatePlan(d.name, d.type, d.per_op,
+                             None if d.lo is None else d.lo.value, None if d.hi is None else d.hi.value,
+                             d.init.value) for d in policy.states)
+    apply = policy.apply_stage
+    stats = tuple(dict.fromkeys(i.attr for i in instrs if i.op == "stat"))
+    return Plan(policy.name, policy.description, checked.hash, len(apply.ops) if apply else 0, states,
+                tuple(instrs), tuple(updates), tuple(stages), stats, checked.cost)

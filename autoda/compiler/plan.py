@@ -1,0 +1,113 @@
+"""The plan: what a checked policy lowers to, and what the engine compiles into torch.
+
+Once per epoch the engine runs ``instrs``, a straight-line program over class vectors (each
+instruction's operands are earlier instructions), stores ``updates`` into the policy state,
+and reads each stage's parameters (count, weight, probability, magnitude) as per-class or
+per-class-and-op values. Per batch it gathers those rows by label and runs the stages.
+Nothing here imports torch.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .cost import Cost
+from .types import Type
+
+
+@dataclass(frozen=True)
+class Instr:
+    op: str  # const, stat, state, arithmetic, comparison, logic, or a function's name
+    args: tuple[int, ...]  # operand value numbers
+    attr: object  # const: the value; stat/state: the name; pow: the exponent; else None
+    type: Type
+
+
+@dataclass(frozen=True)
+class StatePlan:
+    name: str
+    dtype: str
+    per_op: bool
+    lo: float | None
+    hi: float | None
+    init: float | bool
+
+
+@dataclass(frozen=True)
+class Magnitude:
+    """A per-class (or per-op) magnitude, or ``uniform(lo, hi)`` drawn per sample."""
+
+    value: int | None = None
+    uniform: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    kind: str  # "apply" or "fixed"
+    ops: tuple[str, ...]
+    count: int | None  # apply: value number of the per-class count; fixed: None (always 1)
+    weight: int | None  # apply: value number of the selection weights; fixed: None
+    probability: int  # value number
+    magnitude: Magnitude | None  # None when no op of the stage takes one
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    description: str | None
+    hash: str
+    num_ops: int  # K: the ops of the apply stage (0 without one)
+    states: tuple[StatePlan, ...]
+    instrs: tuple[Instr, ...]
+    updates: tuple[tuple[str, int], ...]  # state name -> value number at the end of the epoch section
+    stages: tuple[StagePlan, ...]
+    stats: tuple[str, ...]  # class statistics read
+    cost: Cost
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """Every op the stages use, in first-use order."""
+        seen: dict[str, None] = {}
+        for stage in self.stages:
+            seen.update(dict.fromkeys(stage.ops))
+        return tuple(seen)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for instr in data["instrs"]:
+            instr["type"] = str(Type(**instr["type"]))
+        return data
+
+    def render(self) -> str:
+        out = [f"plan {self.name}  (hash {self.hash[:16]})"]
+        if self.states:
+            out.append("state")
+            for s in self.states:
+                shape = "per class and op" if s.per_op else "per class"
+                bounds = f" in [{s.lo:g}, {s.hi:g}]" if s.lo is not None else ""
+                init = str(s.init).lower() if isinstance(s.init, bool) else f"{s.init:g}"
+                out.append(f"  {s.name}: {s.dtype} {shape}{bounds} = {init}")
+        out.append("epoch program (once per epoch, over classes)")
+        for i, instr in enumerate(self.instrs):
+            operands = " ".join(f"%{a}" for a in instr.args)
+            attr = "" if instr.attr is None else f" {instr.attr!r}" if instr.op == "const" else f" {instr.attr}"
+            text = f"{instr.op}{attr}{' ' + operands if operands else ''}"
+            out.append(f"  %{i:<3} = {text:<36} {instr.type.dtype}{instr.type.dims}")
+        for name, value in self.updates:
+            out.append(f"  {name} <- %{value}")
+        out.append("stages (per batch, rows gathered by label)")
+        for i, st in enumerate(self.stages):
+            parts = []
+            if st.count is not None:
+                parts.append(f"count %{st.count}")
+            if st.magnitude is not None:
+                m = st.magnitude
+                parts.append(f"magnitude %{m.value}" if m.uniform is None
+                             else f"magnitude uniform(%{m.uniform[0]}, %{m.uniform[1]}) per sample")
+            if st.weight is not None:
+                parts.append(f"weight %{st.weight}")
+            parts.append(f"probability %{st.probability}")
+            ops = f"[{', '.join(st.ops)}] (K={len(st.ops)})" if st.kind == "apply" else st.ops[0]
+            out.append(f"  {i}: {st.kind} {ops}")
+            out.append(f"       {', '.join(parts)}")
+        out.append(f"cost {self.cost}")
+        return "\n".join(out)

@@ -1,0 +1,136 @@
+"""Policy source text: reading it from a path, text or bytes, and the checks that come before
+parsing (size, encoding, binary data, emptiness, bracket nesting), so the parser only ever
+sees text it can handle in bounded time and stack.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, PolicyError
+
+MAX_SOURCE_BYTES = 100_000  # a policy is a page; this is fifty pages
+MAX_NESTING = 50  # brackets open at once
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str
+    file: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines() or [""]
+
+
+def _fail(file: str, code: str, message: str, line: int = 1, column: int = 1,
+          lines: list[str] | None = None, hint: str | None = None) -> PolicyError:
+    return PolicyError([Diagnostic(code, message, line, column, hint=hint, file=file)], lines)
+
+
+def _position(data: bytes | str, offset: int) -> tuple[int, int]:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, offset) + 1
+    column = offset - (data.rfind(newline, 0, offset) + 1) + 1
+    return line, column
+
+
+def looks_like_path(value: str) -> bool:
+    """A str names a file when it is one line and that file exists, or it ends in '.dsl'."""
+    if "\n" in value or "\x00" in value or len(value) > 4096:
+        return False
+    if value.endswith(".dsl") and not any(ch.isspace() for ch in value):
+        return True
+    try:
+        return os.path.isfile(value)
+    except (OSError, ValueError):
+        return False
+
+
+def read_source(source: str | bytes | os.PathLike, file: str | None = None) -> Source:
+    """Turn a path, policy text or raw bytes into checked text, or raise PolicyError.
+
+    A ``pathlib.Path`` (any ``os.PathLike``), or a one-line str naming an existing file, is
+    read from disk (as is a one-word str ending in '.dsl', so a missing file is reported as
+    missing); any other str is policy text; bytes are decoded as UTF-8.
+    """
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_path(source)):
+        path = Path(source)
+        file = file or str(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_SOURCE_BYTES:
+                raise _fail(file, "I001", f"policy file is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,}")
+            data: str | bytes = path.read_bytes()
+        except OSError as exc:
+            raise _fail(file, "I006", f"cannot read policy file: {exc.strerror or exc}") from None
+    else:
+        data = source
+        file = file or "<policy>"
+    if isinstance(data, (bytes, bytearray)):
+        data = bytes(data)
+        if len(data) > MAX_SOURCE_BYTES:
+            raise _fail(file, "I001", f"policy text is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,}")
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        if b"\x00" in data:  # before decoding: a binary file is binary, not a bad encoding
+            line, column = _position(data, data.index(b"\x00"))
+            raise _fail(file, "I003", "the policy contains a NUL byte", line, column,
+                        hint="policies are plain text; is this a binary file?")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line, column = _position(data, exc.start)
+            raise _fail(file, "I002", f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
+                        line, column, hint="policies are UTF-8 text") from None
+    elif isinstance(data, str):
+        text = data
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+            raise _fail(file, "I001", f"policy text is over the limit of {MAX_SOURCE_BYTES:,} bytes")
+    else:
+        raise TypeError(f"a policy is text, bytes or a path, not {type(data).__name__}")
+    return _checked(Source(text, file))
+
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")  # controls, lone surrogates
+
+
+def _checked(src: Source) -> Source:
+    text = src.text
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        line, column = _position(text, bad.start())
+        raise _fail(src.file, "I003", f"character U+{ord(bad.group()):04X} is not allowed in a policy",
+                    line, column, hint="policies are plain text; is this a binary file?")
+    if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+        raise _fail(src.file, "I005", "the policy is empty",
+                    hint="a policy starts with 'policy NAME' and has a 'per sample:' section")
+    _check_nesting(src)
+    return src
+
+
+def _check_nesting(src: Source) -> None:
+    """Refuse deep bracket nesting before the parser sees it (its cost grows with depth)."""
+    depth = 0
+    in_comment = in_string = False
+    for offset, ch in enumerate(src.text):
+        if ch == "\n":
+            in_comment = in_string = False
+        elif in_comment:
+            continue
+        elif ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch == "#":
+            in_comment = True
+        elif ch in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                line, column = _position(src.text, offset)
+                raise _fail(src.file, "I004", f"brackets nest more than {MAX_NESTING} deep",
+                            line, column, src.lines, hint="use let to name parts of a long expression")
+        elif ch in ")]":
+            depth = max(0, depth - 1)

@@ -1,0 +1,4 @@
+policy none "no augmentation beyond the trainer's standard pad-crop and flip"
+
+per sample:
+    identity

@@ -1,0 +1,19 @@
+policy p
+per sample:
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5
+    equalize with probability 0.5

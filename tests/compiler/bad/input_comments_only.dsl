@@ -1,0 +1,2 @@
+# a policy that was never written
+   # nothing here

@@ -1,0 +1,3 @@
+policy café
+per sample:
+    flip_lr

@@ -1,0 +1,5 @@
+policy p
+every epoch:
+    train_acc = 0
+per sample:
+    flip_lr

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    cutot(0.3)

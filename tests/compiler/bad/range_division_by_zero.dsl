@@ -1,0 +1,6 @@
+policy p
+state s: float in [0, 10] = 0
+every epoch:
+    s = clip(1 / train_acc, 0, 10)
+per sample:
+    flip_lr

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    cutout(1.5)

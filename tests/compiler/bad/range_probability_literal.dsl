@@ -1,0 +1,3 @@
+policy p
+per sample:
+    flip_lr with probability 2

@@ -1,0 +1,4 @@
+policy p
+state on: bool = True
+per sample:
+    flip_lr

@@ -1,0 +1,2 @@
+policy p
+per sample:

@@ -1,0 +1,3 @@
+policy
+per sample:
+    flip_lr

@@ -1,0 +1,7 @@
+policy p
+state level: int in [0, 10] = 0
+every epoch:
+    if train_acc > 0.6:
+        level = clip(level + 1, 0, 10)
+per sample:
+    flip_lr

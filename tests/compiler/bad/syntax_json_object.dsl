@@ -1,0 +1,1 @@
+{"policy": "rand", "ops": ["rotate", "shear_x"], "magnitude": 0.3}

@@ -1,0 +1,2 @@
+per sample:
+    flip_lr

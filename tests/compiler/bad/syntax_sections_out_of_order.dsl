@@ -1,0 +1,6 @@
+policy p
+state level: int in [0, 10] = 0
+per sample:
+    flip_lr
+every epoch:
+    level = 0

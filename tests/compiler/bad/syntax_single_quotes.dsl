@@ -1,0 +1,3 @@
+policy p 'flips half the images'
+per sample:
+    flip_lr

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    cutout(rank > 0.5)

@@ -1,0 +1,4 @@
+policy p
+state level: int in [0, 10.5] = 0
+per sample:
+    flip_lr

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    flip_lr(0.5)

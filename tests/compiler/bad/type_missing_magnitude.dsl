@@ -1,0 +1,3 @@
+policy p
+per sample:
+    apply 2 of [rotate, shear_x]

@@ -1,0 +1,4 @@
+policy p
+state strength: float = 0.5
+per sample:
+    flip_lr

@@ -1,0 +1,59 @@
+import json
+from pathlib import Path
+
+import autoda
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "policies"
+
+
+def plan_of(text_or_path):
+    return autoda.check_policy(text_or_path).lower()
+
+
+def test_cuda_lowers_to_a_level_update_feeding_count_and_magnitude():
+    plan = plan_of(EXAMPLES / "cuda.dsl")
+    (name, level), = plan.updates
+    assert name == "level" and plan.instrs[level].op == "clip"
+    (stage,) = plan.stages
+    assert stage.kind == "apply" and len(stage.ops) == plan.num_ops == 22
+    assert stage.count == level  # the count is the updated level itself
+    magnitude = plan.instrs[stage.magnitude.value]
+    assert (magnitude.op, magnitude.args[0]) == ("div", level)
+    assert plan.stats == ("train_acc",)
+
+
+def test_identical_pure_expressions_are_computed_once():
+    plan = plan_of("policy p\nstate s: float in [0, 1] = 0\nevery epoch:\n"
+                   "    s = clip(train_acc * train_acc + train_acc * train_acc, 0, 1)\nper sample:\n    cutout(s)\n")
+    assert sum(1 for i in plan.instrs if i.op == "stat") == 1
+    assert sum(1 for i in plan.instrs if i.op == "mul") == 1
+
+
+def test_random_draws_are_never_merged():
+    plan = plan_of("policy p\nstate a: float in [0, 1] = 0\nstate b: float in [0, 1] = 0\nevery epoch:\n"
+                   "    a = uniform(0, 1)\n    b = uniform(0, 1)\nper sample:\n    cutout(a)\n    cutout(b)\n")
+    assert sum(1 for i in plan.instrs if i.op == "uniform") == 2
+
+
+def test_unused_lets_are_eliminated():
+    plan = plan_of("policy p\nevery epoch:\n    let unused = exp(train_loss)\nper sample:\n    flip_lr\n")
+    assert [i.op for i in plan.instrs] == ["const"]  # the default probability
+
+
+def test_stages_read_state_after_the_update():
+    plan = plan_of("policy p\nstate s: float in [0, 1] = 0\nevery epoch:\n    s = clip(s + 0.1, 0, 1)\n"
+                   "per sample:\n    cutout(s)\n")
+    (name, updated), = plan.updates
+    assert plan.stages[0].magnitude.value == updated
+
+
+def test_uniform_magnitude_is_drawn_per_sample():
+    plan = plan_of(EXAMPLES / "trivialaugment.dsl")
+    lo, hi = plan.stages[0].magnitude.uniform
+    assert (plan.instrs[lo].attr, plan.instrs[hi].attr) == (0, 1)
+
+
+def test_plan_serialises_to_json():
+    for path in EXAMPLES.glob("*.dsl"):
+        data = json.loads(json.dumps(plan_of(path).to_dict()))
+        assert data["name"] == path.stem

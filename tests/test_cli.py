@@ -1,0 +1,81 @@
+"""The `autoda compile` contract: exit 0/1/2, diagnostics on stderr, never a traceback."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autoda.cli import cli
+
+ROOT = Path(__file__).parents[1]
+EXAMPLES = sorted((ROOT / "examples" / "policies").glob("*.dsl"))
+BAD = sorted((ROOT / "tests" / "compiler" / "bad").glob("*.dsl"))
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def test_examples_compile_with_a_summary():
+    result = run("compile", *map(str, EXAMPLES))
+    assert result.exit_code == 0, result.output
+    for path in EXAMPLES:
+        assert f"{path}: ok" in result.stdout
+    assert "image passes per sample" in result.stdout
+
+
+def test_a_bad_policy_exits_1_with_located_diagnostics_on_stderr():
+    bad = ROOT / "tests" / "compiler" / "bad" / "name_unknown_op.dsl"
+    result = run("compile", str(EXAMPLES[0]), str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:3:17: error[N002]: unknown op 'rotat'" in result.stderr
+    assert "did you mean 'rotate'?" in result.stderr
+    assert f"{EXAMPLES[0]}: ok" in result.stdout  # the good one is still reported
+    assert "1 of 2 policies failed to compile" in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["compile"], ["compile", "--emit", "bogus", "x.dsl"],
+                                  ["compile", "missing.dsl"], ["compile", "."], ["nope"]])
+def test_usage_errors_exit_2(args):
+    assert run(*args).exit_code == 2
+
+
+def test_standard_input():
+    result = run("compile", "-", input="policy p\nper sample:\n    flip_lr\n")
+    assert result.exit_code == 0 and "<stdin>: ok" in result.stdout
+
+
+def test_canonical_output_is_idempotent_through_the_cli():
+    first = run("compile", "--emit", "canonical", str(ROOT / "examples" / "policies" / "doda.dsl"))
+    second = run("compile", "--emit", "canonical", "-", input=first.stdout)
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout
+
+
+def test_json_output_is_machine_readable_for_good_and_bad():
+    bad = BAD[0]
+    result = run("compile", "--emit", "json", str(EXAMPLES[0]), str(bad))
+    good, failed = json.loads(result.stdout)
+    assert good["ok"] and good["plan"]["name"] == good["name"] and good["cost"]["per_sample"] > 0
+    assert not failed["ok"] and failed["diagnostics"][0]["code"]
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("emit,marker", [("plan", "epoch program"), ("ast", "Policy name='cuda'")])
+def test_plan_and_ast_emits(emit, marker):
+    result = run("compile", "--emit", emit, str(ROOT / "examples" / "policies" / "cuda.dsl"))
+    assert result.exit_code == 0 and marker in result.stdout
+
+
+def test_every_bad_input_exits_1_without_a_traceback(tmp_path):
+    huge = tmp_path / "huge.dsl"
+    huge.write_text("policy p\n" + "x" * (1 << 20) + "\n")
+    nested = tmp_path / "nested.dsl"
+    nested.write_text("policy p\nevery epoch:\n    let x = " + "(" * 10_000 + ")" * 10_000 + "\n")
+    files = [*map(str, BAD), str(huge), str(nested)]
+    proc = subprocess.run([sys.executable, "-m", "autoda", "compile", *files], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert f"{len(files)} of {len(files)} policies failed to compile" in proc.stderr
