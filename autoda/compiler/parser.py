@@ -17,7 +17,7 @@ from lark.lark import PostLex
 
 from . import ast
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, PolicyError
-from .source import Source
+from .source import Source, brackets
 
 MAX_DEPTH = 100  # syntax-tree depth: keeps every later pass far from Python's recursion limit
 
@@ -96,7 +96,6 @@ _CHAR_HINTS = {
     "|": "write 'or'",
     "!": "write 'not' (or '!=' to compare)",
     "^": "write '**' for powers",
-    "=": "write '=' to assign and '==' to compare",
 }
 _SECTION_WORDS = {"policy", "every", "per", "apply"}
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS", "NOT", "TRUE", "FALSE"}
@@ -165,28 +164,16 @@ def _logical_lines(text: str) -> list[tuple[int, int]]:
     spans = []
     depth = 0
     first = 1
-    in_comment = in_string = False
-    line = 1
-    for ch in text:
+    for ch, line, _ in brackets(text):
         if ch == "\n":
-            in_comment = in_string = False
             if depth == 0:
                 spans.append((first, line))
                 first = line + 1
-            line += 1
-        elif in_comment:
-            continue
-        elif ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch == "#":
-            in_comment = True
         elif ch in "([":
             depth += 1
-        elif ch in ")]":
+        else:
             depth = max(0, depth - 1)
-    spans.append((first, line))
+    spans.append((first, text.count("\n") + 1))
     return spans
 
 
@@ -196,22 +183,8 @@ _PAIRS = {")": "(", "]": "["}
 def _unbalanced_bracket(text: str) -> Diagnostic | None:
     """The first bracket without a partner, as Python reports it, or None."""
     stack: list[tuple[str, int, int]] = []
-    line, column = 1, 0
-    in_comment = in_string = False
-    for ch in text:
-        column += 1
-        if ch == "\n":
-            in_comment = in_string = False
-            line, column = line + 1, 0
-        elif in_comment:
-            continue
-        elif ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch == "#":
-            in_comment = True
-        elif ch in "([":
+    for ch, line, column in brackets(text):
+        if ch in "([":
             stack.append((ch, line, column))
         elif ch in ")]":
             if not stack or stack[-1][0] != _PAIRS[ch]:
@@ -296,6 +269,7 @@ def _parse_tree(src: Source) -> Tree:
     diagnostics: list[Diagnostic] = []
     blanked: set[tuple[int, int]] = set()
     statements: list[tuple[int, int]] = []  # worked out on the first error only
+    first_statement = None
     while True:
         try:
             tree = _lark().parse(text)
@@ -303,7 +277,7 @@ def _parse_tree(src: Source) -> Tree:
             bracket = _unbalanced_bracket(text)
             if bracket is not None:  # every later error would be an echo of this one
                 raise PolicyError(diagnostics + [bracket], lines) from None
-            if not statements:
+            if first_statement is None:
                 statements = _logical_lines(src.text)
                 first_statement = next((s for s in statements if _has_code(lines, s)), statements[0])
             at_end = isinstance(error, UnexpectedToken) and error.token.type == "$END"

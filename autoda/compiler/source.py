@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .diagnostics import Diagnostic, PolicyError
 
@@ -111,25 +112,28 @@ def _checked(src: Source) -> Source:
     return src
 
 
+_BRACKET_OR_NEWLINE = re.compile(r'#[^\n]*|"[^"\n]*"?|[()\[\]\n]')
+
+
+def brackets(text: str) -> Iterator[tuple[str, int, int]]:
+    """(char, line, column) of every bracket and newline outside comments and strings."""
+    line, line_start = 1, 0
+    for match in _BRACKET_OR_NEWLINE.finditer(text):
+        ch = match.group()
+        if ch == "\n":
+            yield ch, line, match.start() - line_start + 1
+            line, line_start = line + 1, match.end()
+        elif ch in "()[]":
+            yield ch, line, match.start() - line_start + 1
+
+
 def _check_nesting(src: Source) -> None:
     """Refuse deep bracket nesting before the parser sees it (its cost grows with depth)."""
     depth = 0
-    in_comment = in_string = False
-    for offset, ch in enumerate(src.text):
-        if ch == "\n":
-            in_comment = in_string = False
-        elif in_comment:
-            continue
-        elif ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch == "#":
-            in_comment = True
-        elif ch in "([":
+    for ch, line, column in brackets(src.text):
+        if ch in "([":
             depth += 1
             if depth > MAX_NESTING:
-                line, column = _position(src.text, offset)
                 raise _fail(src.file, "I004", f"brackets nest more than {MAX_NESTING} deep",
                             line, column, src.lines, hint="use let to name parts of a long expression")
         elif ch in ")]":

@@ -57,3 +57,16 @@ def test_plan_serialises_to_json():
     for path in EXAMPLES.glob("*.dsl"):
         data = json.loads(json.dumps(plan_of(path).to_dict()))
         assert data["name"] == path.stem
+
+
+def test_dead_code_pass_alone_keeps_what_is_stored_and_renumbers():
+    from autoda.compiler.lower import eliminate_dead
+    from autoda.compiler.plan import Instr, StagePlan
+    from autoda.compiler.types import Type
+
+    f = Type("float", "class")
+    instrs = [Instr("stat", (), "rank", f), Instr("stat", (), "freq", f), Instr("neg", (1,), None, f),
+              Instr("const", (), 1.0, Type("float", "scalar"))]
+    kept, updates, stages = eliminate_dead(instrs, [("s", 2)], [StagePlan("fixed", ("flip_lr",), None, None, 3, None)])
+    assert [(i.op, i.args) for i in kept] == [("stat", ()), ("neg", (0,)), ("const", ())]
+    assert updates == [("s", 1)] and stages[0].probability == 2

@@ -51,3 +51,18 @@ def test_a_magnitude_proven_in_range_needs_no_clip():
     autoda.check_policy("policy p\nstate level: int in [0, 10] = 0\nper sample:\n"
                         "    apply level of [rotate, shear_x, shear_y, translate_x, translate_y, color, contrast,"
                         " brightness, sharpness, posterize]\n        magnitude level / 30\n        weight 1 - freq\n")
+
+
+def test_the_range_pass_alone():
+    from autoda.compiler.ranges import check_ranges
+    from autoda.compiler.resolve import resolve
+    from autoda.compiler.typecheck import typecheck
+    from helpers import parsed
+
+    tree = parsed("policy p\nstate s: float in [0, 1] = 0\nevery epoch:\n    s = train_acc * 2\n"
+                  "per sample:\n    cutout(s)\n")
+    resolution, _ = resolve(tree)
+    typing, _ = typecheck(tree, resolution)
+    ranges, errors = check_ranges(tree, resolution, typing)
+    assert [(e.code, e.line) for e in errors] == [("R002", 4)]
+    assert str(ranges.of(tree.epoch[0].value)) == "[0, 2]"
