@@ -11,4 +11,15 @@ from .compiler import CheckedPolicy, Diagnostic, PolicyError, check_policy
 
 __version__ = "0.1.0"
 
-__all__ = ["CheckedPolicy", "Diagnostic", "PolicyError", "__version__", "check_policy"]
+__all__ = ["CheckedPolicy", "ClassStats", "CompiledPolicy", "Diagnostic", "PolicyError", "__version__",
+           "check_policy", "compile_policy"]
+
+_ENGINE = {"compile_policy", "CompiledPolicy", "ClassStats", "PolicyRuntimeError"}
+
+
+def __getattr__(name: str):
+    # The engine imports torch (seconds); `autoda compile` and check_policy do not need it.
+    if name in _ENGINE:
+        from . import engine
+        return getattr(engine, name)
+    raise AttributeError(f"module 'autoda' has no attribute {name!r}")

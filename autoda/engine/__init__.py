@@ -1,5 +1,7 @@
-"""The engine: op library, compiled augmentation graphs, data, models, training, fitness.
+"""The engine: compiled augmentation graphs on the device (this package), and later data,
+models, training and fitness. Its input is the compiler's plan (autoda.compiler.plan)."""
+from .compiled import CompiledPolicy, PolicyRuntimeError, compile_policy
+from .pipeline import Draw
+from .statistics import ClassStats, StatsError
 
-Empty until the augmentation-graph and training work lands; the compiler's plan
-(autoda.compiler.plan) is its input.
-"""
+__all__ = ["ClassStats", "CompiledPolicy", "Draw", "PolicyRuntimeError", "StatsError", "compile_policy"]

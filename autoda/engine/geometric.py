@@ -1,0 +1,103 @@
+"""Geometric ops as 3x3 matrices in pixel coordinates, and the one warp they share.
+
+Each op maps per-sample parameters to a batch of matrices that send a source pixel to its
+destination (x right, y down, pixel centres at integers, the centre at ((W-1)/2, (H-1)/2)).
+A sample's geometric ops multiply into one matrix and the image is resampled once,
+bilinearly, with zeros outside, so stacking ops never blurs twice. An op's identity
+parameter gives the identity matrix, which is how an undrawn op takes part without a branch.
+
+The function names are the op registry's names; every function takes ``value`` (the op's
+parameter per sample, or for an op without a magnitude 1.0 where applied and 0.0 where not),
+``aux`` (the op's extra random numbers, when marked with ``draws``) and the image height and width.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .opmeta import draws
+
+def _affine(a, b, c, d, e, f) -> torch.Tensor:
+    """Stack [[a, b, c], [d, e, f], [0, 0, 1]] from per-sample tensors or numbers (numbers
+    become fills, not tensors copied from the host, so no transfer is queued per batch)."""
+    ref = next(t for t in (a, b, c, d, e, f) if isinstance(t, torch.Tensor))
+    rows = [v if isinstance(v, torch.Tensor) else torch.full_like(ref, v) for v in (a, b, c, d, e, f)]
+    zero, one = torch.zeros_like(ref), torch.ones_like(ref)
+    return torch.stack([*rows, zero, zero, one], dim=-1).view(*ref.shape, 3, 3)
+
+
+def _about_centre(a, b, d, e, height: int, width: int) -> torch.Tensor:
+    """The linear map [[a, b], [d, e]] acting about the image centre."""
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    return _affine(a, b, cx - a * cx - b * cy, d, e, cy - d * cx - e * cy)
+
+
+def flip_lr(value, aux, height, width):
+    return _affine(1 - 2 * value, 0, value * (width - 1), 0, 1, 0)
+
+
+def flip_ud(value, aux, height, width):
+    return _affine(1, 0, 0, 0, 1 - 2 * value, value * (height - 1))
+
+
+def rotate(value, aux, height, width):
+    """Counter-clockwise on screen for a positive angle in degrees, as PIL's rotate."""
+    t = value * (math.pi / 180)
+    cos, sin = torch.cos(t), torch.sin(t)
+    return _about_centre(cos, sin, -sin, cos, height, width)
+
+
+def shear_x(value, aux, height, width):
+    return _about_centre(1, value, 0, 1, height, width)
+
+
+def shear_y(value, aux, height, width):
+    return _about_centre(1, 0, value, 1, height, width)
+
+
+def translate_x(value, aux, height, width):
+    return _affine(1, 0, value * width, 0, 1, 0)
+
+
+def translate_y(value, aux, height, width):
+    return _affine(1, 0, 0, 0, 1, value * height)
+
+
+def scale(value, aux, height, width):
+    return _about_centre(value, 0, 0, value, height, width)
+
+
+@draws("uniform2")
+def crop(value, aux, height, width):
+    """Pad by ``value`` of the side and crop back at a random whole-pixel offset."""
+    dx = torch.round((2 * aux[:, 0] - 1) * value * width)
+    dy = torch.round((2 * aux[:, 1] - 1) * value * height)
+    return _affine(1, 0, dx, 0, 1, dy)
+
+
+def warp(images: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+    """Resample [B, C, H, W] images through [B, 3, 3] source-to-destination matrices.
+
+    The sampling grid comes from the matrices' analytic inverse by broadcasting, not from
+    affine_grid and a general inverse: at 32x32 that is most of a warp's cost, and a
+    general inverse would check for singular matrices with a host sync on CUDA.
+    """
+    b, _, h, w = images.shape
+    m = matrices.to(images.dtype)
+    a, bb, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    det = a * e - bb * d  # every op's matrix has a positive determinant, so no zero here
+    ia, ib, id_, ie = e / det, -bb / det, -d / det, a / det
+    ic, if_ = -(ia * c + ib * f), -(id_ * c + ie * f)
+    # grid_sample wants source coordinates scaled to [-1, 1]: fold that into the inverse,
+    # so each coordinate costs one full-size add of a row term and a column term
+    sx_, sy_ = 2 / max(w - 1, 1), 2 / max(h - 1, 1)
+    xs = torch.arange(w, dtype=images.dtype, device=images.device).view(1, 1, w)
+    ys = torch.arange(h, dtype=images.dtype, device=images.device).view(1, h, 1)
+    col = lambda t: t.view(b, 1, 1)  # noqa: E731
+    grid = images.new_empty(b, h, w, 2)
+    torch.add(col(ia * sx_) * xs, col(ib * sx_) * ys + col(ic * sx_ - 1), out=grid[..., 0])
+    torch.add(col(id_ * sy_) * xs, col(ie * sy_) * ys + col(if_ * sy_ - 1), out=grid[..., 1])
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
