@@ -88,6 +88,51 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float) -> None:
         sys.exit(1)
 
 
+@cli.command("preview")
+@click.argument("policy", metavar="POLICY")
+@click.option("--data", "data_source", default="synthetic", show_default=True,
+              help="'synthetic', or an image folder or .tar/.tar.gz archive of [split/]class/image files.")
+@click.option("--split", default="train", show_default=True, help="Which split of an image folder to read.")
+@click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True,
+              help="Imbalance ratio of the simulated long-tailed set (class counts for the statistics).")
+@click.option("--epoch", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Run the epoch section up to this epoch, on simulated statistics.")
+@click.option("--epochs", "total_epochs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Total epochs of the simulated run (for 'progress').")
+@click.option("--samples", type=click.IntRange(1, 32), default=8, show_default=True, help="Draws per class.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default="preview.png", show_default=True)
+def preview_command(policy: str, data_source: str, split: str, imb_ratio: float, epoch: int, total_epochs: int,
+                    samples: int, seed: int, out: str) -> None:
+    """Draw a grid of original and augmented images for a head, a medium and a tail class."""
+    import os
+
+    from .engine import PolicyRuntimeError, compile_policy
+    from .engine.data import DataError, load_image_folder, make_synthetic
+    from .engine.preview import preview
+
+    source, file = _read(policy)
+    try:
+        compiled = compile_policy(check_policy(source, file=file), seed=seed)
+    except PolicyError as error:
+        click.echo(error.render(), err=True)
+        sys.exit(1)
+    if data_source != "synthetic" and not os.path.exists(data_source):
+        raise click.UsageError(f"--data {data_source!r}: no such file or folder")
+    try:
+        data = (make_synthetic(seed=seed) if data_source == "synthetic"
+                else load_image_folder(data_source, split=split, per_class_limit=1))
+        image, rows = preview(compiled, data, imb_ratio=imb_ratio, epoch=epoch, total_epochs=total_epochs,
+                              samples=samples)
+    except (DataError, PolicyRuntimeError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    tmp = f"{out}.tmp.png"
+    image.save(tmp)
+    os.replace(tmp, out)
+    click.echo(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -79,3 +79,35 @@ def test_every_bad_input_exits_1_without_a_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"{len(files)} of {len(files)} policies failed to compile" in proc.stderr
+
+
+def test_preview_writes_a_grid_on_the_synthetic_set(tmp_path):
+    out = tmp_path / "grid.png"
+    result = run("preview", str(ROOT / "examples" / "policies" / "cuda.dsl"), "--samples", "4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "head disc" in result.stdout and "tail frame (50 images)" in result.stdout
+    from PIL import Image
+    with Image.open(out) as image:
+        assert image.size == (150 + 5 * (96 + 4), 24 + 3 * (96 + 4))
+
+
+def test_preview_errors_are_one_line(tmp_path):
+    missing = run("preview", str(EXAMPLES[0]), "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "x.png"))
+    assert missing.exit_code == 2 and "no such file or folder" in missing.stderr
+    empty = run("preview", str(EXAMPLES[0]), "--data", str(tmp_path), "--out", str(tmp_path / "x.png"))
+    assert empty.exit_code == 1 and empty.stderr.startswith("error: ") and "Traceback" not in empty.stderr
+    bad = run("preview", str(BAD[0]), "--out", str(tmp_path / "x.png"))
+    assert bad.exit_code == 1 and "error[" in bad.stderr
+
+
+CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+@pytest.mark.skipif(not CIFAR.exists(), reason=f"the CIFAR-10 archive is not at {CIFAR}")
+def test_preview_on_the_cifar10_archive(tmp_path):
+    out = tmp_path / "grid.png"
+    result = run("preview", str(ROOT / "examples" / "policies" / "tail_curriculum.dsl"), "--data", str(CIFAR),
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "head airplane (5000 images)" in result.stdout and "tail truck (50 images)" in result.stdout
+    assert out.stat().st_size > 10_000

@@ -57,7 +57,7 @@ def equalize(images, value, aux):
     b, c, h, w = images.shape
     level = levels(images).view(b * c, h * w).long()
     hist = torch.zeros(b * c, 256, dtype=images.dtype, device=images.device)
-    hist.scatter_add_(1, level, torch.ones(1, 1, dtype=images.dtype, device=images.device).expand_as(level))
+    hist.scatter_add_(1, level, torch.ones(b * c, h * w, dtype=images.dtype, device=images.device))
     bins = torch.arange(256, dtype=images.dtype, device=images.device)
     last = (hist.clamp(max=1) * bins).amax(dim=1, keepdim=True).long()  # highest level in use
     step = torch.floor((h * w - hist.gather(1, last)) / 255)

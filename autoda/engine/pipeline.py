@@ -203,6 +203,8 @@ class Pipeline(torch.nn.Module):
         return tuple(out)
 
     def apply(self, images: torch.Tensor, draw: Draw) -> torch.Tensor:
+        if not self.entries:  # only the identity: nothing to compute
+            return images.clone()
         x = to_unit(images)
         b, _, h, w = x.shape
         value = draw.value.to(x.dtype)

@@ -44,6 +44,24 @@ class ClassStats:
         return cls(count, zeros, zeros, zeros, zeros, zeros, epoch, total_epochs)
 
     @classmethod
+    def simulated(cls, count: torch.Tensor, epoch: int, total_epochs: int) -> "ClassStats":
+        """Plausible statistics for an epoch of a long-tailed run, for previews and
+        benchmarks (never for results): training accuracy rises towards 0.95, the rarer
+        the class the slower; loss, weight and feature norms follow it."""
+        count = torch.as_tensor(count)
+        base = cls.initial(count, total_epochs, epoch)
+        rank = base.rank
+
+        def accuracy(e: int) -> torch.Tensor:
+            return (0.95 * (1 - torch.exp(-torch.tensor(float(e)) / (3 * (1 + 3 * rank))))).clamp(0, 1)
+
+        acc = accuracy(epoch) if epoch > 0 else torch.zeros_like(rank)
+        prev = accuracy(epoch - 1) if epoch > 1 else torch.zeros_like(rank)
+        loss = -torch.log(acc.clamp(min=0.05)) if epoch > 0 else torch.zeros_like(rank)
+        return replace(base, train_acc=acc, prev_train_acc=prev, train_loss=loss,
+                       w_norm=(1 + base.freq) * (epoch > 0), feat_norm=(2 + acc) * (epoch > 0))
+
+    @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "ClassStats":
         """From a dict with the statistic names; missing training statistics are 0."""
         if "count" not in values:
