@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from . import ast
@@ -96,11 +97,13 @@ class _Builder:
         for stage in policy.stages:
             if isinstance(stage, ast.Apply):
                 weight, probability = stage.clause("weight"), stage.clause("probability")
+                bound = self.checked.ranges.of(stage.count)  # proven inside [0, number of ops]
                 stages.append(StagePlan(
                     "apply", tuple(r.name for r in stage.ops), self.expr(stage.count),
                     self.expr(weight) if weight is not None else self.const(1.0),
                     self.expr(probability) if probability is not None else self.const(1.0),
-                    self.magnitude(stage.clause("magnitude"))))
+                    self.magnitude(stage.clause("magnitude")),
+                    int(min(len(stage.ops), math.floor(bound.hi))) if bound is not None else len(stage.ops)))
             else:
                 stages.append(StagePlan(
                     "fixed", (stage.op.name,), None, None,
@@ -124,7 +127,8 @@ def _renumber_stage(stage: StagePlan, new: dict[int, int]) -> StagePlan:
     if magnitude is not None:
         magnitude = Magnitude(at(magnitude.value),
                               None if magnitude.uniform is None else (new[magnitude.uniform[0]], new[magnitude.uniform[1]]))
-    return StagePlan(stage.kind, stage.ops, at(stage.count), at(stage.weight), new[stage.probability], magnitude)
+    return StagePlan(stage.kind, stage.ops, at(stage.count), at(stage.weight), new[stage.probability], magnitude,
+                     stage.max_count)
 
 
 def eliminate_dead(instrs: list[Instr], updates: list[tuple[str, int]],

@@ -48,6 +48,7 @@ class StagePlan:
     weight: int | None  # apply: value number of the selection weights; fixed: None
     probability: int  # value number
     magnitude: Magnitude | None  # None when no op of the stage takes one
+    max_count: int = 1  # the most ops a sample can draw here, proven by the range checker
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class Plan:
         for i, st in enumerate(self.stages):
             parts = []
             if st.count is not None:
-                parts.append(f"count %{st.count}")
+                parts.append(f"count %{st.count} (at most {st.max_count})")
             if st.magnitude is not None:
                 m = st.magnitude
                 parts.append(f"magnitude %{m.value}" if m.uniform is None

@@ -81,6 +81,18 @@ def compose(kernels: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
+def add(kernels: list[torch.Tensor]) -> torch.Tensor:
+    """The impulse plus each kernel's departure from the impulse: the same as composing
+    them for a sample on which at most one is not the impulse, and never wider than the
+    widest."""
+    r = max(k.shape[-1] for k in kernels) // 2
+    total = _impulse(r, kernels[0]).expand_as(F.pad(kernels[0], (r - kernels[0].shape[-1] // 2,) * 4)).clone()
+    for kernel in kernels:
+        pad = r - kernel.shape[-1] // 2
+        total += F.pad(kernel - _impulse(kernel.shape[-1] // 2, kernel), (pad,) * 4)
+    return total
+
+
 def convolve(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     """Convolve each image with its own [K, K] kernel, edges repeated; one grouped conv."""
     b, c, h, w = images.shape

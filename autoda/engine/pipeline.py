@@ -69,13 +69,19 @@ class Pipeline(torch.nn.Module):
         super().__init__()
         self.plan = plan
         self.num_ops = plan.num_ops
-        sources: list[str] = []  # op per source column: apply slots first, then single-op stages
+        sources: list[str] = []  # op per source column, stage by stage
         self.columns: list[_Columns] = []
+        # Filters of an apply stage that draws at most one op never meet on one sample, so
+        # their kernels add up (each undrawn one adds nothing) instead of composing: a
+        # kernel as wide as the widest of them, not as the sum of their widths.
+        exclusive: set[int] = set()
         width = 0
         for stage in plan.stages:
             n = len(stage.ops) if stage.kind == "apply" else 1
             cols, width = self._layout(stage, n, width)
             self.columns.append(cols)
+            if stage.kind == "apply" and stage.max_count <= 1:
+                exclusive.update(range(len(sources), len(sources) + n))
             sources += stage.ops
         self.table_width = width
         self.sources = tuple(sources)
@@ -84,6 +90,7 @@ class Pipeline(torch.nn.Module):
         entries.sort(key=lambda e: KIND_ORDER.index(e.kind))  # stable: written order within a kind
         self.entries = tuple(entries)
         self.kinds = {kind: [i for i, e in enumerate(entries) if e.kind == kind] for kind in KIND_ORDER}
+        self.exclusive_filters = [i for i in self.kinds["filter"] if entries[i].source in exclusive]
         params = [OPS[op].param for op in sources]
         # Static per-source constants, as buffers so they live on the device with the policy.
         self.register_buffer("at_zero", torch.tensor([p.at_zero if p else 0.0 for p in params]), persistent=False)
@@ -219,7 +226,11 @@ class Pipeline(torch.nn.Module):
         for i in self.kinds["colour"]:
             x = self._point_op(x, draw, value, i)
         if self.kinds["filter"]:
-            kernels = [implementation(self.entries[i].op)(value[:, i]) for i in self.kinds["filter"]]
+            kernels = [implementation(self.entries[i].op)(value[:, i]) for i in self.kinds["filter"]
+                       if i not in self.exclusive_filters]
+            if self.exclusive_filters:
+                kernels.append(filters.add([implementation(self.entries[i].op)(value[:, i])
+                                            for i in self.exclusive_filters]))
             x = filters.convolve(x, filters.compose(kernels))
         for i in self.kinds["erase"]:
             x = self._point_op(x, draw, value, i)
