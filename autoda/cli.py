@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from . import __version__
+from .catalog import DATASETS, METHODS, MODELS
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.source import MAX_SOURCE_BYTES
@@ -131,6 +133,120 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
     image.save(tmp)
     os.replace(tmp, out)
     click.echo(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}")
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise click.UsageError(f"--device {name!r} is not a device (cpu, cuda, cuda:1, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise click.UsageError("--device cuda: no CUDA device is available here")
+    return name
+
+
+def _auto_model(dataset: str, image_size: int) -> str:
+    if dataset == "synthetic":
+        return "resnet8"
+    return "resnet32" if image_size <= 64 else "resnet50"
+
+
+@cli.command("train")
+@click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
+@click.option("--data-root", help="Local copy of the data set: CIFAR's folder, or an image folder or archive.")
+@click.option("--download", is_flag=True, help="Let torchvision download CIFAR into --data-root.")
+@click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
+@click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
+@click.option("--model", type=click.Choice(("auto",) + MODELS), default="auto",
+              show_default=True, help="auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above.")
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True,
+              help="The recipe's milestones, warm-up and DRW epoch scale with it.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
+@click.option("--policy", "policy_file", help="A policy to augment with (after the standard crop and flip).")
+@click.option("--no-standard-aug", is_flag=True, help="Do not apply the standard pad-crop and flip.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
+@click.option("--report-test", is_flag=True, help="Also report the test split (final reports only).")
+@click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
+def train_command(dataset, data_root, download, imb_ratio, method, model, epochs, batch_size, lr, policy_file,
+                  no_standard_aug, seed, device, metrics_out, report_test, cache_dir) -> None:
+    """Train one method with one policy; print a many/medium/few/all table."""
+    import torch
+
+    from .engine import PolicyRuntimeError
+    from .engine.augment import training_policy
+    from .engine.data import DataError, load_dataset
+    from .engine.fitness import default_cache_dir
+    from .engine.trainer import Diverged, Recipe, build_trainer
+    from .reporting import accuracy_table, progress_bar
+
+    device = _device(device)
+    checked = None
+    if policy_file is not None:
+        source, file = _read(policy_file)
+        try:
+            checked = check_policy(source, file=file)
+        except PolicyError as error:
+            click.echo(error.render(), err=True)
+            sys.exit(1)
+    if data_root is not None and dataset != "cifar10-lt" and dataset != "cifar100-lt" and not Path(data_root).exists():
+        raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
+    try:
+        data = load_dataset(dataset, data_root, imb_ratio, seed, download,
+                            cache_dir or str(default_cache_dir() / "data"))
+    except DataError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr) if epochs != 200 else \
+        Recipe(batch_size=batch_size, lr=lr)
+    model = _auto_model(dataset, data.train.images.shape[-1]) if model == "auto" else model
+    trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, model, recipe, device, seed)
+    click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
+               f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {model}, "
+               f"{epochs} epochs on {device}", err=True)
+    started = time.perf_counter()
+    try:
+        with progress_bar(epochs, "training") as advance:
+            trainer.train(epochs, advance)
+    except Diverged as error:
+        click.echo(f"error: training diverged: {error}", err=True)
+        sys.exit(1)
+    except PolicyRuntimeError as error:
+        click.echo(f"error: the policy failed at run time: {error}", err=True)
+        sys.exit(1)
+    validation = trainer.evaluate(data.val)
+    results = {"val": validation}
+    if report_test:
+        results["test"] = trainer.evaluate(data.test)
+    click.echo(accuracy_table(results))
+    if metrics_out:
+        metrics = {**{k: validation[k] for k in ("many", "medium", "few", "all", "per_class")}, "split": "val",
+                   "seed": seed, "device": device, "torch": torch.__version__, "dataset": dataset,
+                   "imb_ratio": imb_ratio, "method": method, "model": model, "epochs": epochs,
+                   "recipe": recipe.to_dict(), "split_sizes": data.sizes(), "class_names": list(data.train.class_names),
+                   "train_counts": data.train.counts().tolist(), "group_sizes": validation["group_sizes"],
+                   "policy": None if checked is None else {"name": checked.name, "hash": checked.hash},
+                   "standard_augmentation": not no_standard_aug, "seconds": time.perf_counter() - started,
+                   "epochs_log": [vars(e) for e in trainer.log]}
+        if report_test:
+            metrics["test"] = results["test"]
+        _write_json(metrics_out, metrics)
+        click.echo(f"metrics written to {metrics_out}", err=True)
+
+
+def _write_json(path: str, data: dict) -> None:
+    import os
+
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
 
 
 def main() -> None:

@@ -111,3 +111,30 @@ def test_preview_on_the_cifar10_archive(tmp_path):
     assert result.exit_code == 0, result.output
     assert "head airplane (5000 images)" in result.stdout and "tail truck (50 images)" in result.stdout
     assert out.stat().st_size > 10_000
+
+
+def test_train_on_the_synthetic_set_writes_the_metrics_contract(tmp_path):
+    out = tmp_path / "metrics.json"
+    result = run("train", "--epochs", "3", "--batch-size", "64", "--method", "bs",
+                 "--policy", str(ROOT / "examples" / "policies" / "rank_scaled.dsl"),
+                 "--metrics-out", str(out), "--report-test", "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    assert "many" in result.stdout and "val" in result.stdout and "test" in result.stdout
+    metrics = json.loads(out.read_text())
+    for key in ("many", "medium", "few", "all", "per_class", "split", "seed", "device", "torch"):
+        assert key in metrics, key
+    assert metrics["split"] == "val" and len(metrics["per_class"]) == 10 and 0 <= metrics["all"] <= 1
+    assert metrics["policy"]["name"] == "rank_scaled" and "test" in metrics
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["--method", "focal"], 2, "Invalid value for '--method'"),
+    (["--dataset", "folder", "--data-root", "nowhere"], 2, "no such file or folder"),
+    (["--dataset", "folder"], 1, "needs --data-root"),
+    (["--policy", "tests/compiler/bad/name_unknown_op.dsl"], 1, "error[N002]"),
+    (["--device", "tpu"], 2, "is not a device"),
+])
+def test_train_errors_are_one_clear_line(args, code, message):
+    result = run("train", "--epochs", "1", *args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -71,9 +71,11 @@ def scale(value, aux, height, width):
 
 @draws("uniform2")
 def crop(value, aux, height, width):
-    """Pad by ``value`` of the side and crop back at a random whole-pixel offset."""
-    dx = torch.round((2 * aux[:, 0] - 1) * value * width)
-    dy = torch.round((2 * aux[:, 1] - 1) * value * height)
+    """Pad by ``value`` of the side and crop back at a random whole-pixel offset, each of
+    the 2p + 1 offsets equally likely, as torchvision's RandomCrop(padding=p)."""
+    px, py = torch.round(value * width), torch.round(value * height)
+    dx = torch.floor(aux[:, 0] * (2 * px + 1)) - px
+    dy = torch.floor(aux[:, 1] * (2 * py + 1)) - py
     return _affine(1, 0, dx, 0, 1, dy)
 
 

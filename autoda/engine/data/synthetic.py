@@ -43,9 +43,10 @@ def make_synthetic(num_classes: int = 10, n_max: int = 100, imb_ratio: float = 1
     """A long-tailed synthetic set: class i has longtail_counts(...)[i] images."""
     if not 2 <= num_classes <= 100:
         raise ValueError("the synthetic set has 2 to 100 classes")
-    g = torch.Generator().manual_seed(seed)
     counts = longtail_counts(num_classes, n_max, imb_ratio)
-    palette = torch.rand(num_classes, 2, 3, generator=g) * 0.8 + 0.1  # shape colour, background
+    # what a class looks like is fixed; the seed only draws its images
+    palette = torch.rand(num_classes, 2, 3, generator=torch.Generator().manual_seed(1234)) * 0.8 + 0.1
+    g = torch.Generator().manual_seed(seed)
     images, labels = [], []
     coords = torch.arange(size, dtype=torch.float32)
     for label, n in enumerate(counts):

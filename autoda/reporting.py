@@ -1,0 +1,57 @@
+"""What the command line shows: rich progress on stderr and many/medium/few/all tables."""
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+GROUP_COLUMNS = ("many", "medium", "few", "all")
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, what: str) -> Iterator[Callable]:
+    """A progress bar on stderr (a line per epoch when stderr is not a terminal, so a log
+    file shows progress too); yields a callback for trainer epoch logs."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        def line(log) -> None:
+            console.print(f"{what} epoch {log.epoch + 1}/{total}: loss {log.loss:.4f}, train acc "
+                          f"{log.train_acc:.4f}, lr {log.lr:g}, {log.images_per_second:,.0f} img/s, "
+                          f"{log.seconds:.1f} s", highlight=False, soft_wrap=True)
+        yield line
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task(what, total=total, status="")
+
+        def advance(log) -> None:
+            progress.update(task, advance=1, status=f"loss {log.loss:.3f}  train acc {log.train_acc:.3f}  "
+                                                     f"{log.images_per_second:,.0f} img/s")
+        yield advance
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def accuracy_table(results: dict[str, dict]) -> str:
+    """Render {split: summary} as a table, in percent; '-' for an empty group."""
+    table = Table(title="accuracy (%)", title_justify="left")
+    table.add_column("split")
+    for column in GROUP_COLUMNS:
+        table.add_column(column, justify="right")
+    sizes: dict = {}
+    for split, summary in results.items():
+        sizes = summary.get("group_sizes", sizes)
+        table.add_row(split, *(_percent(summary[c]) for c in GROUP_COLUMNS))
+    console = Console(width=100, file=io.StringIO())
+    console.print(table)
+    if sizes:
+        console.print("classes: " + ", ".join(f"{g} {n}" for g, n in sizes.items())
+                      + " (many: > 100 training images, medium: 20-100, few: < 20)")
+    return console.file.getvalue().rstrip()

@@ -1,0 +1,165 @@
+"""Training throughput on CIFAR-10-LT (IR 100, from ../shared/data/cifar10-jpg.tar.gz) with
+ResNet-32 and the six-op policy (benchmarks/policies/six_ops.dsl), in one run:
+
+(a) autoda's on-device pipeline: uint8 images on the device, device-side permutation, the
+    compiled policy (after the standard crop and flip), normalisation on the device;
+(b) a torchvision DataLoader (--workers processes) whose dataset applies the same ops per
+    image with transforms.v2 (random crop with padding 4, flip, two of the six ops at
+    magnitude 0.3), feeding the same model, optimiser and loss;
+(c) the wall time of one fitness evaluation (fine-tune --n-ft epochs from a cached
+    --e-ckp checkpoint, then validation), autoda's unit of search work.
+
+Each throughput figure is the median over --repeats runs of --batches training batches
+(after one warm-up run). Prints a table, writes JSON, and ends with
+`speedup_vs_dataloader=<a/b>`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+import torchvision.transforms.v2 as v2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import autoda  # noqa: E402
+from autoda.engine.augment import with_standard  # noqa: E402
+from autoda.engine.data import load_dataset  # noqa: E402
+from autoda.engine.fitness import FitnessEvaluator, FitnessSetup  # noqa: E402
+from autoda.engine.models import build_model  # noqa: E402
+from autoda.engine.trainer import Recipe, Trainer, build_trainer  # noqa: E402
+from aug_throughput import per_sample_op  # noqa: E402
+
+SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+class PerSampleDataset(torch.utils.data.Dataset):
+    """The reference implementations' way: augment one image at a time in a worker."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, ops: list[str], magnitude: float) -> None:
+        self.images, self.labels, self.ops = images, labels, ops
+        self.values = {op: autoda.ops.OPS[op].parameter(magnitude) if autoda.ops.OPS[op].param else 1.0
+                       for op in ops}
+        self.base = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip()])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        img = self.base(self.images[i])
+        for op in random.sample(self.ops, 2):
+            spec = autoda.ops.OPS[op]
+            value = self.values[op]
+            if spec.param is not None and spec.param.signed and random.random() < 0.5:
+                value = 2 * spec.param.identity - value
+            img = per_sample_op(img, op, value, None)
+        return img, self.labels[i]
+
+
+def loader_epoch(model, optimizer, loader, mean, std, device, batches: int) -> float:
+    """Images per second for ``batches`` batches of a standard DataLoader training loop."""
+    model.train()
+    seen, start = 0, time.perf_counter()
+    for step, (images, labels) in enumerate(loader):
+        if step == batches:
+            break
+        x = (images.to(device).float().div_(255) - mean) / std
+        loss = F.cross_entropy(model(x), labels.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        seen += len(labels)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return seen / (time.perf_counter() - start)
+
+
+def autoda_epoch(trainer: Trainer, batches: int) -> float:
+    """Images per second for ``batches`` batches of autoda's trainer (an epoch cut short)."""
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize(trainer.device)
+    return trainer.run_epoch(max_batches=batches).images_per_second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ARCHIVE)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument("--e-ckp", type=int, default=1)
+    parser.add_argument("--n-ft", type=int, default=1)
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_throughput.json")
+    args = parser.parse_args()
+    if not args.data.exists():
+        sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
+    device = torch.device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    cache = args.cache_dir or Path(os.environ.get("AUTODA_CACHE", Path.home() / ".cache" / "autoda"))
+    data = load_dataset("folder", str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
+    print(f"device {where}; torch {torch.__version__}; torchvision {torchvision.__version__}; CIFAR-10-LT IR 100: "
+          f"{data.sizes()}; ResNet-32, batch 128; median of {args.repeats} runs of {args.batches} batches "
+          f"after one warm-up; DataLoader with {args.workers} workers")
+
+    six = autoda.check_policy(SIX)
+    trainer = build_trainer(data, with_standard(six), "ce", "resnet32", Recipe(batch_size=128), device)
+
+    torch.manual_seed(0)
+    model = build_model("resnet32", 10).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
+    ops = list(six.lower().stages[0].ops)
+    dataset = PerSampleDataset(data.train.images, data.train.labels, ops, 0.3)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=128, shuffle=True, num_workers=args.workers,
+                                         persistent_workers=args.workers > 0, drop_last=True)
+
+    rates: dict[str, list[float]] = {"autoda": [], "dataloader": []}
+    for round_ in range(args.repeats + 1):
+        a = autoda_epoch(trainer, args.batches)
+        b = loader_epoch(model, optimizer, loader, trainer.mean, trainer.std, device, args.batches)
+        if round_ > 0:
+            rates["autoda"].append(a)
+            rates["dataloader"].append(b)
+    median = {k: statistics.median(v) for k, v in rates.items()}
+
+    evaluator = FitnessEvaluator(data, FitnessSetup("ce", "resnet32", Recipe(), 0, args.e_ckp, args.n_ft,
+                                                    device=args.device), cache)
+    evaluator.checkpoint()  # trained (or read) before the clock starts: it is shared by every candidate
+    fitness = evaluator.evaluate(SIX)
+    print(f"{'pipeline':<36} {'images/s':>10}")
+    print(f"{'(a) autoda on-device':<36} {median['autoda']:>10,.0f}")
+    print(f"{'(b) DataLoader + transforms.v2':<36} {median['dataloader']:>10,.0f}")
+    print(f"(c) one fitness evaluation (e_ckp {args.e_ckp}, n_ft {args.n_ft}): {fitness.seconds:.1f} s, "
+          f"balanced validation accuracy {fitness.fitness:.4f}")
+    results = {"benchmark": "train_throughput", "device": where, "torch": torch.__version__,
+               "data": "CIFAR-10-LT IR 100 (JPEG archive)", "split_sizes": data.sizes(), "model": "resnet32",
+               "batch_size": 128, "batches": args.batches, "repeats": args.repeats, "workers": args.workers,
+               "images_per_second": {k: {"median": round(median[k], 1), "runs": [round(r, 1) for r in v]}
+                                     for k, v in rates.items()},
+               "speedup_vs_dataloader": round(median["autoda"] / median["dataloader"], 2),
+               "fitness_evaluation": {"e_ckp": args.e_ckp, "n_ft": args.n_ft, "seconds": round(fitness.seconds, 1),
+                                      "fitness": fitness.fitness, "ok": fitness.ok}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    print(f"written {args.out}")
+    print(f"speedup_vs_dataloader={median['autoda'] / median['dataloader']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
