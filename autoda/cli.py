@@ -174,8 +174,12 @@ def _auto_model(dataset: str, image_size: int) -> str:
 @click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
 @click.option("--report-test", is_flag=True, help="Also report the test split (final reports only).")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
+@click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for train.")
+@click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
+@click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
 def train_command(dataset, data_root, download, imb_ratio, method, model, epochs, batch_size, lr, policy_file,
-                  no_standard_aug, seed, device, metrics_out, report_test, cache_dir) -> None:
+                  no_standard_aug, seed, device, metrics_out, report_test, cache_dir, train_list, test_list,
+                  image_size) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     import torch
 
@@ -198,8 +202,8 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
     if data_root is not None and dataset != "cifar10-lt" and dataset != "cifar100-lt" and not Path(data_root).exists():
         raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
     try:
-        data = load_dataset(dataset, data_root, imb_ratio, seed, download,
-                            cache_dir or str(default_cache_dir() / "data"))
+        data = load_dataset(dataset, data_root, imb_ratio, seed, download, cache_dir or str(default_cache_dir() / "data"),
+                            train_list=train_list, test_list=test_list, image_size=image_size)
     except DataError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

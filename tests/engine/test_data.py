@@ -83,3 +83,20 @@ def test_the_cifar10_jpeg_archive_reads_as_ten_classes():
     data = load_image_folder(CIFAR, split="test", per_class_limit=2)
     assert data.class_names[0] == "airplane" and data.num_classes == 10
     assert data.images.shape == (20, 3, 32, 32)
+
+
+def test_split_files_and_resizing_to_one_size(tmp_path):
+    for label, name in ((1, "zebra"), (0, "ant")):  # label order differs from name order
+        folder = tmp_path / "images" / name
+        folder.mkdir(parents=True)
+        for i, size in enumerate(((8, 6), (5, 9))):
+            (folder / f"{i}.png").write_bytes(_png(100 * label + i, size))
+    (tmp_path / "train.txt").write_text("images/zebra/0.png 1\nimages/ant/0.png 0\nimages/ant/1.png 0\n\n")
+    with pytest.raises(DataError, match="different sizes"):
+        load_image_folder(tmp_path, "train.txt")
+    data = load_image_folder(tmp_path, "train.txt", size=4)
+    assert data.class_names == ("ant", "zebra") and data.images.shape == (3, 3, 4, 4)
+    assert data.counts().tolist() == [2, 1]
+    (tmp_path / "bad.txt").write_text("images/ant/0.png\n")
+    with pytest.raises(DataError, match="bad.txt:1"):
+        load_image_folder(tmp_path, "bad.txt")

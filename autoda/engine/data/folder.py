@@ -1,8 +1,11 @@
-"""Image folders: ``[split/]class/image`` trees, as directories or .tar/.tar.gz archives.
+"""Image folders: ``[split/]class/image`` trees, as directories or .tar/.tar.gz archives,
+or a directory with a split file of ``relative/path label`` lines (ImageNet-LT's
+ImageNet_LT_train.txt, for one).
 
-ImageNet-LT, iNaturalist and the CIFAR-10 JPEGs in ../shared/data share this layout. A
+The CIFAR-10 JPEGs in ../shared/data use the tree layout. Images of mixed sizes need
+``size``: each is resized (shorter side) and centre-cropped to size x size when decoded. A
 full load decodes every image once and caches the uint8 tensors in ``cache_dir`` (written
-atomically), so the next load of the same archive reads one file.
+atomically), so the next load of the same data reads one file.
 """
 from __future__ import annotations
 
@@ -54,42 +57,84 @@ def _members(root: Path, split: str) -> Iterator[tuple[str, str, object]]:
             yield parts[-2], parts[-1], (lambda m=member: archive.extractfile(m).read())
 
 
-def _cache_path(root: Path, split: str, cache_dir: Path) -> Path:
-    stat = root.stat()
-    key = hashlib.sha256(f"{root.resolve()}|{split}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return cache_dir / f"{root.name}.{split}.{key}.pt"
+def _list_file(root: Path, split: str) -> Path | None:
+    """A split given as a file of ``relative/path label`` lines, or None."""
+    if not split.endswith(".txt"):
+        return None
+    for candidate in (Path(split), root / split):
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"no such split file: {split}")
+
+
+def _listed(root: Path, list_file: Path) -> tuple[Iterator[tuple[str, str, object]], dict[str, int]]:
+    """Members of a split file; a class is named by its folder and ordered by its label."""
+    entries, labels = [], {}
+    for number, line in enumerate(list_file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            path, label = line.rsplit(maxsplit=1)
+            labels.setdefault(Path(path).parent.name, int(label))
+        except ValueError:
+            raise DataError(f"{list_file}:{number}: expected 'relative/path label'") from None
+        entries.append((Path(path).parent.name, Path(path).name, (root / path).read_bytes))
+    return iter(entries), labels
+
+
+def _cache_path(root: Path, split: str, size: int | None, cache_dir: Path) -> Path:
+    stats = [root.stat()] + ([Path(split).stat()] if Path(split).is_file() else [])
+    fingerprint = "|".join([str(root.resolve()), split, str(size)] + [f"{s.st_size}:{s.st_mtime_ns}" for s in stats])
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+    return cache_dir / f"{root.name}.{Path(split).stem}.{key}.pt"
+
+
+def _decode(data: bytes, size: int | None) -> torch.Tensor:
+    with Image.open(io.BytesIO(data)) as img:
+        img = img.convert("RGB")
+        if size is not None:
+            scale = size / min(img.size)
+            img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))),
+                             Image.BILINEAR)
+            left, top = (img.width - size) // 2, (img.height - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+        array = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+        return array.view(img.height, img.width, 3).permute(2, 0, 1)
 
 
 def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_limit: int | None = None,
-                      cache_dir: str | os.PathLike | None = None) -> ImageSet:
-    """Load every image of ``split`` (or the first ``per_class_limit`` of each class).
+                      cache_dir: str | os.PathLike | None = None, size: int | None = None) -> ImageSet:
+    """Load every image of ``split`` (a folder name, or a split file ending in .txt), or the
+    first ``per_class_limit`` of each class.
 
-    Images must share one size; they are converted to RGB. Classes are sorted by name.
+    Images are converted to RGB and must share one size unless ``size`` is given. Classes
+    are sorted by name, or by label for a split file.
     """
     root = Path(root)
     if not root.exists():
         raise DataError(f"no such data set: {root}")
-    cache = _cache_path(root, split, Path(cache_dir)) if cache_dir and per_class_limit is None else None
+    list_file = _list_file(root, split)
+    cache = _cache_path(root, split, size, Path(cache_dir)) if cache_dir and per_class_limit is None else None
     if cache is not None and cache.exists():
         saved = torch.load(cache)
         return ImageSet(saved["images"], saved["labels"], tuple(saved["class_names"]))
+    members, order = _listed(root, list_file) if list_file is not None else (_members(root, split), None)
     by_class: dict[str, list[torch.Tensor]] = {}
-    for class_name, file_name, read in _members(root, split):
+    for class_name, file_name, read in members:
         images = by_class.setdefault(class_name, [])
         if per_class_limit is not None and len(images) >= per_class_limit:
             continue
         try:
-            with Image.open(io.BytesIO(read())) as img:
-                array = torch.frombuffer(bytearray(img.convert("RGB").tobytes()), dtype=torch.uint8)
-                images.append(array.view(img.height, img.width, 3).permute(2, 0, 1))
+            images.append(_decode(read(), size))
         except (UnidentifiedImageError, OSError) as error:
             raise DataError(f"{root}: cannot decode {class_name}/{file_name} ({error})") from None
     if not by_class:
         raise DataError(f"{root}: no images found under {split}/<class>/ or <class>/")
     sizes = {tuple(t.shape) for images in by_class.values() for t in images}
     if len(sizes) > 1:
-        raise DataError(f"{root}: images have different sizes ({', '.join(map(str, sorted(sizes)[:3]))}...)")
-    names = tuple(sorted(by_class))
+        raise DataError(f"{root}: images have different sizes ({', '.join(map(str, sorted(sizes)[:3]))}...); "
+                        "give an image size to resize them")
+    names = tuple(sorted(by_class, key=(lambda n: order[n]) if order else None))
     images = torch.stack([t for name in names for t in by_class[name]])
     labels = torch.cat([torch.full((len(by_class[name]),), i, dtype=torch.long) for i, name in enumerate(names)])
     result = ImageSet(images, labels, names)

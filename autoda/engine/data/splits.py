@@ -100,23 +100,31 @@ def _cifar(name: str, root: str | None, download: bool) -> tuple[ImageSet, Image
                           torch.tensor(p.targets, dtype=torch.long), tuple(p.classes)) for p in parts)
 
 
-def _folder(root: str | None, cache_dir: str | None) -> tuple[ImageSet, ImageSet | None]:
+def _folder(root: str | None, cache_dir: str | None, splits: tuple[str, ...],
+            size: int | None) -> tuple[ImageSet, ImageSet | None]:
     if root is None:
         raise DataError("--dataset folder needs --data-root (a folder or a .tar/.tar.gz archive)")
     if not Path(root).exists():
         raise DataError(f"no such data set: {root}")
-    train = load_image_folder(root, "train", cache_dir=cache_dir)
-    for split in ("test", "val"):
+    train = load_image_folder(root, splits[0], cache_dir=cache_dir, size=size)
+    for split in splits[1:]:
         try:
-            return train, load_image_folder(root, split, cache_dir=cache_dir)
+            return train, load_image_folder(root, split, cache_dir=cache_dir, size=size)
         except DataError:
-            continue
+            if split.endswith(".txt"):
+                raise
     return train, None
 
 
 def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100, seed: int = 0,
-                 download: bool = False, cache_dir: str | None = None, synthetic_size: int = 32) -> DataSplits:
-    """Load a data set as long-tailed train, balanced validation and balanced test splits."""
+                 download: bool = False, cache_dir: str | None = None, synthetic_size: int = 32,
+                 train_list: str | None = None, test_list: str | None = None,
+                 image_size: int | None = None) -> DataSplits:
+    """Load a data set as long-tailed train, balanced validation and balanced test splits.
+
+    A folder's splits are its ``train`` and ``test`` (or ``val``) folders, or the split
+    files ``train_list`` and ``test_list``; ``image_size`` resizes mixed-size images.
+    """
     if name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     if imb_ratio < 1:
@@ -125,7 +133,11 @@ def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100
         train = make_synthetic(n_max=100, imb_ratio=imb_ratio, size=synthetic_size, seed=seed)
         held_out = make_synthetic(n_max=40, imb_ratio=1, size=synthetic_size, seed=seed + 1)
     else:
-        pool, held_out = _cifar(name, data_root, download) if name.startswith("cifar") else _folder(data_root, cache_dir)
+        if name.startswith("cifar"):
+            pool, held_out = _cifar(name, data_root, download)
+        else:
+            splits = (train_list or "train",) + ((test_list,) if test_list else ("test", "val"))
+            pool, held_out = _folder(data_root, cache_dir, splits, image_size)
         if held_out is None:
             held_out, pool = split_per_class(pool, 0.2, seed)
         train = longtail_subset(pool, imb_ratio, seed)
