@@ -17,6 +17,7 @@ from .catalog import DATASETS, METHODS, MODELS
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.source import MAX_SOURCE_BYTES
+from .files import write_atomic, write_json
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
 
@@ -129,9 +130,7 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
     except (DataError, PolicyRuntimeError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    tmp = f"{out}.tmp.png"
-    image.save(tmp)
-    os.replace(tmp, out)
+    write_atomic(out, lambda tmp: image.save(tmp, format="PNG"))
     click.echo(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}")
 
 
@@ -240,17 +239,8 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
                    "epochs_log": [vars(e) for e in trainer.log]}
         if report_test:
             metrics["test"] = results["test"]
-        _write_json(metrics_out, metrics)
+        write_json(metrics_out, metrics)
         click.echo(f"metrics written to {metrics_out}", err=True)
-
-
-def _write_json(path: str, data: dict) -> None:
-    import os
-
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def main() -> None:

@@ -17,9 +17,7 @@ the median of --repeats runs after --warmup. Prints a table, writes JSON, and en
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import platform
 import statistics
 import sys
@@ -37,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
+from autoda.files import write_json  # noqa: E402
 from autoda.engine import ClassStats  # noqa: E402
 from autoda.engine import filters  # noqa: E402
 from autoda.ops import OPS  # noqa: E402
@@ -259,10 +258,7 @@ def main() -> None:
         results["policies"][path.stem] = entry
         print(f"{path.stem:<16} {rate['autoda']:>10,.0f} {rate['kornia']:>10,.0f} {rate['per_sample']:>11,.0f} "
               f"{entry['ratio_vs_kornia']:>9.2f} {entry['ratio_vs_per_sample']:>13.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, results)
     print(f"written {args.out}")
     six = results["policies"].get(SIX.stem)
     if six is not None:

@@ -12,7 +12,6 @@ Prints a table and writes the figures (median of the repeats) as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the random-policy strategy lives with
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import autoda  # noqa: E402
+from autoda.files import write_json  # noqa: E402
 from autoda.compiler import format_policy  # noqa: E402
 from autoda.compiler.parser import parse  # noqa: E402
 from autoda.compiler.source import read_source  # noqa: E402
@@ -123,10 +123,7 @@ def main() -> None:
                   f"x{median / py_rate:.2f} of python compile()")
         results["workloads"][name] = entry
     results["python_compile_baseline"] = {"median": round(py_rate, 1), "runs": [round(r, 1) for r in py_runs]}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, results)
     print(f"\nwritten {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
 
 

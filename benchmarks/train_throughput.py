@@ -16,7 +16,6 @@ Each throughput figure is the median over --repeats runs of --batches training b
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
+from autoda.files import write_json  # noqa: E402
 from autoda.engine.augment import with_standard  # noqa: E402
 from autoda.engine.data import load_dataset  # noqa: E402
 from autoda.engine.fitness import FitnessEvaluator, FitnessSetup  # noqa: E402
@@ -153,10 +153,7 @@ def main() -> None:
                "speedup_vs_dataloader": round(median["autoda"] / median["dataloader"], 2),
                "fitness_evaluation": {"e_ckp": args.e_ckp, "n_ft": args.n_ft, "seconds": round(fitness.seconds, 1),
                                       "fitness": fitness.fitness, "ok": fitness.ok}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    write_json(args.out, results)
     print(f"written {args.out}")
     print(f"speedup_vs_dataloader={median['autoda'] / median['dataloader']:.2f}")
 

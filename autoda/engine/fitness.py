@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
+from ..files import write_atomic
 from .augment import training_policy
 from .compiled import PolicyRuntimeError
 from .data import DataSplits
@@ -58,13 +59,6 @@ class FitnessResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _atomic_save(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 class FitnessEvaluator:
@@ -104,7 +98,7 @@ class FitnessEvaluator:
                 trainer = self._trainer(self.base)
                 trainer.train(self.setup.e_ckp, lambda log: self.on_epoch and self.on_epoch("checkpoint", log))
                 self._checkpoint = trainer.state_dict()
-                _atomic_save(self._checkpoint, path)
+                write_atomic(path, lambda tmp: torch.save(self._checkpoint, tmp))
         return self._checkpoint
 
     # --- one candidate -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Iterator
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from ...files import write_atomic
 from .imageset import ImageSet
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -139,8 +140,5 @@ def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_l
     labels = torch.cat([torch.full((len(by_class[name]),), i, dtype=torch.long) for i, name in enumerate(names)])
     result = ImageSet(images, labels, names)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        torch.save({"images": images, "labels": labels, "class_names": list(names)}, tmp)
-        os.replace(tmp, cache)
+        write_atomic(cache, lambda tmp: torch.save({"images": images, "labels": labels, "class_names": list(names)}, tmp))
     return result
