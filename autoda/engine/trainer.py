@@ -71,6 +71,21 @@ class EpochLog:
     images_per_second: float
 
 
+def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation in [0, 1] units, in chunks (a float copy of
+    a large set would not fit beside it)."""
+    total = torch.zeros(3, dtype=torch.float64, device=images.device)
+    square = torch.zeros(3, dtype=torch.float64, device=images.device)
+    for begin in range(0, len(images), chunk):
+        x = images[begin:begin + chunk].double().div_(255)
+        total += x.sum(dim=(0, 2, 3))
+        square += x.pow(2).sum(dim=(0, 2, 3))
+    n = images.numel() / 3
+    mean = total / n
+    std = (square / n - mean ** 2).clamp(min=1e-12).sqrt()
+    return mean.float().view(1, 3, 1, 1), std.float().view(1, 3, 1, 1)
+
+
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
                   device: torch.device | str, seed: int = 0) -> Trainer:
     """A fresh trainer: seeded model initialisation, the method's classifier, the compiled policy."""
@@ -92,10 +107,7 @@ class Trainer:
         self.images = data.train.images.to(self.device)
         self.labels = data.train.labels.to(self.device)
         self.counts = data.train.counts().to(self.device)
-        pixels = self.images.float().div_(255)
-        self.mean = pixels.mean(dim=(0, 2, 3)).view(1, 3, 1, 1)
-        self.std = pixels.std(dim=(0, 2, 3)).view(1, 3, 1, 1)
-        del pixels
+        self.mean, self.std = _channel_moments(self.images)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                          weight_decay=recipe.weight_decay)
         self.epoch = 0  # the next epoch to run
