@@ -243,6 +243,171 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
         click.echo(f"metrics written to {metrics_out}", err=True)
 
 
+_SEARCH_DEFAULTS = {  # a few minutes on a CPU for the synthetic set; the paper's schedule otherwise
+    "synthetic": {"epochs": 20, "e_ckp": 10, "n_ft": 4},
+    "other": {"epochs": 200, "e_ckp": 50, "n_ft": 20},
+}
+
+
+@cli.command("search")
+@click.option("--proposer", type=click.Choice(["auto", "offline", "llm"]), default="auto", show_default=True,
+              help="auto: llm when a model is configured (--model or AUTODA_MODEL), else offline.")
+@click.option("--strategy", type=click.Choice(["evolve", "simple"]), default="evolve", show_default=True,
+              help="simple: the paper's SimpleLLM ablation, one answer, one evaluation.")
+@click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
+@click.option("--data-root")
+@click.option("--download", is_flag=True)
+@click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
+@click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
+@click.option("--net", type=click.Choice(("auto",) + MODELS), default="auto", show_default=True,
+              help="The network (auto: resnet8 for synthetic, else resnet32).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs of the recipe [synthetic: 20, else 200].")
+@click.option("--e-ckp", type=click.IntRange(min=0), help="Checkpoint epoch [synthetic: 10, else 50].")
+@click.option("--n-ft", type=click.IntRange(min=1), help="Fine-tuning epochs per candidate [synthetic: 4, else 20].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
+@click.option("--population", type=click.IntRange(min=1), default=4, show_default=True, help="N")
+@click.option("--parents", type=click.IntRange(min=1), default=2, show_default=True, help="N_p, for crossover")
+@click.option("--explore", type=click.IntRange(min=0), default=2, show_default=True,
+              help="N_e: crossover offspring per generation")
+@click.option("--mutations", type=click.IntRange(min=0), default=2, show_default=True,
+              help="N_m: mutation offspring per generation")
+@click.option("--generations", type=click.IntRange(min=0), default=2, show_default=True)
+@click.option("--repair-tries", type=click.IntRange(min=0), default=2, show_default=True)
+@click.option("--max-evals", type=click.IntRange(min=0))
+@click.option("--max-time", type=click.FloatRange(min=0), help="Seconds.")
+@click.option("--max-tokens", type=click.IntRange(min=0))
+@click.option("--baseline", "baselines", multiple=True,
+              help="A reference policy to evaluate with the same fitness: an example's name or a file.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
+@click.option("--resume", type=click.Path(file_okay=False), help="Continue the search in this run folder.")
+@click.option("--cache-dir", help="Where data and checkpoints are cached (default ~/.cache/autoda).")
+@click.option("--base-url", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")
+@click.option("--model", "llm_model", help="The LLM [AUTODA_MODEL].")
+@click.option("--api-key", help="[OPENAI_API_KEY]")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per LLM call.")
+@click.option("--temperature", type=click.FloatRange(min=0))
+def search_command(**o) -> None:
+    """Search for a policy: evolve with an LLM or offline genetic programming, or ask once.
+
+    With no options: a short offline search on the synthetic set, a few minutes on a CPU.
+    """
+    from .engine.data import DataError
+    from .engine.fitness import default_cache_dir
+    from .reporting import search_progress
+    from .search.llm import LLMSettings
+    from .search.report import leaderboard_table
+    from .search.run import RunError, baseline_text, new_config, open_run, run_search
+
+    llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
+                              temperature=o["temperature"])
+    if o["resume"]:
+        run_dir, config = Path(o["resume"]), None
+    else:
+        proposer = o["proposer"] if o["proposer"] != "auto" else ("llm" if llm else "offline")
+        if proposer == "llm" and llm is None:
+            raise click.UsageError("--proposer llm needs --model (or AUTODA_MODEL)")
+        if o["data_root"] and o["dataset"] == "folder" and not Path(o["data_root"]).exists():
+            raise click.UsageError(f"--data-root {o['data_root']!r}: no such file or folder")
+        defaults = _SEARCH_DEFAULTS["synthetic" if o["dataset"] == "synthetic" else "other"]
+        schedule = {k: o[k] if o[k] is not None else defaults[k] for k in ("epochs", "e_ckp", "n_ft")}
+        if schedule["e_ckp"] >= schedule["epochs"]:
+            raise click.UsageError("--e-ckp must be below --epochs")
+        try:
+            baselines = tuple(baseline_text(b) for b in o["baselines"])
+        except RunError as error:
+            raise click.UsageError(str(error)) from None
+        cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
+        run_dir = Path(o["out"] or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{proposer}")
+        config = new_config(
+            proposer=proposer, dataset=o["dataset"], data_root=o["data_root"], download=o["download"],
+            imb_ratio=o["imb_ratio"], method=o["method"],
+            net=o["net"] if o["net"] != "auto" else ("resnet8" if o["dataset"] == "synthetic" else "resnet32"),
+            batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"], device=_device(o["device"]),
+            cache_dir=str(cache / "data"), fitness_cache=str(cache), llm=llm.public() if llm else None, **schedule,
+            search={"strategy": o["strategy"], "population": o["population"], "parents": o["parents"],
+                    "explore": o["explore"], "mutations": o["mutations"], "generations": o["generations"],
+                    "repair_tries": o["repair_tries"], "max_evals": o["max_evals"], "max_time": o["max_time"],
+                    "max_tokens": o["max_tokens"], "seed": o["seed"], "baselines": baselines})
+    try:
+        journal, config = open_run(run_dir, config)
+    except RunError as error:
+        raise click.UsageError(str(error)) from None
+    for budget in ("max_evals", "max_time", "max_tokens"):  # a resumed run may get new budgets
+        if o[budget] is not None:
+            config["search"][budget] = o[budget]
+    if config["proposer"] == "llm" and llm is None and config.get("llm"):
+        llm = LLMSettings.resolve(config["llm"]["model"], config["llm"]["base_url"], o["api_key"])
+    click.echo(f"{'resuming' if o['resume'] else 'search'} {run_dir}: {config['proposer']} proposer, "
+               f"{config['search']['strategy']}, {config['dataset']} (imbalance {config['imb_ratio']:g}), "
+               f"{config['method']} on {config['net']}, fitness after {config['n_ft']} epochs from epoch "
+               f"{config['e_ckp']}", err=True)
+    try:
+        with search_progress(config) as (on_progress, on_epoch):
+            outcome, summary = run_search(run_dir, config, journal, llm, on_progress, on_epoch)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; the journal is written: continue with --resume {run_dir}", err=True)
+        sys.exit(130)
+    except (DataError, RunError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    finally:
+        journal.close()
+    best = summary["best"]
+    click.echo(leaderboard_table(journal_for(run_dir), f"{run_dir}: {outcome}"))
+    if best:
+        click.echo(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
+                   f"{run_dir / 'best.dsl'}")
+    else:
+        click.echo("no candidate was evaluated successfully")
+
+
+def journal_for(run_dir: Path):
+    from .search.journal import Journal
+    from .search.run import JOURNAL
+
+    return Journal(run_dir / JOURNAL)
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """Look at search runs."""
+
+
+@runs_group.command("list")
+@click.argument("folder", default="runs", required=False)
+def runs_list(folder: str) -> None:
+    """A line per run under FOLDER (default runs/), best first."""
+    from .search.report import runs_table
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise click.UsageError(f"{folder}: no such folder")
+    runs = []
+    for summary_path in sorted(root.glob("*/summary.json")):
+        try:
+            runs.append((summary_path.parent, json.loads(summary_path.read_text())))
+        except (OSError, ValueError):
+            continue
+    runs.sort(key=lambda r: -((r[1].get("best") or {}).get("fitness") or -1))
+    click.echo(runs_table(runs) if runs else f"no runs in {folder}")
+
+
+@runs_group.command("show")
+@click.argument("run_dir")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+def runs_show(run_dir: str, top: int) -> None:
+    """The leaderboard of one run."""
+    from .search.report import leaderboard_table
+    from .search.run import JOURNAL
+
+    if not (Path(run_dir) / JOURNAL).exists():
+        raise click.UsageError(f"{run_dir}: no {JOURNAL} there")
+    click.echo(leaderboard_table(journal_for(Path(run_dir)), run_dir, top))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -55,3 +55,37 @@ def accuracy_table(results: dict[str, dict]) -> str:
         console.print("classes: " + ", ".join(f"{g} {n}" for g, n in sizes.items())
                       + " (many: > 100 training images, medium: 20-100, few: < 20)")
     return console.file.getvalue().rstrip()
+
+
+@contextlib.contextmanager
+def search_progress(config: dict) -> Iterator[tuple[Callable, Callable]]:
+    """Progress of a search on stderr: evaluations against the plan, generation, best so far,
+    failures; and a line per epoch while the shared checkpoint is trained."""
+    console = Console(stderr=True)
+    search = config["search"]
+    planned = (1 if search["strategy"] == "simple" else
+               search["population"] + search["generations"] * (search["explore"] + search["mutations"]))
+    planned += len(search["baselines"])
+
+    def epoch_line(phase: str, log) -> None:
+        if phase == "checkpoint":
+            console.print(f"checkpoint epoch {log.epoch + 1}/{config['e_ckp']}: loss {log.loss:.3f}, "
+                          f"{log.images_per_second:,.0f} img/s", highlight=False)
+
+    def status(progress) -> str:
+        best = "-" if progress.best is None else f"{100 * progress.best:.2f}%"
+        return f"generation {progress.generation}  best {best}  failures {progress.failures}"
+
+    if not console.is_terminal:
+        def line(progress, event: str) -> None:
+            console.print(f"[{progress.evaluations}/{planned}] {status(progress)}: {event}", highlight=False,
+                          soft_wrap=True)
+        yield line, epoch_line
+        return
+    with Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("search", total=planned, status="")
+
+        def update(progress, event: str) -> None:
+            bar.update(task, completed=progress.evaluations, status=f"{status(progress)}  {event}")
+        yield update, epoch_line

@@ -138,3 +138,39 @@ def test_train_errors_are_one_clear_line(args, code, message):
     result = run("train", "--epochs", "1", *args)
     assert result.exit_code == code, result.output
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_search_runs_offline_on_the_synthetic_set_and_runs_list_and_show(tmp_path):
+    out = tmp_path / "runs" / "first"
+    result = run("search", "--out", str(out), "--population", "2", "--generations", "1", "--explore", "1",
+                 "--mutations", "1", "--epochs", "4", "--e-ckp", "1", "--n-ft", "1", "--imb-ratio", "10",
+                 "--baseline", "none", "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    assert "best:" in result.stdout and (out / "best.dsl").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluations"] == 5 and summary["outcome"] == "done"
+    assert summary["config"]["proposer"] == "offline" and "none" in summary["references"]
+    autoda_check = run("compile", str(out / "best.dsl"))
+    assert autoda_check.exit_code == 0  # the best policy is a policy
+    listing = run("runs", "list", str(tmp_path / "runs"))
+    assert listing.exit_code == 0 and "first" in listing.stdout and "offline" in listing.stdout
+    shown = run("runs", "show", str(out))
+    assert shown.exit_code == 0 and "rank" in shown.stdout and "baseline" in shown.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--proposer", "llm"], "needs --model"),
+    (["--resume", "/nonexistent/run"], "no journal.sqlite there"),
+    (["--baseline", "nope"], "neither an example policy"),
+    (["--e-ckp", "5", "--epochs", "5"], "below --epochs"),
+])
+def test_search_usage_errors(args, message, monkeypatch):
+    monkeypatch.delenv("AUTODA_MODEL", raising=False)
+    result = run("search", *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_run_folder_is_never_overwritten(tmp_path):
+    (tmp_path / "journal.sqlite").write_text("")
+    result = run("search", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "--resume" in result.stderr

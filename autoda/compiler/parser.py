@@ -8,13 +8,12 @@ the first error in a line that opens a section, where going on would only report
 from __future__ import annotations
 
 import functools
-from importlib import resources
-from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
 
+from ..resources import resource_text
 from . import ast
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, PolicyError
 from .source import Source, brackets
@@ -51,10 +50,7 @@ class _Newlines(PostLex):
 
 def grammar_text() -> str:
     """grammar/policy.lark, from the source tree or from the installed package."""
-    here = Path(__file__).resolve().parents[2] / "grammar" / "policy.lark"
-    if here.is_file():
-        return here.read_text(encoding="utf-8")
-    return resources.files("autoda.grammar").joinpath("policy.lark").read_text(encoding="utf-8")
+    return resource_text("autoda.grammar", "policy.lark")
 
 
 @functools.lru_cache(maxsize=1)

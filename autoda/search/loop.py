@@ -1,0 +1,229 @@
+"""The search: the paper's Algorithm 1 with EoH's operators, made resumable.
+
+Generation 0 fills the population with `initialise`; each later generation adds N_e
+`crossover` offspring (from N_p parents) and N_m `mutate` offspring (from one parent),
+parents drawn by rank (p proportional to 1 / (rank + N)), and the population keeps the N
+best. `simple` (the paper's SimpleLLM ablation) asks once and evaluates.
+
+Each offspring slot tries up to 1 + repair_tries answers: one that does not compile goes
+back with the diagnostics, one without a policy or one that repeats an evaluated policy
+goes back with that said. Every attempt is a journal row. Randomness is seeded per
+(generation, slot, attempt), so a resumed run makes the same choices.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..compiler import CheckedPolicy, PolicyError, check_policy
+from .extract import extract_idea, extract_policy
+from .journal import Candidate, Journal
+from .proposers import Proposal, Proposer
+
+# Failure kinds a journal row can carry.
+PROPOSAL_FAILURES = ("compile", "empty", "duplicate", "no_offspring", "timeout", "rate_limit", "server",
+                     "connection", "api")
+EVALUATION_FAILURES = ("runtime", "nan", "error")
+
+
+def _seed(*parts: object) -> int:
+    """A seed that is the same in every process (str hashes are salted per process)."""
+    return random.Random("/".join(map(str, parts))).randrange(1 << 31)
+
+
+class BudgetSpent(Exception):
+    def __init__(self, which: str) -> None:
+        super().__init__(which)
+        self.which = which
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    strategy: str = "evolve"  # or "simple"
+    population: int = 4  # N
+    parents: int = 2  # N_p, for crossover
+    explore: int = 2  # N_e crossover offspring per generation
+    mutations: int = 2  # N_m mutate offspring per generation
+    generations: int = 2  # after the initial population
+    repair_tries: int = 2
+    max_evals: int | None = None
+    max_time: float | None = None  # seconds of this process
+    max_tokens: int | None = None
+    seed: int = 0
+    max_cost: float = 64.0
+    baselines: tuple[tuple[str, str], ...] = ()  # (name, policy text), evaluated as references
+
+    def planned(self) -> int:
+        """Evaluations the strategy plans (besides the references)."""
+        return 1 if self.strategy == "simple" else self.population + self.generations * (self.explore + self.mutations)
+
+
+@dataclass
+class Progress:
+    generation: int = 0
+    evaluations: int = 0
+    best: float | None = None
+    failures: int = 0
+    events: list[str] = field(default_factory=list)
+
+
+class Search:
+    def __init__(self, journal: Journal, evaluate: Callable[[CheckedPolicy], object], proposer: Proposer,
+                 config: SearchConfig, on_progress: Callable[[Progress, str], None] | None = None) -> None:
+        self.journal, self.evaluate_policy, self.proposer, self.config = journal, evaluate, proposer, config
+        self.on_progress = on_progress or (lambda progress, event: None)
+        self.started = time.perf_counter()
+        self.progress = Progress(evaluations=journal.evaluations())
+        self._refresh()
+
+    # --- budgets and progress ------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        done = [c for c in self.journal.evaluated() if c.generation >= 0]
+        self.progress.best = max((c.fitness for c in done), default=None)
+        self.progress.failures = sum(1 for c in self.journal.all() if c.failure)
+
+    def _check_budgets(self) -> None:
+        c = self.config
+        if c.max_evals is not None and self.journal.evaluations() >= c.max_evals:
+            raise BudgetSpent(f"max-evals ({c.max_evals})")
+        if c.max_time is not None and time.perf_counter() - self.started >= c.max_time:
+            raise BudgetSpent(f"max-time ({c.max_time:g} s)")
+        if c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
+            raise BudgetSpent(f"max-tokens ({c.max_tokens})")
+
+    def _event(self, text: str) -> None:
+        self._refresh()
+        self.on_progress(self.progress, text)
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def _evaluate(self, row: int, checked: CheckedPolicy) -> None:
+        self.journal.update(row, status="evaluating")
+        result = self.evaluate_policy(checked)
+        self.journal.update(row, status="evaluated" if result.ok else "failed", fitness=result.fitness,
+                            validation=result.validation, failure=result.failure, message=result.message,
+                            eval_seconds=result.seconds, finished=time.time(), final=1)
+        self.progress.evaluations = self.journal.evaluations()
+        self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
+
+    def _resume_in_flight(self) -> None:
+        for candidate in self.journal.in_flight():  # killed mid-evaluation: evaluate it again
+            self._check_budgets()
+            self._evaluate(candidate.id, check_policy(candidate.policy_text, max_cost=self.config.max_cost))
+
+    # --- one offspring slot --------------------------------------------------------------
+
+    def _slot(self, generation: int, slot: int, operator: str, parents: list[Candidate]) -> None:
+        if self.journal.slot_done(generation, slot):
+            return
+        self._check_budgets()
+        first = self.journal.attempts(generation, slot)  # attempts a killed run already made
+        limit = 1 + self.config.repair_tries
+        follow: tuple[str, str] | None = None
+        for attempt in range(first, max(limit, first + 1)):
+            self._check_budgets()
+            seed = _seed(self.config.seed, "propose", generation, slot, attempt)
+            proposal = (self.proposer.start(operator, parents, seed) if follow is None
+                        else self.proposer.follow_up(follow[0], follow[1], seed))
+            row, checked, follow = self._record(generation, slot, attempt, operator, parents, proposal)
+            last = attempt >= limit - 1
+            if checked is not None:
+                self._evaluate(row, checked)
+                return
+            if last:
+                self.journal.update(row, final=1)
+                self._event(f"slot {generation}.{slot} gave up after {attempt + 1} attempts")
+                return
+            self._event(f"attempt {attempt + 1} of slot {generation}.{slot} failed")
+
+    def _record(self, generation: int, slot: int, attempt: int, operator: str, parents: list[Candidate],
+                proposal: Proposal) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
+        """Journal one answer; return its row, its checked policy if it is new, and the
+        follow-up to send when it is not."""
+        text = proposal.policy_text or (extract_policy(proposal.response) if proposal.response else None)
+        row = self.journal.add(
+            generation, slot, attempt, operator, [p.id for p in parents], self.proposer.name,
+            prompt=proposal.prompt, response=proposal.response, policy_text=text,
+            idea=proposal.idea or (extract_idea(proposal.response, text) if proposal.response else None),
+            tokens_prompt=proposal.tokens_prompt, tokens_completion=proposal.tokens_completion,
+            request_id=proposal.request_id, propose_seconds=proposal.seconds)
+        if proposal.error is not None:
+            self.journal.update(row, status="failed", failure=proposal.error, message=proposal.message)
+            return row, None, None  # a transport failure: start the conversation again
+        if text is None:
+            empty = not (proposal.response or "").strip()
+            self.journal.update(row, status="failed", failure="empty",
+                                message="the answer is empty" if empty else "no policy in the answer")
+            return row, None, ("missing", "")
+        try:
+            checked = check_policy(text, max_cost=self.config.max_cost)
+        except PolicyError as error:
+            self.journal.update(row, status="failed", failure="compile", message=error.render(),
+                                diagnostics=[d.to_dict() for d in error.diagnostics])
+            return row, None, ("repair", error.render())
+        self.journal.update(row, policy_text=checked.canonical, policy_hash=checked.hash, policy_name=checked.name)
+        if self.journal.seen(checked.hash):
+            self.journal.update(row, status="duplicate", failure="duplicate",
+                                message="this behaviour was evaluated before")
+            return row, None, ("duplicate", "")
+        return row, checked, None
+
+    # --- strategies ----------------------------------------------------------------------
+
+    def population(self, before: int) -> list[Candidate]:
+        """The N best evaluated candidates of generations before ``before`` (references aside)."""
+        done = [c for c in self.journal.evaluated() if 0 <= c.generation < before]
+        done.sort(key=lambda c: (-c.fitness, c.id))
+        return done[: self.config.population]
+
+    def _choose_parents(self, population: list[Candidate], k: int, generation: int, slot: int) -> list[Candidate]:
+        rng = random.Random(_seed(self.config.seed, "parents", generation, slot))
+        n = len(population)
+        weights = [1 / (rank + n) for rank in range(n)]  # EoH: by rank, best first
+        chosen: list[Candidate] = []
+        pool = list(zip(population, weights))
+        while pool and len(chosen) < k:
+            pick = rng.choices(range(len(pool)), weights=[w for _, w in pool])[0]
+            chosen.append(pool.pop(pick)[0])
+        return chosen
+
+    def run(self) -> str:
+        """Run (or resume) to the end or until a budget is spent; say which."""
+        try:
+            self._resume_in_flight()
+            for i, (name, text) in enumerate(self.config.baselines):
+                self._reference(i, name, text)
+            if self.config.strategy == "simple":
+                self.progress.generation = 0
+                self._slot(0, 0, "simple", [])
+                return "done"
+            self.progress.generation = 0
+            for slot in range(self.config.population):
+                self._slot(0, slot, "initialise", [])
+            for generation in range(1, self.config.generations + 1):
+                self.progress.generation = generation
+                population = self.population(generation)
+                for slot in range(self.config.explore + self.config.mutations):
+                    if not population:
+                        self._slot(generation, slot, "initialise", [])
+                    elif slot < self.config.explore:
+                        parents = self._choose_parents(population, self.config.parents, generation, slot)
+                        self._slot(generation, slot, "crossover", parents)
+                    else:
+                        self._slot(generation, slot, "mutate", self._choose_parents(population, 1, generation, slot))
+            return "done"
+        except BudgetSpent as spent:
+            self._event(f"budget spent: {spent.which}")
+            return f"stopped: {spent.which}"
+
+    def _reference(self, index: int, name: str, text: str) -> None:
+        if self.journal.slot_done(-1, index):
+            return
+        self._check_budgets()
+        checked = check_policy(text, max_cost=self.config.max_cost)
+        row = self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=checked.canonical,
+                               policy_hash=checked.hash, policy_name=name, idea=f"reference policy {name}")
+        self._evaluate(row, checked)

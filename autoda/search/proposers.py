@@ -1,0 +1,102 @@
+"""Proposers behind one interface: `start` answers an operator (initialise, crossover,
+mutate, simple) for some parents; `follow_up` answers again after a bad answer (it did
+not compile, had no policy, or repeated an evaluated one).
+
+- LLMProposer keeps the conversation of one offspring slot: the system prompt (task and
+  language reference), the operator prompt, then each answer and what was wrong with it.
+- OfflineProposer is genetic programming on the syntax tree; it has no conversation, so a
+  follow-up is a fresh try, and its answers always compile.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..compiler import check_policy, format_policy
+from .gp import GeneticProgramming, NoOffspring
+from .journal import Candidate
+from .llm import LLMClient, LLMError
+from .prompts import TaskContext, follow_up, operator_prompt, system_prompt
+
+
+@dataclass
+class Proposal:
+    response: str | None  # what the proposer said (an LLM's whole answer)
+    prompt: str | None = None
+    idea: str | None = None
+    policy_text: str | None = None  # set by proposers that write policies directly
+    tokens_prompt: int = 0
+    tokens_completion: int = 0
+    request_id: str | None = None
+    seconds: float = 0.0
+    error: str | None = None  # failure kind when there is no answer at all
+    message: str | None = None
+
+
+class Proposer(Protocol):
+    name: str
+
+    def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal: ...
+
+    def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal: ...
+
+
+class LLMProposer:
+    name = "llm"
+
+    def __init__(self, client: LLMClient, task: TaskContext) -> None:
+        self.client = client
+        self.system = system_prompt(task)
+        self.messages: list[dict] = []
+
+    def _ask(self, prompt: str) -> Proposal:
+        self.messages.append({"role": "user", "content": prompt})
+        try:
+            completion = self.client.complete(self.messages)
+        except LLMError as error:
+            self.messages.pop()
+            return Proposal(None, prompt, error=error.kind, message=str(error))
+        self.messages.append({"role": "assistant", "content": completion.text})
+        return Proposal(completion.text, prompt, tokens_prompt=completion.prompt_tokens,
+                        tokens_completion=completion.completion_tokens, request_id=completion.request_id,
+                        seconds=completion.seconds)
+
+    def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
+        self.messages = [{"role": "system", "content": self.system}]
+        return self._ask(operator_prompt(operator, parents))
+
+    def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
+        return self._ask(follow_up(kind, diagnostics))
+
+
+class OfflineProposer:
+    name = "offline"
+
+    def __init__(self, gp: GeneticProgramming) -> None:
+        self.gp = gp
+        self.operator, self.parents = "initialise", []
+
+    def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
+        self.operator, self.parents = operator, parents
+        return self._propose(seed)
+
+    def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
+        return self._propose(seed)
+
+    def _propose(self, seed: int) -> Proposal:
+        start = time.perf_counter()
+        # the journal holds policy text; checking it again gives the tree and types GP edits
+        checked_parents = [check_policy(p.policy_text, max_cost=self.gp.max_cost) for p in self.parents]
+        try:
+            if self.operator == "crossover" and checked_parents:
+                child, idea = self.gp.crossover(checked_parents, seed)
+            elif self.operator == "mutate" and checked_parents:
+                child, idea = self.gp.mutate(checked_parents[0], seed)
+            else:
+                child, idea = self.gp.initialise(seed)
+        except NoOffspring as error:
+            return Proposal(None, error="no_offspring", message=str(error), seconds=time.perf_counter() - start)
+        text = format_policy(child.ast)
+        return Proposal(text, idea=idea, policy_text=text, seconds=time.perf_counter() - start)
+

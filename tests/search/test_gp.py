@@ -1,0 +1,57 @@
+"""Genetic programming only ever yields programs that check."""
+from hypothesis import given, settings, strategies as st
+
+import autoda
+from autoda.compiler import format_policy
+from autoda.search.gp import GeneticProgramming
+from autoda.search.programs import RandomChooser
+from autoda.search.run import example_policies
+from strategies import policies
+
+SEEDS = [autoda.check_policy(text) for text in example_policies().values()]
+GP = GeneticProgramming(SEEDS, max_cost=64)
+
+
+def rechecks(child) -> None:
+    again = autoda.check_policy(child.canonical)  # the canonical text checks on its own
+    assert again.hash == child.hash
+
+
+@given(st.integers(0, 10 ** 6))
+def test_initialise_yields_checked_programs(seed):
+    child, idea = GP.initialise(seed)
+    rechecks(child)
+    assert idea.startswith("start from")
+
+
+@settings(max_examples=60)
+@given(policies(), st.integers(0, 10 ** 6))
+def test_mutation_of_any_checked_policy_yields_a_checked_different_program(policy, seed):
+    parent = autoda.check_policy(format_policy(policy))
+    child, _ = GP.mutate(parent, seed)
+    rechecks(child)
+    assert child.hash != parent.hash
+
+
+@settings(max_examples=60)
+@given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=3), policies(), st.integers(0, 10 ** 6))
+def test_crossover_yields_checked_programs(parents, other, seed):
+    parents = parents + [autoda.check_policy(format_policy(other))]
+    child, idea = GP.crossover(parents, seed)
+    rechecks(child)
+    assert idea
+
+
+def test_crossover_can_graft_a_parameter_with_the_state_it_needs():
+    cuda, rank = example_policies()["cuda"], example_policies()["rank_scaled"]
+    a, b = autoda.check_policy(rank), autoda.check_policy(cuda)
+    grafted = [GP._graft(a, b, RandomChooser(s)) for s in range(200)]
+    with_level = [g for g in grafted if g is not None and "level" in g[0].canonical]
+    assert with_level, "no graft brought CUDA's level along"
+    child = with_level[0][0]
+    assert "state level: int in [0, 10] = 0" in child.canonical and "every epoch:" in child.canonical
+
+
+def test_the_same_seed_gives_the_same_child():
+    parent = SEEDS[0]
+    assert GP.mutate(parent, 7)[0].hash == GP.mutate(parent, 7)[0].hash

@@ -1,0 +1,113 @@
+"""The search loop with the offline proposer: budgets, duplicates, resumption."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import autoda
+from autoda.search.gp import GeneticProgramming
+from autoda.search.journal import Journal
+from autoda.search.loop import Search, SearchConfig
+from autoda.search.proposers import OfflineProposer, Proposal
+from autoda.search.run import example_policies
+from test_llm_search import fake_fitness
+
+SEEDS = [autoda.check_policy(text) for text in example_policies().values()]
+ROOT = Path(__file__).parents[2]
+
+
+def offline(tmp_path, **config):
+    journal = Journal(tmp_path / "journal.sqlite")
+    proposer = OfflineProposer(GeneticProgramming(SEEDS, 64))
+    return Search(journal, fake_fitness, proposer, SearchConfig(**config)), journal
+
+
+def test_a_full_offline_search_runs_every_planned_slot(tmp_path):
+    s, journal = offline(tmp_path, population=3, generations=2, explore=2, mutations=1)
+    assert s.run() == "done"
+    final = [c for c in journal.all() if c.generation >= 0]
+    slots = {(c.generation, c.slot) for c in final}
+    assert slots == {(0, i) for i in range(3)} | {(g, i) for g in (1, 2) for i in range(3)}
+    assert all(journal.slot_done(g, i) for g, i in slots)
+    hashes = Counter(c.policy_hash for c in journal.all() if c.eval_seconds is not None)
+    assert max(hashes.values()) == 1  # nothing evaluated twice
+
+
+@pytest.mark.parametrize("budget,outcome,evaluations", [
+    ({"max_evals": 2}, "stopped: max-evals (2)", 2),
+    ({"max_time": 0.0}, "stopped: max-time (0 s)", 0),
+    ({"generations": 0}, "done", 3),
+])
+def test_each_budget_stops_the_run(tmp_path, budget, outcome, evaluations):
+    s, journal = offline(tmp_path, population=3, **{"generations": 3, **budget})
+    assert s.run() == outcome
+    assert journal.evaluations() == evaluations
+
+
+def test_references_are_evaluated_once_and_kept_out_of_the_population(tmp_path):
+    text = example_policies()["none"]
+    s, journal = offline(tmp_path, population=2, generations=1, explore=1, mutations=1, baselines=(("none", text),))
+    s.run()
+    refs = [c for c in journal.evaluated() if c.generation == -1]
+    assert [c.policy_name for c in refs] == ["none"]
+    assert all(c.generation >= 0 for c in s.population(5))
+
+
+class Repeating:
+    """A proposer that proposes the same policy every time."""
+    name = "repeating"
+
+    def start(self, operator, parents, seed):
+        return Proposal("policy same\nper sample:\n    invert\n")
+
+    follow_up = lambda self, kind, diagnostics, seed: self.start(None, [], seed)  # noqa: E731
+
+
+def test_a_policy_is_never_evaluated_twice(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    search = Search(journal, fake_fitness, Repeating(), SearchConfig(population=2, generations=0, repair_tries=1))
+    search.run()
+    assert [c.failure for c in journal.all()] == [None, "duplicate", "duplicate"]
+    assert journal.evaluations() == 1
+
+
+def test_resume_after_kill_loses_and_repeats_nothing(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "4", "--generations", "1",
+               "--explore", "1", "--mutations", "1", "--epochs", "6", "--e-ckp", "2", "--n-ft", "2",
+               "--imb-ratio", "10", "--cache-dir", str(tmp_path / "cache")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    journal_path = run / "journal.sqlite"
+    deadline = time.time() + 240
+    finished_before: list[tuple] = []
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if journal_path.exists():
+            try:
+                with sqlite3.connect(journal_path) as db:
+                    finished_before = db.execute(
+                        "SELECT id, policy_hash, fitness FROM candidates WHERE eval_seconds IS NOT NULL").fetchall()
+            except sqlite3.Error:
+                continue
+            if len(finished_before) >= 2:
+                break
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(finished_before) >= 2, "the search did not get going"
+    in_flight = [c.id for c in Journal(journal_path).in_flight()]  # killed mid-evaluation, most likely
+    resumed = subprocess.run(command[:4] + ["--resume", str(run)], capture_output=True, text=True, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    journal = Journal(journal_path)
+    finished_after = {(c.id, c.policy_hash, c.fitness) for c in journal.all() if c.eval_seconds is not None}
+    assert set(finished_before) <= finished_after  # no finished evaluation lost or changed
+    hashes = Counter(h for _, h, _ in finished_after)
+    assert max(hashes.values()) == 1  # none evaluated again
+    assert len(finished_after) == 6 and journal.in_flight() == []
+    assert set(in_flight) <= {i for i, _, _ in finished_after}  # the one in flight was evaluated on resume
+    assert (run / "best.dsl").exists() and (run / "summary.json").exists()
