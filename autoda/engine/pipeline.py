@@ -125,25 +125,27 @@ class Pipeline(torch.nn.Module):
     # --- once per epoch ------------------------------------------------------------------
 
     def pack(self, values: list[torch.Tensor], num_classes: int) -> torch.Tensor:
-        """The per-class table [C, T] of every stage parameter, from the epoch program's values."""
-        parts = []
+        """The per-class table [C, T] of every stage parameter, from the epoch program's values,
+        each written where ``_layout`` put its columns."""
+        device = values[0].device if values else self.at_zero.device
+        table = torch.zeros(num_classes, self.table_width, device=device)
+
+        def put(where: slice | int, value: int) -> None:
+            where = slice(where, where + 1) if isinstance(where, int) else where
+            table[:, where] = values[value].float().expand(num_classes, where.stop - where.start)
+
         for stage, cols in zip(self.plan.stages, self.columns):
-            n = len(stage.ops) if stage.kind == "apply" else 1
-
-            def column(value: int, width: int) -> torch.Tensor:
-                return values[value].float().expand(num_classes, width)
-
-            if stage.count is not None:
-                parts.append(column(stage.count, 1))
-            if stage.weight is not None:
-                parts.append(column(stage.weight, n))
-            parts.append(column(stage.probability, n))
-            if stage.magnitude is not None:
-                m = stage.magnitude
-                parts += [column(v, n) for v in ((m.value,) if m.uniform is None else m.uniform)]
-        if not parts:
-            return torch.zeros(num_classes, 0)
-        return torch.cat(parts, dim=1).contiguous()
+            if cols.count is not None:
+                put(cols.count, stage.count)
+            if cols.weight is not None:
+                put(cols.weight, stage.weight)
+            put(cols.probability, stage.probability)
+            if cols.magnitude is not None:
+                put(cols.magnitude, stage.magnitude.value)
+            if cols.uniform is not None:
+                put(cols.uniform[0], stage.magnitude.uniform[0])
+                put(cols.uniform[1], stage.magnitude.uniform[1])
+        return table
 
     # --- per batch -----------------------------------------------------------------------
 
