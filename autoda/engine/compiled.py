@@ -46,6 +46,7 @@ class CompiledPolicy(torch.nn.Module):
         self.step = 0  # batches drawn so far
         self.epochs = 0  # epoch updates run so far
         self.num_classes: int | None = None
+        self.ready = False  # the tables hold this epoch's parameters only after update_epoch
         self._generators: dict[torch.device, torch.Generator] = {}
         if num_classes is not None:
             self._materialise(int(num_classes))
@@ -61,7 +62,6 @@ class CompiledPolicy(torch.nn.Module):
             shape = shape_of("class_op" if s.per_op else "class", num_classes, self.plan.num_ops)
             self.register_buffer(f"state_{s.name}", torch.full(shape, s.init, dtype=DTYPES[s.dtype], device=device))
         self.register_buffer("tables", torch.zeros(num_classes, self.pipeline.table_width, device=device))
-        self.ready = False  # the tables hold this epoch's parameters only after update_epoch
 
     @property
     def state(self) -> dict[str, torch.Tensor]:
@@ -70,7 +70,7 @@ class CompiledPolicy(torch.nn.Module):
 
     def get_extra_state(self) -> dict:
         return {"seed": self.seed, "step": self.step, "epochs": self.epochs, "num_classes": self.num_classes,
-                "ready": getattr(self, "ready", False), "hash": self.checked.hash}
+                "ready": self.ready, "hash": self.checked.hash}
 
     def set_extra_state(self, extra: dict) -> None:
         if extra["hash"] != self.checked.hash:
@@ -122,7 +122,7 @@ class CompiledPolicy(torch.nn.Module):
     # --- per batch -----------------------------------------------------------------------
 
     def _check(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        if not getattr(self, "ready", False):
+        if not self.ready:
             raise PolicyRuntimeError("call update_epoch(stats) before the first batch; "
                                      "ClassStats.initial(counts) gives the statistics before epoch 0")
         if images.dim() != 4 or images.shape[1] != 3:

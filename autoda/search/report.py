@@ -38,6 +38,7 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
                                            "few": best.validation.get("few")},
         "references": references,
         "evaluations": journal.evaluations(),
+        "evaluation_seconds": round(sum(c.eval_seconds or 0 for c in everything), 1),
         "candidates": len(everything),
         "failures": dict(Counter(c.failure for c in everything if c.failure)),
         "tokens": {"prompt": sum(c.tokens_prompt for c in everything),
