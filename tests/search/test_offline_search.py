@@ -1,4 +1,5 @@
 """The search loop with the offline proposer: budgets, duplicates, resumption."""
+import json
 import os
 import signal
 import sqlite3
@@ -111,3 +112,21 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path):
     assert len(finished_after) == 6 and journal.in_flight() == []
     assert set(in_flight) <= {i for i, _, _ in finished_after}  # the one in flight was evaluated on resume
     assert (run / "best.dsl").exists() and (run / "summary.json").exists()
+
+
+def test_ctrl_c_stops_cleanly_with_the_journal_and_summary_written(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "6", "--generations", "0",
+               "--epochs", "6", "--e-ckp", "2", "--n-ft", "2", "--imb-ratio", "10", "--cache-dir", str(tmp_path / "c")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    journal_path, deadline = run / "journal.sqlite", time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if journal_path.exists() and Journal(journal_path).evaluations() >= 1:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted" and summary["evaluations"] >= 1
