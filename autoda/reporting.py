@@ -35,8 +35,18 @@ def progress_bar(total: int, what: str) -> Iterator[Callable]:
         yield advance
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """An accuracy in [0, 1] as a percentage with two decimals; '-' for none."""
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def render(table: Table, *after: str, width: int = 100) -> str:
+    """A rich table (and lines after it) as plain text."""
+    console = Console(width=width, file=io.StringIO())
+    console.print(table)
+    for line in after:
+        console.print(line, highlight=False)
+    return console.file.getvalue().rstrip()
 
 
 def accuracy_table(results: dict[str, dict]) -> str:
@@ -48,13 +58,10 @@ def accuracy_table(results: dict[str, dict]) -> str:
     sizes: dict = {}
     for split, summary in results.items():
         sizes = summary.get("group_sizes", sizes)
-        table.add_row(split, *(_percent(summary[c]) for c in GROUP_COLUMNS))
-    console = Console(width=100, file=io.StringIO())
-    console.print(table)
-    if sizes:
-        console.print("classes: " + ", ".join(f"{g} {n}" for g, n in sizes.items())
-                      + " (many: > 100 training images, medium: 20-100, few: < 20)")
-    return console.file.getvalue().rstrip()
+        table.add_row(split, *(percent(summary[c]) for c in GROUP_COLUMNS))
+    legend = ("classes: " + ", ".join(f"{g} {n}" for g, n in sizes.items())
+              + " (many: > 100 training images, medium: 20-100, few: < 20)") if sizes else ""
+    return render(table, *([legend] if legend else []))
 
 
 @contextlib.contextmanager

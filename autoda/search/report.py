@@ -3,19 +3,14 @@ and summary.json (best fitness, evaluations, failures by kind, tokens, wall time
 leaderboard), both written atomically; and the leaderboards `autoda runs` prints."""
 from __future__ import annotations
 
-import io
 from collections import Counter
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from ..files import write_atomic, write_json
+from ..reporting import percent, render
 from .journal import Candidate, Journal
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}"
 
 
 def leaderboard(journal: Journal, top: int = 10) -> list[Candidate]:
@@ -58,12 +53,6 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
     return summary
 
 
-def _render(table: Table) -> str:
-    console = Console(width=140, file=io.StringIO())
-    console.print(table)
-    return console.file.getvalue().rstrip()
-
-
 def leaderboard_table(journal: Journal, title: str, top: int = 10) -> str:
     table = Table(title=title, title_justify="left")
     for column in ("rank", "fitness", "many", "medium", "few", "policy", "operator", "gen", "id", "idea"):
@@ -71,14 +60,12 @@ def leaderboard_table(journal: Journal, title: str, top: int = 10) -> str:
                          else "left", overflow="ellipsis", max_width=60 if column == "idea" else None)
     for rank, c in enumerate(leaderboard(journal, top), 1):
         v = c.validation or {}
-        table.add_row(str(rank), _pct(c.fitness), _pct(v.get("many")), _pct(v.get("medium")), _pct(v.get("few")),
+        table.add_row(str(rank), percent(c.fitness), percent(v.get("many")), percent(v.get("medium")), percent(v.get("few")),
                       c.policy_name or "-", c.operator, str(c.generation) if c.generation >= 0 else "ref",
                       str(c.id), c.idea or "")
     failures = Counter(c.failure for c in journal.all() if c.failure)
-    text = _render(table)
-    if failures:
-        text += "\nfailures: " + ", ".join(f"{k} {n}" for k, n in sorted(failures.items()))
-    return text
+    after = ["failures: " + ", ".join(f"{k} {n}" for k, n in sorted(failures.items()))] if failures else []
+    return render(table, *after, width=140)
 
 
 def runs_table(runs: list[tuple[Path, dict]]) -> str:
@@ -89,6 +76,6 @@ def runs_table(runs: list[tuple[Path, dict]]) -> str:
         config = summary.get("config") or {}
         best = summary.get("best") or {}
         table.add_row(path.name, str(config.get("proposer", "-")), str(config.get("dataset", "-")),
-                      str(summary.get("evaluations", 0)), _pct(best.get("fitness")), str(best.get("name") or "-"),
+                      str(summary.get("evaluations", 0)), percent(best.get("fitness")), str(best.get("name") or "-"),
                       str(sum((summary.get("failures") or {}).values())), f"{summary.get('wall_seconds', 0):.0f} s")
-    return _render(table)
+    return render(table, width=140)
