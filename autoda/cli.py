@@ -371,6 +371,55 @@ def journal_for(run_dir: Path):
     return Journal(run_dir / JOURNAL)
 
 
+@cli.command("experiment")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Result folder [the config's path without .toml].")
+@click.option("--device", default=None, help="Overrides the config's device.")
+@click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
+def experiment_command(config: str, out: str | None, device: str | None, cache_dir: str | None) -> None:
+    """Run a grid of methods x policies x seeds from a TOML file, cell by cell (an
+    interrupted experiment resumes), and print the many/medium/few/all table."""
+    from .engine.data import DataError
+    from .engine.fitness import default_cache_dir
+    from .experiment import Experiment, ExperimentError, run_experiment
+    from .tables import csv_text, markdown, rich_table, rows
+
+    if not Path(config).is_file():
+        raise click.UsageError(f"{config}: no such file")
+    try:
+        experiment = Experiment.load(config)
+    except (ExperimentError, PolicyError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    out_dir = Path(out) if out else Path(config).with_suffix("")
+    device = _device(device or experiment.device)
+    cells = experiment.cells()
+    click.echo(f"{len(cells)} cells: {', '.join(experiment.methods)} x {len(experiment.policies)} policies x "
+               f"{len(experiment.seeds)} seeds on {experiment.dataset} (imbalance {experiment.imb_ratio:g}), "
+               f"{experiment.epochs} epochs on {device} -> {out_dir}", err=True)
+    done = []
+
+    def on_cell(name: str, status: str) -> None:
+        if status != "running":
+            done.append(name)
+        click.echo(f"[{len(done)}/{len(cells)}] {name}: {status}", err=True)
+
+    try:
+        results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
+    except DataError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again",
+                   err=True)
+        sys.exit(130)
+    table_rows = rows(results)
+    write_atomic(out_dir / "table.md", lambda tmp: tmp.write_text(markdown(table_rows)))
+    write_atomic(out_dir / "table.csv", lambda tmp: tmp.write_text(csv_text(table_rows)))
+    click.echo(rich_table(table_rows, f"{experiment.dataset} at imbalance {experiment.imb_ratio:g}"))
+    click.echo(f"tables written to {out_dir / 'table.md'} and {out_dir / 'table.csv'}", err=True)
+
+
 @cli.group("runs")
 def runs_group() -> None:
     """Look at search runs."""

@@ -174,3 +174,24 @@ def test_a_run_folder_is_never_overwritten(tmp_path):
     (tmp_path / "journal.sqlite").write_text("")
     result = run("search", "--out", str(tmp_path))
     assert result.exit_code == 2 and "--resume" in result.stderr
+
+
+def test_experiment_writes_tables_and_cells(tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text('dataset = "synthetic"\nimb_ratio = 10\nmethods = ["ce", "bs"]\npolicies = ["none", "cuda"]\n'
+                      'seeds = [0]\nepochs = 1\n')
+    result = run("experiment", str(config))
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "grid"
+    assert len(list((out / "cells").glob("*.json"))) == 4
+    table = (out / "table.md").read_text()
+    assert "| bs | cuda | 1 |" in table and "gain" in table and "test split" in result.stdout
+    assert (out / "table.csv").read_text().count("\n") == 5
+
+
+def test_experiment_errors(tmp_path):
+    assert run("experiment", str(tmp_path / "none.toml")).exit_code == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["cudaa"]\n')
+    result = run("experiment", str(bad))
+    assert result.exit_code == 1 and "neither an example" in result.stderr

@@ -1,0 +1,77 @@
+"""Tables like the papers' Table 1: a row per method and policy, many/medium/few/all as
+mean +- std over seeds (test split), and the gain in `all` over the same method's `none`
+row; printed with rich, written as Markdown and CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+
+from rich.table import Table
+
+from .reporting import render
+
+COLUMNS = ("many", "medium", "few", "all")
+
+
+def _stats(values: list[float | None]) -> tuple[float | None, float | None]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None, None
+    return statistics.mean(present), statistics.stdev(present) if len(present) > 1 else 0.0
+
+
+def rows(results: list[dict], split: str = "test") -> list[dict]:
+    """One row per (method, policy), in the order the results came."""
+    grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in results:
+        grouped[(r["method"], r["policy"])].append(r)
+    out = []
+    for (method, policy), group in grouped.items():
+        row = {"method": method, "policy": policy, "seeds": sorted(r["seed"] for r in group)}
+        for column in COLUMNS:
+            row[column], row[f"{column}_std"] = _stats([r[split][column] for r in group])
+        out.append(row)
+    baselines = {r["method"]: r["all"] for r in out if r["policy"] == "none"}
+    for row in out:
+        base = baselines.get(row["method"])
+        row["gain"] = None if base is None or row["all"] is None else row["all"] - base
+    return out
+
+
+def _cell(mean: float | None, std: float | None) -> str:
+    return "-" if mean is None else f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def _gain(gain: float | None) -> str:
+    return "-" if gain is None else f"{100 * gain:+.2f}"
+
+
+def rich_table(table_rows: list[dict], title: str) -> str:
+    table = Table(title=title, title_justify="left")
+    for column in ("method", "policy", "seeds", *COLUMNS, "gain (all)"):
+        table.add_column(column, justify="left" if column in ("method", "policy") else "right")
+    for r in table_rows:
+        table.add_row(r["method"], r["policy"], str(len(r["seeds"])),
+                      *(_cell(r[c], r[f"{c}_std"]) for c in COLUMNS), _gain(r["gain"]))
+    return render(table, "accuracy % on the test split, mean ± std over seeds; gain: over the same method "
+                         "without a policy", width=120)
+
+
+def markdown(table_rows: list[dict]) -> str:
+    lines = ["| method | policy | seeds | many | medium | few | all | gain (all) |", "|---|---|---|---|---|---|---|---|"]
+    for r in table_rows:
+        lines.append(f"| {r['method']} | {r['policy']} | {len(r['seeds'])} | "
+                     + " | ".join(_cell(r[c], r[f"{c}_std"]) for c in COLUMNS) + f" | {_gain(r['gain'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(table_rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["method", "policy", "seeds", *(f"{c}{s}" for c in COLUMNS for s in ("", "_std")), "gain_all"])
+    for r in table_rows:
+        writer.writerow([r["method"], r["policy"], len(r["seeds"]),
+                         *(r[f"{c}{s}"] for c in COLUMNS for s in ("", "_std")), r["gain"]])
+    return buffer.getvalue()
