@@ -45,16 +45,6 @@ def test_vectorised_epoch_matches_the_class_at_a_time_reference(policy, stats):
             assert torch.equal(value, want), name
 
 
-def test_cuda_levels_follow_the_published_rule():
-    policy = autoda.compile_policy("examples/policies/cuda.dsl", num_classes=3, seed=0)
-    stats = ClassStats.initial(torch.tensor([100, 10, 1]), total_epochs=10)
-    levels = []
-    for acc in ([0.9, 0.9, 0.1], [0.9, 0.5, 0.1], [0.9, 0.7, 0.7], [0.2, 0.7, 0.7]):
-        policy.update_epoch(dataclasses.replace(stats, train_acc=torch.tensor(acc)))
-        levels.append(policy.state["level"].flatten().tolist())
-    assert levels == [[1, 1, 0], [2, 0, 0], [3, 1, 1], [2, 2, 2]]
-
-
 def test_epoch_randomness_is_seeded_and_sample_one_draws_one_op_per_class():
     def picks(seed):
         policy = autoda.compile_policy("examples/policies/doda.dsl", num_classes=4, seed=seed)

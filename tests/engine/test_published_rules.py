@@ -1,0 +1,81 @@
+"""The CUDA and DODA example policies against direct implementations of their published
+update rules, driven through the same scripted per-class training accuracies."""
+import dataclasses
+import random
+
+import torch
+
+import autoda
+from autoda.engine import ClassStats
+
+EPOCHS, CLASSES = 12, 5
+
+
+def scripted_accuracies(seed: int) -> list[list[float]]:
+    rng = random.Random(seed)
+    return [[round(rng.random(), 2) for _ in range(CLASSES)] for _ in range(EPOCHS)]
+
+
+def drive(policy_name: str, accuracies: list[list[float]], seed: int = 0):
+    """Run the compiled policy's epoch updates; yield its state after each."""
+    policy = autoda.compile_policy(f"examples/policies/{policy_name}.dsl", num_classes=CLASSES, seed=seed)
+    stats = ClassStats.initial(torch.tensor([500, 200, 80, 30, 10]), total_epochs=EPOCHS)
+    previous = [0.0] * CLASSES
+    for epoch, acc in enumerate([[0.0] * CLASSES] + accuracies):
+        policy.update_epoch(dataclasses.replace(stats, train_acc=torch.tensor(acc), prev_train_acc=torch.tensor(previous),
+                                                epoch=epoch))
+        previous = acc
+        yield policy, {k: v.clone() for k, v in policy.state.items()}
+
+
+def test_cuda_levels_follow_the_published_rule():
+    """CUDA (Ahn et al., 2023): a class's level rises by one when its accuracy on augmented
+    samples passes the threshold 0.6, else falls by one, within [0, 10]."""
+    accuracies = scripted_accuracies(1)
+    level = [0] * CLASSES
+    history = [[0.0] * CLASSES] + accuracies
+    for (policy, state), acc in zip(drive("cuda", accuracies), history):
+        level = [min(10, max(0, l + (1 if a > 0.6 else -1))) for l, a in zip(level, acc)]
+        assert state["level"].flatten().tolist() == level
+    table = policy.tables[:, 0].tolist()  # the apply stage's count column: the level itself
+    assert table == [float(l) for l in level]
+
+
+def test_doda_weights_follow_the_published_rule():
+    """DODA (2024): each class uses one op per epoch, drawn in proportion to its weights; the
+    op in use gains 1 when the class's accuracy rose over the epoch and loses 1 when it
+    fell, never below 1."""
+    accuracies = scripted_accuracies(2)
+    weights = [[1.0] * 10 for _ in range(CLASSES)]
+    in_use = None
+    previous = [0.0] * CLASSES
+    for (policy, state), acc in zip(drive("doda", accuracies), [[0.0] * CLASSES] + accuracies):
+        if in_use is not None:
+            for c in range(CLASSES):
+                op = in_use[c]
+                change = 1 if acc[c] > previous[c] else -1 if acc[c] < previous[c] else 0
+                weights[c][op] = min(1000.0, max(1.0, weights[c][op] + change))
+        previous = acc
+        assert state["w"].tolist() == weights
+        picked = state["picked"]
+        assert picked.sum(1).tolist() == [1] * CLASSES  # one op per class
+        in_use = picked.int().argmax(1).tolist()
+    # and each sample applies exactly its class's op
+    labels = torch.arange(CLASSES).repeat(40)
+    draw = policy.draw(labels, (len(labels), 3, 8, 8))
+    ops = [policy.pipeline.sources.index(op) for op in draw.ops]
+    applied_ops = [{ops[i] for i in range(len(ops)) if draw.applied[b, i]} for b in range(len(labels))]
+    for b, label in enumerate(labels.tolist()):
+        assert applied_ops[b] == {in_use[label]}
+
+
+def test_doda_draws_ops_in_proportion_to_the_weights():
+    policy = autoda.compile_policy("examples/policies/doda.dsl", num_classes=1, seed=0)
+    policy.state_w.copy_(torch.tensor([[1.0] * 9 + [91.0]]))  # one op ten times as likely as the rest together
+    counts = torch.zeros(10)
+    stats = ClassStats.initial(torch.tensor([100]))
+    for epoch in range(300):
+        policy.update_epoch(dataclasses.replace(stats, epoch=epoch))
+        counts += policy.state["picked"][0].float()
+        policy.state_w.copy_(torch.tensor([[1.0] * 9 + [91.0]]))
+    assert 0.85 < counts[9].item() / 300 < 0.97  # expected 0.91
