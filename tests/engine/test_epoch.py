@@ -1,5 +1,4 @@
 """The epoch section in torch, against a class-at-a-time reference, on random policies."""
-import dataclasses
 
 import pytest
 import torch
