@@ -420,6 +420,23 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
     click.echo(f"tables written to {out_dir / 'table.md'} and {out_dir / 'table.csv'}", err=True)
 
 
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="The HTML file [RUN_DIR/report.html].")
+def report_command(run_dir: str, out: str | None) -> None:
+    """Write a self-contained HTML report (figures inlined) for a search run or an experiment."""
+    from .report import ReportError, build_report
+
+    if not Path(run_dir).is_dir():
+        raise click.UsageError(f"{run_dir}: no such folder")
+    try:
+        path = build_report(run_dir, out)
+    except ReportError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(str(path))
+
+
 @cli.group("runs")
 def runs_group() -> None:
     """Look at search runs."""

@@ -99,6 +99,8 @@ class Experiment:
         if policy in examples:
             return policy, examples[policy]
         path = Path(policy) if Path(policy).is_absolute() else self.base / policy
+        if not path.is_file() and Path(policy).is_file():  # relative to where it runs, failing the config
+            path = Path(policy)
         if not path.is_file():
             raise ExperimentError(f"policy {policy!r} is neither an example ({', '.join(examples)}) nor a file")
         text = path.read_text(encoding="utf-8")
@@ -159,6 +161,8 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
 
     say = on_cell or (lambda name, status: None)
     cells_dir = out / "cells"
+    write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "base"},
+                                        "policy_texts": dict(experiment.policy_text(p) for p in experiment.policies)})
     results, data = [], None
     for method, policy, seed in experiment.cells():
         label, _ = experiment.policy_text(policy)

@@ -28,11 +28,13 @@ class PreviewRow:
 
 
 def preview(policy: CompiledPolicy, data: ImageSet, imb_ratio: float = 100, n_max: int = 5000,
-            epoch: int = 10, total_epochs: int = 20, samples: int = 8,
-            scale: int = 3) -> tuple[Image.Image, list[PreviewRow]]:
-    """Render the grid: a row per class group, the original first."""
+            epoch: int = 10, total_epochs: int = 20, samples: int = 8, scale: int = 3,
+            counts: list[int] | None = None) -> tuple[Image.Image, list[PreviewRow]]:
+    """Render the grid: a row per class group, the original first. The statistics simulate
+    a long-tailed set: ``counts`` per class, or the profile at ``imb_ratio`` from ``n_max``."""
     c = data.num_classes
-    counts = torch.tensor(longtail_counts(c, n_max, imb_ratio))
+    counts = torch.tensor(counts if counts is not None else longtail_counts(c, n_max, imb_ratio))
+    imb_ratio = float(counts.max() / counts.min())
     for e in range(epoch + 1):
         policy.update_epoch(ClassStats.simulated(counts, e, total_epochs))
     groups = [("head", 0), ("medium", c // 2), ("tail", c - 1)] if c >= 3 else [("head", 0), ("tail", c - 1)]

@@ -78,6 +78,8 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
         setup = FitnessSetup(config["method"], config["net"], recipe, config["seed"], config["e_ckp"], config["n_ft"],
                              device=config["device"])
         evaluator = FitnessEvaluator(data, setup, config.get("fitness_cache"), on_epoch=on_epoch)
+        journal.set_meta("train_counts", data.train.counts().tolist())  # for reports
+        journal.set_meta("class_names", list(data.train.class_names))
         search_config = SearchConfig(**{k: (tuple(tuple(b) for b in v) if k == "baselines" else v)
                                         for k, v in config["search"].items()})
         if config["proposer"] == "llm":

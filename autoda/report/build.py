@@ -1,0 +1,185 @@
+"""Assemble a report page for a search run (journal.sqlite) or an experiment (cells/)."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from ..compiler import check_policy
+from ..files import write_atomic
+from . import plots
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
+td.l,th.l{text-align:left}img{max-width:100%;display:block;margin:.5em 0}pre{background:#f6f6f6;padding:.7em;
+overflow:auto;font-size:.8em}.note{color:#666;font-size:.85em}"""
+
+# The page checks its own images once loaded and records the result on <body>, so a
+# headless browser (or a person, in the inspector) can tell every figure rendered.
+_SELF_CHECK = """<script>window.addEventListener('load',function(){var i=Array.prototype.slice.call(document.images);
+document.body.setAttribute('data-images',i.length);document.body.setAttribute('data-broken',
+i.filter(function(x){return !(x.complete&&x.naturalWidth>0)}).length);});</script>"""
+
+
+class ReportError(ValueError):
+    pass
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
+    head = "".join(f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{html.escape(str(c))}</td>'
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}{_SELF_CHECK}</body></html>")
+
+
+def _policy_figures(text: str, label: str, counts: list[int], epochs: int, images) -> str:
+    """The op usage heat maps and a grid of augmented samples for one policy."""
+    from ..engine import CompiledPolicy
+    from ..engine.augment import with_standard
+    from ..engine.preview import preview
+    from .usage import op_usage
+
+    checked = check_policy(text)
+    parts = [f"<pre>{html.escape(checked.canonical)}</pre>"]
+    ops, frequency, magnitude = op_usage(checked, counts, epochs)
+    if ops:
+        parts.append(_img(plots.op_heatmaps(ops, frequency, magnitude, f"{label}: op use over {epochs} epochs "
+                                            "(simulated statistics)"), f"op use of {label}"))
+    if images is not None:
+        grid, _ = preview(CompiledPolicy(with_standard(checked), images.num_classes, seed=0), images,
+                          epoch=epochs // 2, total_epochs=epochs, samples=8, counts=counts)
+        buffer = io.BytesIO()
+        grid.save(buffer, format="PNG")
+        parts.append(_img(buffer.getvalue(), f"samples of {label}"))
+    return "".join(parts)
+
+
+def _sample_images(config: dict):
+    """A few images per class of the run's data set (for the sample grids), or None."""
+    from ..engine.data import DataError, load_dataset, load_image_folder, make_synthetic
+
+    try:
+        if config.get("dataset") == "synthetic":
+            return make_synthetic(seed=config.get("seed", 0))
+        if config.get("dataset") == "folder" and config.get("data_root"):
+            return load_image_folder(config["data_root"], "train", per_class_limit=1)
+        return load_dataset(config["dataset"], config.get("data_root"), config.get("imb_ratio", 100)).train
+    except (DataError, OSError):
+        return None
+
+
+def _train_counts(config: dict) -> list[int] | None:
+    """The class counts of a run that did not record them (runs from before it did)."""
+    from ..engine.data import DataError, load_dataset
+
+    try:
+        data = load_dataset(config["dataset"], config.get("data_root"), config["imb_ratio"], config.get("seed", 0),
+                            cache_dir=config.get("cache_dir"))
+    except (DataError, KeyError, OSError):
+        return None
+    return data.train.counts().tolist()
+
+
+def search_report(run_dir: Path) -> str:
+    from ..search.journal import Journal
+    from ..search.report import leaderboard
+
+    journal = Journal(run_dir / "journal.sqlite")
+    config = journal.meta("config") or {}
+    counts = journal.meta("train_counts") or _train_counts(config)
+    candidates = [c for c in journal.evaluated()]
+    found = [c for c in candidates if c.generation >= 0]
+    references = {c.policy_name: c.fitness for c in candidates if c.generation < 0}
+    everything = journal.all()
+    sections = [("summary", _table(["evaluations", "candidates", "failures", "tokens", "proposer", "data set", "method"],
+                                   [[journal.evaluations(), len(everything), sum(1 for c in everything if c.failure),
+                                     sum(c.tokens_prompt + c.tokens_completion for c in everything),
+                                     config.get("proposer", "-"), f"{config.get('dataset', '-')} "
+                                     f"(IR {config.get('imb_ratio', 0):g})", config.get("method", "-")]])),
+                ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness) for i, c in enumerate(found)],
+                                                           references), "fitness over the search")
+                 + "<p class='note'>Each point is a candidate's balanced validation accuracy after "
+                   f"{config.get('n_ft', '?')} fine-tuning epochs from epoch {config.get('e_ckp', '?')}.</p>")]
+    top = leaderboard(journal, 10)
+    sections.append(("leaderboard", _table(
+        ["rank", "fitness", "many", "medium", "few", "policy", "operator", "generation", "idea"],
+        [[i + 1, _pct(c.fitness), _pct(c.validation.get("many")), _pct(c.validation.get("medium")),
+          _pct(c.validation.get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
+          c.idea or ""] for i, c in enumerate(top)])))
+    if found and counts:
+        best_found = sorted(found, key=lambda c: (-c.fitness, c.id))[:3]
+        series = {f"#{c.id} {c.policy_name} ({c.operator})": c.validation["per_class"] for c in best_found}
+        series.update({f"{c.policy_name} (reference)": c.validation["per_class"] for c in candidates if c.generation < 0})
+        sections.append(("per-class accuracy", _img(plots.accuracy_by_frequency(counts, series, "validation"),
+                                                    "per-class accuracy against class size")))
+    if found and counts:
+        best = max(found, key=lambda c: c.fitness)
+        sections.append((f"the best policy: {best.policy_name}",
+                         _policy_figures(best.policy_text, best.policy_name, counts, config.get("epochs", 20),
+                                         _sample_images(config))))
+    journal.close()
+    return _page(f"autoda search {run_dir.name}", sections)
+
+
+def experiment_report(out_dir: Path) -> str:
+    from ..tables import rows
+
+    cells = [json.loads(p.read_text()) for p in sorted((out_dir / "cells").glob("*.json"))]
+    if not cells:
+        raise ReportError(f"{out_dir}: no cells/*.json yet")
+    config = json.loads((out_dir / "experiment.json").read_text()) if (out_dir / "experiment.json").exists() else {}
+    labels = list(config.get("policy_texts") or {})
+    methods = list(config.get("methods") or [])
+    cells.sort(key=lambda c: (methods.index(c["method"]) if c["method"] in methods else len(methods),
+                              labels.index(c["policy"]) if c["policy"] in labels else len(labels), c["seed"]))
+    table = rows(cells)
+    counts = cells[0]["train_counts"]
+    sections = [("test accuracy (mean ± std over seeds)", _table(
+        ["method", "policy", "seeds", "many", "medium", "few", "all", "gain (all)"],
+        [[r["method"], r["policy"], len(r["seeds"]),
+          *("-" if r[c] is None else f"{100 * r[c]:.2f} ± {100 * r[c + '_std']:.2f}" for c in ("many", "medium", "few", "all")),
+          "-" if r["gain"] is None else f"{100 * r['gain']:+.2f}"] for r in table], left=2))]
+    for method in dict.fromkeys(c["method"] for c in cells):
+        series: dict[str, list] = {}
+        for policy in dict.fromkeys(c["policy"] for c in cells if c["method"] == method):
+            runs = [c["test"]["per_class"] for c in cells if c["method"] == method and c["policy"] == policy]
+            series[policy] = [None if any(r[i] is None for r in runs) else sum(r[i] for r in runs) / len(runs)
+                              for i in range(len(counts))]
+        sections.append((f"{method}: per-class test accuracy", _img(plots.accuracy_by_frequency(counts, series, "test"),
+                                                                    f"{method} per-class accuracy")))
+    images = _sample_images(config) if config else None
+    for label, text in (config.get("policy_texts") or {}).items():
+        if label != "none":
+            sections.append((f"policy {label}", _policy_figures(text, label, counts, config.get("epochs", 20), images)))
+    return _page(f"autoda experiment {out_dir.name}", sections)
+
+
+def build_report(path: str | Path, out: str | Path | None = None) -> Path:
+    """Write report.html into (or at) ``out``; return its path."""
+    path = Path(path)
+    if (path / "journal.sqlite").exists():
+        page = search_report(path)
+    elif (path / "cells").is_dir():
+        page = experiment_report(path)
+    else:
+        raise ReportError(f"{path}: neither a search run (journal.sqlite) nor an experiment (cells/)")
+    target = Path(out) if out else path / "report.html"
+    write_atomic(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return target

@@ -1,0 +1,70 @@
+"""The report's figures, as PNG bytes (matplotlib, no display needed)."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+FIGSIZE = (7.5, 3.6)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def fitness_over_search(points: list[tuple[int, int, float]], references: dict[str, float]) -> bytes:
+    """points: (evaluation order, generation, fitness); the best so far as a step line."""
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    if points:
+        order, generation, fitness = zip(*points)
+        scatter = ax.scatter(order, [100 * f for f in fitness], c=generation, cmap="viridis", s=28, zorder=3)
+        fig.colorbar(scatter, ax=ax, label="generation")
+        best, line = -1.0, []
+        for f in fitness:
+            best = max(best, f)
+            line.append(100 * best)
+        ax.step(order, line, where="post", color="black", linewidth=1.2, label="best so far")
+    for i, (name, value) in enumerate(sorted(references.items())):
+        ax.axhline(100 * value, linestyle="--", linewidth=1, color=f"C{i + 1}", label=f"{name} (reference)")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel("fitness: balanced val. accuracy (%)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def accuracy_by_frequency(counts: list[int], series: dict[str, list[float | None]], split: str) -> bytes:
+    """Per-class accuracy against the class's training images, one series per policy."""
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    for i, (label, accuracy) in enumerate(series.items()):
+        pairs = sorted((n, 100 * a) for n, a in zip(counts, accuracy) if a is not None)
+        if pairs:
+            ax.plot(*zip(*pairs), marker="o", markersize=4, linewidth=1, color=f"C{i}", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("training images of the class (log scale)")
+    ax.set_ylabel(f"{split} accuracy (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def op_heatmaps(ops: list[str], frequency, magnitude, title: str) -> bytes:
+    """Each op's selection frequency and mean magnitude over epochs (the paper's Figure 9)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.32 * len(ops) + 1.6), sharey=True)
+    for ax, values, label, cmap in ((axes[0], frequency, "share of samples applying the op", "Blues"),
+                                    (axes[1], magnitude, "mean magnitude when applied", "Oranges")):
+        image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=9)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    axes[0].set_yticks(range(len(ops)), ops, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)

@@ -1,0 +1,85 @@
+"""`autoda report`: a self-contained page whose every figure renders, checked in a real
+headless Chromium (the page records on <body> how many images it has and how many broke)."""
+import base64
+import re
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from autoda.cli import cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def search_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("search")
+    result = run("search", "--out", str(root / "run"), "--population", "2", "--generations", "1", "--explore", "1",
+                 "--mutations", "1", "--epochs", "4", "--e-ckp", "1", "--n-ft", "1", "--imb-ratio", "10",
+                 "--baseline", "none", "--cache-dir", str(root / "cache"))
+    assert result.exit_code == 0, result.output
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def experiment_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiment")
+    config = root / "grid.toml"
+    config.write_text('dataset = "synthetic"\nimb_ratio = 10\nmethods = ["ce"]\npolicies = ["none", "cuda"]\n'
+                      'seeds = [0, 1]\nepochs = 2\n')
+    assert run("experiment", str(config)).exit_code == 0
+    return root / "grid"
+
+
+def images_of(page: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+
+
+def test_search_report_is_self_contained_with_every_figure(search_run):
+    result = run("report", str(search_run))
+    assert result.exit_code == 0, result.output
+    page = (search_run / "report.html").read_text()
+    for heading in ("summary", "fitness", "leaderboard", "per-class accuracy", "the best policy"):
+        assert f"<h2>{heading}" in page
+    pictures = images_of(page)
+    assert len(pictures) == 4  # fitness, per-class, op heat maps, sample grid
+    assert all(p.startswith(b"\x89PNG") and len(p) > 2000 for p in pictures)
+    assert "http" not in page.replace("http-equiv", "")  # nothing to fetch
+
+
+def test_experiment_report_has_the_table_and_per_class_figures(experiment_dir):
+    out = experiment_dir / "page.html"
+    assert run("report", str(experiment_dir), "--out", str(out)).exit_code == 0
+    page = out.read_text()
+    assert "test accuracy (mean ± std over seeds)" in page and "<td class=\"l\">cuda</td>" in page
+    assert len(images_of(page)) == 3  # per-class for ce, cuda's heat maps and samples
+
+
+def test_report_of_a_folder_that_is_neither(tmp_path):
+    result = run("report", str(tmp_path))
+    assert result.exit_code == 1 and "neither a search run" in result.stderr
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+@pytest.mark.parametrize("which", ["search", "experiment"])
+def test_every_image_loads_in_headless_chromium(which, search_run, experiment_dir, tmp_path):
+    folder = search_run if which == "search" else experiment_dir
+    page = tmp_path / "report.html"
+    assert run("report", str(folder), "--out", str(page)).exit_code == 0
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    counted = re.search(r'data-images="(\d+)" data-broken="(\d+)"', dom)
+    assert counted, "the page's self-check did not run"
+    assert int(counted.group(1)) == len(images_of(page.read_text())) > 0 and counted.group(2) == "0"
+    shot = tmp_path / "screenshot.png"
+    subprocess.run(flags + ["--window-size=1200,2400", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
