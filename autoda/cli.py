@@ -16,6 +16,7 @@ from . import __version__
 from .catalog import DATASETS, METHODS, MODELS
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
+from .compiler.pipeline import LANGUAGES
 from .compiler.source import MAX_SOURCE_BYTES
 from .files import write_atomic, write_json
 
@@ -51,7 +52,9 @@ def _failure(file: str, error: PolicyError) -> dict:
               help="What to print for each policy that checks.")
 @click.option("--max-cost", type=click.FloatRange(min=0), default=DEFAULT_BUDGET, show_default=True,
               help="Budget in image passes per sample.")
-def compile_command(files: tuple[str, ...], emit: str, max_cost: float) -> None:
+@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
+              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_lang: str) -> None:
     """Check policies and show what they compile to. FILE may be '-' for standard input.
 
     Exit 0 when every policy checks; 1, with diagnostics on stderr, when any does not.
@@ -63,7 +66,7 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float) -> None:
     results, failed = [], False
     for source, file in inputs:
         try:
-            checked = check_policy(source, file=file, max_cost=max_cost)
+            checked = check_policy(source, file=file, max_cost=max_cost, lang=policy_lang)
         except PolicyError as error:
             failed = True
             click.echo(error.render(), err=True)
@@ -105,8 +108,10 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float) -> None:
 @click.option("--samples", type=click.IntRange(1, 32), default=8, show_default=True, help="Draws per class.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default="preview.png", show_default=True)
+@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
+              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
 def preview_command(policy: str, data_source: str, split: str, imb_ratio: float, epoch: int, total_epochs: int,
-                    samples: int, seed: int, out: str) -> None:
+                    samples: int, seed: int, out: str, policy_lang: str) -> None:
     """Draw a grid of original and augmented images for a head, a medium and a tail class."""
     import os
 
@@ -116,7 +121,7 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
 
     source, file = _read(policy)
     try:
-        compiled = compile_policy(check_policy(source, file=file), seed=seed)
+        compiled = compile_policy(check_policy(source, file=file, lang=policy_lang), seed=seed)
     except PolicyError as error:
         click.echo(error.render(), err=True)
         sys.exit(1)
@@ -168,6 +173,8 @@ def _auto_model(dataset: str, image_size: int) -> str:
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
 @click.option("--policy", "policy_file", help="A policy to augment with (after the standard crop and flip).")
 @click.option("--no-standard-aug", is_flag=True, help="Do not apply the standard pad-crop and flip.")
+@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
+              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
@@ -177,8 +184,8 @@ def _auto_model(dataset: str, image_size: int) -> str:
 @click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
 @click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
 def train_command(dataset, data_root, download, imb_ratio, method, model, epochs, batch_size, lr, policy_file,
-                  no_standard_aug, seed, device, metrics_out, report_test, cache_dir, train_list, test_list,
-                  image_size) -> None:
+                  no_standard_aug, policy_lang, seed, device, metrics_out, report_test, cache_dir, train_list,
+                  test_list, image_size) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     import torch
 
@@ -194,7 +201,7 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
     if policy_file is not None:
         source, file = _read(policy_file)
         try:
-            checked = check_policy(source, file=file)
+            checked = check_policy(source, file=file, lang=policy_lang)
         except PolicyError as error:
             click.echo(error.render(), err=True)
             sys.exit(1)
@@ -279,6 +286,8 @@ _SEARCH_DEFAULTS = {  # a few minutes on a CPU for the synthetic set; the paper'
 @click.option("--max-tokens", type=click.IntRange(min=0))
 @click.option("--baseline", "baselines", multiple=True,
               help="A reference policy to evaluate with the same fitness: an example's name or a file.")
+@click.option("--policy-lang", type=click.Choice(["dsl", "python"]), default="dsl", show_default=True,
+              help="What the LLM writes: the policy language, or the paper's Python get_aug_type (sandboxed).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
@@ -298,7 +307,7 @@ def search_command(**o) -> None:
     from .engine.fitness import default_cache_dir
     from .reporting import search_progress
     from .search.llm import LLMSettings
-    from .search.report import leaderboard_table
+    from .search.report import best_file, leaderboard_table
     from .search.run import RunError, baseline_text, new_config, open_run, run_search
 
     llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
@@ -309,6 +318,9 @@ def search_command(**o) -> None:
         proposer = o["proposer"] if o["proposer"] != "auto" else ("llm" if llm else "offline")
         if proposer == "llm" and llm is None:
             raise click.UsageError("--proposer llm needs --model (or AUTODA_MODEL)")
+        if proposer == "offline" and o["policy_lang"] == "python":
+            raise click.UsageError("--policy-lang python needs an LLM: give --model (or AUTODA_MODEL); "
+                                   "the offline proposer writes the policy language")
         if o["data_root"] and o["dataset"] == "folder" and not Path(o["data_root"]).exists():
             raise click.UsageError(f"--data-root {o['data_root']!r}: no such file or folder")
         defaults = _SEARCH_DEFAULTS["synthetic" if o["dataset"] == "synthetic" else "other"]
@@ -330,7 +342,8 @@ def search_command(**o) -> None:
             search={"strategy": o["strategy"], "population": o["population"], "parents": o["parents"],
                     "explore": o["explore"], "mutations": o["mutations"], "generations": o["generations"],
                     "repair_tries": o["repair_tries"], "max_evals": o["max_evals"], "max_time": o["max_time"],
-                    "max_tokens": o["max_tokens"], "seed": o["seed"], "baselines": baselines})
+                    "max_tokens": o["max_tokens"], "seed": o["seed"], "baselines": baselines,
+                    "policy_lang": o["policy_lang"]})
     try:
         journal, config = open_run(run_dir, config)
     except RunError as error:
@@ -359,7 +372,7 @@ def search_command(**o) -> None:
     click.echo(leaderboard_table(journal_for(run_dir), f"{run_dir}: {outcome}"))
     if best:
         click.echo(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
-                   f"{run_dir / 'best.dsl'}")
+                   f"{run_dir / best_file(config)}")
     else:
         click.echo("no candidate was evaluated successfully")
 

@@ -21,5 +21,7 @@ def test_data_folders_ship_inside_the_package():
                             ("autoda.examples", "examples/policies")):
         assert f'"{package}" = "{folder}"' in PYPROJECT
         assert package in listed_packages()
-    assert '"autoda.search" = ["prompts/*.md"]' in PYPROJECT
+    assert '"autoda.search" = ["prompts/*.md", "prompts/python/*.md"]' in PYPROJECT
     assert (ROOT / "autoda" / "search" / "prompts" / "system.md").exists()
+    assert (ROOT / "autoda" / "search" / "prompts" / "python" / "system.md").exists()
+    assert '"autoda.examples" = ["*.dsl", "*.py"]' in PYPROJECT and (ROOT / "examples/policies/paper_doda.py").exists()

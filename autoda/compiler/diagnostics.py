@@ -62,6 +62,12 @@ CODES: dict[str, str] = {
     "R004": "value outside the domain of an operation",
     # cost
     "C001": "cost over budget",
+    # Python policies (the sandboxed get_aug_type of the paper's representation)
+    "P001": "Python policy does not compile in the sandbox",
+    "P002": "no get_aug_type with the paper's six parameters",
+    "P003": "bad OPS or AUG_PROB",
+    "P004": "forbidden import, name or class",
+    "P005": "Python policy failed its trial run",
     # the compiler's own fault; never expected
     "X001": "internal compiler error",
 }

@@ -6,6 +6,7 @@ earlier fault made meaningless), so one compile reports all the faults of a poli
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,6 +33,9 @@ class CheckedPolicy:
     typing: Typing
     ranges: Ranges
     cost: Cost
+    # A Python policy (autoda.sandbox.PythonPolicy) whose sandboxed get_aug_type fills this
+    # carrier's state each epoch; None for a policy written in the language.
+    python: object | None = None
 
     @property
     def name(self) -> str:
@@ -39,27 +43,46 @@ class CheckedPolicy:
 
     @cached_property
     def canonical(self) -> str:
-        return format_policy(self.ast)
+        return self.python.text if self.python is not None else format_policy(self.ast)
 
     @cached_property
     def hash(self) -> str:
-        return canonical_hash(self.ast)
+        return self.python.hash if self.python is not None else canonical_hash(self.ast)
 
     def lower(self) -> Plan:
         return lower(self)
 
 
+LANGUAGES = ("auto", "dsl", "python")
+_PYTHON_POLICY = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
+
+
+def is_python_policy(src: Source) -> bool:
+    """A `.py` file, or text (not from a `.dsl` file) that defines the paper's get_aug_type."""
+    if src.file.endswith((".py", ".dsl")):
+        return src.file.endswith(".py")
+    return bool(_PYTHON_POLICY.search(src.text))
+
+
 def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,
-                 max_cost: float = DEFAULT_BUDGET) -> CheckedPolicy:
+                 max_cost: float = DEFAULT_BUDGET, lang: str = "auto") -> CheckedPolicy:
     """Check a policy (a path, its text, or its bytes); raise PolicyError listing every fault.
+
+    ``lang`` "auto" reads a `.py` file, or text defining ``get_aug_type``, as a Python
+    policy (run sandboxed, see autoda.sandbox) and anything else as the policy language.
 
     >>> checked = check_policy("policy p\\nper sample:\\n    flip_lr with probability 0.5\\n")
     >>> checked.name, checked.lower().ops
     ('p', ('flip_lr',))
     """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     src = None
     try:
         src = read_source(source, file)
+        if lang == "python" or (lang == "auto" and is_python_policy(src)):
+            from ..sandbox.policy import check_python_policy  # RestrictedPython, only when needed
+            return check_python_policy(src, max_cost)
         tree = parse(src)
         resolution, found = resolve(tree)
         typing, more = typecheck(tree, resolution)

@@ -39,10 +39,10 @@ def _position(data: bytes | str, offset: int) -> tuple[int, int]:
 
 
 def looks_like_path(value: str) -> bool:
-    """A str names a file when it is one line and that file exists, or it ends in '.dsl'."""
+    """A str names a file when it is one line and that file exists, or it ends in '.dsl' or '.py'."""
     if "\n" in value or "\x00" in value or len(value) > 4096:
         return False
-    if value.endswith(".dsl") and not any(ch.isspace() for ch in value):
+    if value.endswith((".dsl", ".py")) and not any(ch.isspace() for ch in value):
         return True
     try:
         return os.path.isfile(value)

@@ -40,6 +40,9 @@ def summary_dict(checked: CheckedPolicy) -> dict:
         "cost": {"per_sample": checked.cost.per_sample, "budget": checked.cost.budget,
                  "epoch_ops": checked.cost.epoch_ops},
         "diagnostics": [],
+        "python": None if checked.python is None else {
+            "function": "get_aug_type", "aug_prob": checked.python.aug_prob,
+            "epoch_step": "sandboxed: RestrictedPython in a resource-limited worker process"},
     }
 
 
@@ -48,7 +51,12 @@ def summary_text(checked: CheckedPolicy) -> str:
     description = f' "{info["description"]}"' if info["description"] else ""
     rows = [("policy", f"{info['name']}{description}"), ("hash", info["hash"][:16])]
     rows += [("state", s) for s in info["states"]] or [("state", "none")]
-    rows.append(("reads", ", ".join(info["reads"]) or "nothing"))
+    if info["python"]:  # the states are the carrier's: what get_aug_type fills each epoch
+        rows.append(("python", f"get_aug_type, {info['python']['epoch_step']}; "
+                               f"a sample is augmented with probability {info['python']['aug_prob']:g}"))
+        rows.append(("reads", "train_acc (as ACCs), through get_aug_type"))
+    else:
+        rows.append(("reads", ", ".join(info["reads"]) or "nothing"))
     rows += [("stage", s) for s in info["stages"]]
     rows.append(("ops", f"{len(info['ops'])}: {', '.join(info['ops'])}"))
     rows.append(("cost", f"{format_number(checked.cost.per_sample)} image passes per sample "

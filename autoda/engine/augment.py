@@ -33,4 +33,6 @@ def with_standard(checked: CheckedPolicy | None) -> CheckedPolicy:
     if checked is None:
         return standard
     merged = dataclasses.replace(checked.ast, stages=standard.ast.stages + checked.ast.stages)
-    return check_policy(format_policy(merged), file=checked.source.file, max_cost=checked.cost.budget + standard.cost.per_sample)
+    combined = check_policy(format_policy(merged), file=checked.source.file, lang="dsl",
+                            max_cost=checked.cost.budget + standard.cost.per_sample)
+    return dataclasses.replace(combined, python=checked.python)  # a Python policy keeps its epoch step

@@ -32,6 +32,14 @@ class PolicyRuntimeError(RuntimeError):
     """A compiled policy was used wrongly (before its first epoch update, with bad inputs)."""
 
 
+class PythonPolicyError(PolicyRuntimeError):
+    """A Python policy's sandboxed epoch step failed; ``kind`` as autoda.sandbox.KINDS."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class CompiledPolicy(torch.nn.Module):
     def __init__(self, checked: CheckedPolicy, num_classes: int | None = None, *,
                  seed: int | None = None, generator: torch.Generator | None = None) -> None:
@@ -48,6 +56,10 @@ class CompiledPolicy(torch.nn.Module):
         self.num_classes: int | None = None
         self.ready = False  # the tables hold this epoch's parameters only after update_epoch
         self._generators: dict[torch.device, torch.Generator] = {}
+        self.python_step = None
+        if checked.python is not None:  # a Python policy: its epoch step runs in a sandbox worker
+            from ..sandbox import PythonStep
+            self.python_step = PythonStep(checked.python)
         if num_classes is not None:
             self._materialise(int(num_classes))
 
@@ -108,6 +120,8 @@ class CompiledPolicy(torch.nn.Module):
             raise PolicyRuntimeError(f"bad class statistics: {error}") from None
         if self.num_classes is None:
             self._materialise(stats.num_classes)
+        if self.python_step is not None:
+            self._python_epoch(stats)
         device = self._device()
         state, values = run_epoch(self.plan, self.state, stats.to(device),
                                   self._generator(_EPOCH_STREAM + self.epochs))
@@ -118,6 +132,22 @@ class CompiledPolicy(torch.nn.Module):
         self.tables.copy_(self.pipeline.pack(values, self.num_classes))
         self.epochs += 1
         self.ready = True
+
+    def _python_epoch(self, stats: ClassStats) -> None:
+        """The sandboxed get_aug_type: state and accuracies out as lists, the next state back."""
+        from ..sandbox import SandboxError
+        from ..sandbox.policy import STATE
+
+        state = {name: getattr(self, f"state_{name}").cpu().numpy() for name in STATE}
+        seed = (self.seed * _MIX + _EPOCH_STREAM + self.epochs) % (1 << 32)
+        try:
+            new = self.python_step(state, stats.train_acc.double().cpu().numpy(), stats.epoch, seed)
+        except SandboxError as error:
+            raise PythonPolicyError(error.kind, f"get_aug_type failed at epoch {stats.epoch} "
+                                                f"({error.kind}): {error}") from None
+        for name, value in new.items():
+            buffer = getattr(self, f"state_{name}")
+            buffer.copy_(torch.from_numpy(value))
 
     # --- per batch -----------------------------------------------------------------------
 

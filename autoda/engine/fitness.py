@@ -24,7 +24,7 @@ import torch
 from ..compiler import CheckedPolicy, PolicyError, check_policy
 from ..files import write_atomic
 from .augment import training_policy
-from .compiled import PolicyRuntimeError
+from .compiled import PolicyRuntimeError, PythonPolicyError
 from .data import DataSplits
 from .statistics import StatsError
 from .trainer import Diverged, EpochLog, Recipe, Trainer, build_trainer
@@ -51,7 +51,7 @@ class FitnessResult:
     ok: bool
     fitness: float | None  # balanced validation accuracy in [0, 1]
     validation: dict | None  # many / medium / few / all / per_class
-    failure: str | None  # "compile", "runtime", "nan" or "error"
+    failure: str | None  # "compile", "runtime", "nan", "error", or "python_<kind>" (autoda.sandbox.KINDS)
     message: str | None
     seconds: float
     policy_hash: str | None = None
@@ -122,6 +122,8 @@ class FitnessEvaluator:
             validation = trainer.evaluate(self.data.val)
         except PolicyError as error:  # the merged policy over budget, say
             return failed("compile", error.render(), candidate.hash)
+        except PythonPolicyError as error:  # a sandboxed Python policy: its own kinds (timeout, guard, ...)
+            return failed(f"python_{error.kind}", str(error), candidate.hash)
         except (PolicyRuntimeError, StatsError) as error:
             return failed("runtime", str(error), candidate.hash)
         except Diverged as error:

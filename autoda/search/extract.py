@@ -1,5 +1,6 @@
 """Policy text and a one-line idea, from whatever an LLM answers: a fenced block (of any
-language tag), or bare text starting at a `policy` line, with prose around it or not."""
+language tag), or bare text starting at a `policy` line, with prose around it or not; for
+Python policies, the block (or bare text) that defines get_aug_type."""
 from __future__ import annotations
 
 import re
@@ -19,6 +20,24 @@ def extract_policy(answer: str) -> str | None:
         return None
     text = answer[match.start():]
     return text.split("```", 1)[0].strip() + "\n"
+
+
+_PYTHON_DEF = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
+_PYTHON_START = re.compile(r"^(?:import |from \w+ import |def |[A-Z_]+ *=|\"\"\")", re.M)
+
+
+def extract_python(answer: str) -> str | None:
+    """The Python module defining get_aug_type in an answer, or None."""
+    for block in _FENCE.findall(answer):
+        if _PYTHON_DEF.search(block):
+            return block.strip() + "\n"
+    match = _PYTHON_DEF.search(answer)
+    if match is None:
+        return None
+    # bare code: from the first line before the definition that looks like code
+    first = _PYTHON_START.search(answer, 0, match.start() + 1)
+    start = first.start() if first else match.start()
+    return answer[start:].split("```", 1)[0].strip() + "\n"
 
 
 def extract_idea(answer: str, policy_text: str | None = None) -> str | None:

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
-from .extract import extract_idea, extract_policy
+from ..sandbox.client import KINDS as SANDBOX_KINDS
+from .extract import extract_idea, extract_policy, extract_python
 from .journal import Candidate, Journal
 from .proposers import Proposal, Proposer
 
 # Failure kinds a journal row can carry.
 PROPOSAL_FAILURES = ("compile", "empty", "duplicate", "no_offspring", "timeout", "rate_limit", "server",
                      "connection", "api")
-EVALUATION_FAILURES = ("runtime", "nan", "error")
+EVALUATION_FAILURES = ("runtime", "nan", "error") + tuple(f"python_{kind}" for kind in SANDBOX_KINDS)
 
 
 def _seed(*parts: object) -> int:
@@ -53,6 +54,7 @@ class SearchConfig:
     max_tokens: int | None = None
     seed: int = 0
     max_cost: float = 64.0
+    policy_lang: str = "dsl"  # what proposers write: "dsl" or "python" (the paper's get_aug_type)
     baselines: tuple[tuple[str, str], ...] = ()  # (name, policy text), evaluated as references
 
     def planned(self) -> int:
@@ -143,7 +145,8 @@ class Search:
                 proposal: Proposal) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
         """Journal one answer; return its row, its checked policy if it is new, and the
         follow-up to send when it is not."""
-        text = proposal.policy_text or (extract_policy(proposal.response) if proposal.response else None)
+        extract = extract_python if self.config.policy_lang == "python" else extract_policy
+        text = proposal.policy_text or (extract(proposal.response) if proposal.response else None)
         row = self.journal.add(
             generation, slot, attempt, operator, [p.id for p in parents], self.proposer.name,
             prompt=proposal.prompt, response=proposal.response, policy_text=text,
@@ -159,7 +162,7 @@ class Search:
                                 message="the answer is empty" if empty else "no policy in the answer")
             return row, None, ("missing", "")
         try:
-            checked = check_policy(text, max_cost=self.config.max_cost)
+            checked = check_policy(text, max_cost=self.config.max_cost, lang=self.config.policy_lang)
         except PolicyError as error:
             self.journal.update(row, status="failed", failure="compile", message=error.render(),
                                 diagnostics=[d.to_dict() for d in error.diagnostics])

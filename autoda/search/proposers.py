@@ -47,6 +47,7 @@ class LLMProposer:
 
     def __init__(self, client: LLMClient, task: TaskContext) -> None:
         self.client = client
+        self.language = task.language
         self.system = system_prompt(task)
         self.messages: list[dict] = []
 
@@ -64,10 +65,10 @@ class LLMProposer:
 
     def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
         self.messages = [{"role": "system", "content": self.system}]
-        return self._ask(operator_prompt(operator, parents))
+        return self._ask(operator_prompt(operator, parents, self.language))
 
     def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
-        return self._ask(follow_up(kind, diagnostics))
+        return self._ask(follow_up(kind, diagnostics, self.language))
 
 
 class OfflineProposer:

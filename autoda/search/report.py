@@ -1,4 +1,5 @@
-"""What a search leaves in its run folder besides the journal: best.dsl (the best policy)
+"""What a search leaves in its run folder besides the journal: best.dsl (the best policy;
+best.py when the search wrote Python policies)
 and summary.json (best fitness, evaluations, failures by kind, tokens, wall time, the
 leaderboard), both written atomically; and the leaderboards `autoda runs` prints."""
 from __future__ import annotations
@@ -19,8 +20,13 @@ def leaderboard(journal: Journal, top: int = 10) -> list[Candidate]:
     return done[:top]
 
 
+def best_file(config: dict | None) -> str:
+    """best.py for a search that wrote Python policies, else best.dsl."""
+    return "best.py" if ((config or {}).get("search") or {}).get("policy_lang") == "python" else "best.dsl"
+
+
 def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str) -> dict:
-    """Write best.dsl and summary.json; return the summary."""
+    """Write best.dsl (or best.py) and summary.json; return the summary."""
     everything = journal.all()
     found = [c for c in journal.evaluated() if c.generation >= 0]
     best = max(found, key=lambda c: (c.fitness, -c.id), default=None)
@@ -49,7 +55,7 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
         header = (f"# best of {run_dir.name}: fitness {best.fitness:.4f} (balanced validation accuracy), "
                   f"candidate {best.id}, {best.operator} in generation {best.generation}\n"
                   f"# idea: {best.idea or '-'}\n")
-        write_atomic(run_dir / "best.dsl", lambda tmp: tmp.write_text(header + best.policy_text))
+        write_atomic(run_dir / best_file(summary["config"]), lambda tmp: tmp.write_text(header + best.policy_text))
     return summary
 
 

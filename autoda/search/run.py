@@ -86,9 +86,13 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
             if llm is None:
                 raise RunError("this search uses an LLM: give --model (or AUTODA_MODEL), and --base-url and "
                                "--api-key as the endpoint needs")
-            task = TaskContext(task_line(data), config["net"], config["method"], config["e_ckp"], config["n_ft"])
+            task = TaskContext(task_line(data), config["net"], config["method"], config["e_ckp"], config["n_ft"],
+                               search_config.policy_lang)
             proposer = LLMProposer(LLMClient(llm), task)
         else:
+            if search_config.policy_lang != "dsl":
+                raise RunError("the offline proposer writes policy-language programs; "
+                               "--policy-lang python needs an LLM (--proposer llm)")
             seeds = [check_policy(text) for text in example_policies().values()]
             proposer = OfflineProposer(GeneticProgramming(seeds, search_config.max_cost))
         search = Search(journal, evaluator.evaluate, proposer, search_config, on_progress)

@@ -2,7 +2,7 @@ import string
 
 import pytest
 
-from autoda.search.extract import extract_idea, extract_policy
+from autoda.search.extract import extract_idea, extract_policy, extract_python
 from autoda.search.prompts import TaskContext, follow_up, operator_prompt, system_prompt, template
 
 POLICY = 'policy p "flips"\nper sample:\n    flip_lr\n'
@@ -47,3 +47,22 @@ def test_rendered_prompts_have_no_placeholders_left():
     for name in ("task", "reference", "dataset", "model", "method", "e_ckp", "n_ft", "diagnostics"):
         assert f"${name}" not in text
     assert "policy tail_curriculum" in text  # the language reference's example came along
+
+
+PY_FUNCTION = ("import numpy as np\n\ndef get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, "
+               "lats_chose_exts, epoch):\n    return lats_chose_matix, lats_chose_exts\n")
+
+
+@pytest.mark.parametrize("answer", [
+    "IDEA: keep\n```python\n" + PY_FUNCTION + "```\nThat is all.",
+    "Some prose first.\n```\n" + PY_FUNCTION + "```",
+    "IDEA: bare\n" + PY_FUNCTION,
+    "```python\nprint('a helper block')\n```\n```python\n" + PY_FUNCTION + "```",  # the block that defines it
+])
+def test_python_answers_give_the_module_that_defines_get_aug_type(answer):
+    assert extract_python(answer) == PY_FUNCTION
+
+
+def test_python_answers_without_the_function_give_none():
+    assert extract_python("```python\ndef helper(x):\n    return x\n```") is None
+    assert extract_python("policy p\nper sample:\n    identity\n") is None

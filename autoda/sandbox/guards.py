@@ -1,0 +1,154 @@
+"""What restricted code may touch, inside the worker process.
+
+A strategy function is compiled by RestrictedPython, which refuses names and attributes
+that start with an underscore, exec/eval, and other dangerous syntax at compile time, and
+routes every attribute access, item write, iteration and import through the guards here:
+
+- builtins: a short allow-list (no getattr, setattr, type, vars, dir, globals, open,
+  compile, exec, eval, input, __build_class__);
+- imports: only `math`, `random` and `numpy`, the last two as proxies that expose array
+  math and seeded random draws, nothing that reads or writes files;
+- attributes: an allow-list per type (array methods, list and dict methods, the proxies'
+  names); everything else, exception and generator attributes among it, is refused;
+- writes: items of arrays, lists, dicts and sets only.
+"""
+from __future__ import annotations
+
+import math
+import operator
+import random as _random
+import sys
+
+import numpy as _np
+from RestrictedPython import PrintCollector
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+
+
+class GuardViolation(Exception):
+    """Restricted code reached for something it may not have."""
+
+
+def _namespace(name: str, items: dict):
+    """A module stand-in that has exactly these attributes and nothing else."""
+    cls = type(name, (), {"__slots__": (), "__repr__": lambda self: f"<sandboxed {name}>"})
+    for key, value in items.items():
+        setattr(cls, key, staticmethod(value) if callable(value) and not isinstance(value, type) else value)
+    return cls()
+
+
+_NUMPY_FUNCTIONS = (
+    "abs absolute all allclose amax amin any append arange arccos arcsin arctan argmax argmin argsort around "
+    "array asarray average ceil clip concatenate copy cos count_nonzero cumprod cumsum diag diff dot empty "
+    "equal exp expand_dims eye flatnonzero flip floor full full_like greater greater_equal hstack isclose "
+    "isfinite isinf isnan less less_equal linspace log log1p log2 logical_and logical_not logical_or logical_xor "
+    "matmul max maximum mean median min minimum mod multiply nan_to_num nanmax nanmean nanmin nonzero "
+    "not_equal ones ones_like outer percentile power prod quantile ravel repeat reshape round sign sin "
+    "sort sqrt square squeeze stack std subtract sum take tanh tile transpose tril triu unique var vstack "
+    "where zeros zeros_like"
+).split()
+_NUMPY_VALUES = ("pi e inf nan newaxis float32 float64 int32 int64 bool_ uint8 ndarray").split()
+_RANDOM_FUNCTIONS = "rand random randint choice uniform normal permutation shuffle".split()
+
+
+def numpy_proxy(rng: _np.random.Generator | _np.random.RandomState):
+    random_part = _namespace("numpy.random", {name: getattr(rng, name) for name in _RANDOM_FUNCTIONS
+                                              if hasattr(rng, name)})
+    items = {name: getattr(_np, name) for name in _NUMPY_FUNCTIONS + _NUMPY_VALUES}
+    items["random"] = random_part
+    return _namespace("numpy", items)
+
+
+def random_proxy(rng: _random.Random):
+    names = "random uniform randint randrange choice choices sample shuffle gauss".split()
+    return _namespace("random", {name: getattr(rng, name) for name in names})
+
+
+_ARRAY_ATTRIBUTES = set((
+    "shape ndim size dtype T astype copy sum mean std var max min argmax argmin argsort sort any all tolist "
+    "reshape ravel flatten clip cumsum nonzero round item fill transpose squeeze dot prod real imag"
+).split())
+_ALLOWED = {
+    list: set("append extend insert pop remove index count sort reverse copy clear".split()),
+    dict: set("keys values items get update pop setdefault copy clear".split()),
+    set: set("add discard remove pop union intersection difference copy clear update".split()),
+    str: set("join split strip lower upper startswith endswith replace isdigit".split()),
+    tuple: {"index", "count"},
+}
+
+
+def guarded_getattr(obj, name, default=None):
+    if not isinstance(name, str) or name.startswith("_"):
+        raise GuardViolation(f"attribute {name!r} is not allowed")
+    if isinstance(obj, (_np.ndarray, _np.generic)):
+        if name in _ARRAY_ATTRIBUTES:
+            return getattr(obj, name)
+    elif type(obj).__name__ in ("numpy", "numpy.random", "random") and type(obj).__slots__ == ():
+        if hasattr(type(obj), name):  # a proxy: only what it was built with
+            return getattr(obj, name)
+    elif obj is math:
+        if hasattr(math, name):
+            return getattr(math, name)
+    else:
+        for kind, names in _ALLOWED.items():
+            if isinstance(obj, kind) and name in names:
+                return getattr(obj, name)
+    raise GuardViolation(f"attribute {name!r} of {type(obj).__name__} is not allowed")
+
+
+def guarded_write(obj):
+    if isinstance(obj, (_np.ndarray, list, dict, set)):
+        return obj
+    raise GuardViolation(f"writing into {type(obj).__name__} is not allowed")
+
+
+def guarded_getitem(obj, index):
+    return obj[index]
+
+
+_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+            "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "&=": operator.iand,
+            "|=": operator.ior, "^=": operator.ixor, "<<=": operator.ilshift, ">>=": operator.irshift}
+
+
+def inplace(op, x, y):
+    return _INPLACE[op](x, y)
+
+
+_BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+             for name in ("abs all any bool dict divmod enumerate filter float int isinstance len list map max min "
+                          "range reversed round set sorted str sum tuple zip frozenset slice ArithmeticError "
+                          "AssertionError Exception IndexError KeyError LookupError MemoryError OverflowError "
+                          "RuntimeError StopIteration TypeError ValueError ZeroDivisionError").split()}
+_BUILTINS.update({"True": True, "False": False, "None": None})
+
+# numpy modules its methods import lazily; the worker imports them before it runs anything
+_INTERNAL = ("numpy._core._methods", "numpy.core._methods", "numpy._core._internal", "numpy._core._exceptions",
+             "numpy._core._dtype", "numpy._core.arrayprint")
+
+FORBIDDEN_NAMES = set("open exec eval compile getattr setattr delattr type vars dir globals locals input "
+                      "breakpoint help memoryview object super classmethod staticmethod property".split())
+
+
+def restricted_globals(seed: int) -> dict:
+    """A fresh namespace for one call: builtins, guards and the allowed modules."""
+    rng = _random.Random(seed)
+    modules = {"math": math, "random": random_proxy(rng), "numpy": numpy_proxy(_np.random.RandomState(seed))}
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        root = name.split(".")[0]
+        if name in _INTERNAL and name in sys.modules and level == 0:
+            # numpy's own C code imports helpers lazily through the calling frame's
+            # __import__ (ndarray.sum does); restricted source cannot name these (the static
+            # check allows only math, random, numpy and numpy.random), so this is numpy asking
+            return sys.modules[name]
+        if level != 0 or root not in modules or (name != root and name != "numpy.random"):
+            raise GuardViolation(f"import of {name!r} is not allowed (only math, random and numpy)")
+        module = modules[root]
+        return module if name == root or not fromlist else getattr(module, "random")
+
+    builtins = dict(_BUILTINS)
+    builtins["__import__"] = guarded_import
+    return {"__builtins__": builtins, "__name__": "policy", "_getattr_": guarded_getattr,
+            "_getitem_": guarded_getitem, "_write_": guarded_write, "_getiter_": iter,
+            "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
+            "_inplacevar_": inplace, "_print_": PrintCollector, "_apply_": lambda f, *a, **k: f(*a, **k)}

@@ -1,0 +1,96 @@
+"""Python policies end to end, without torch: check one (static checks, the carrier
+policy, a trial run in the sandbox) and step one epoch (call the sandboxed function on the
+class statistics and the policy state, get the next state back).
+
+The state the function sees and returns, all [C, K] over classes and the policy's ops:
+`aug_weight` (its own weights, 1 at the start; it may change them in place or return them
+third), `History_ACCs` (a class's training accuracy when each op was last chosen for it, 0
+before; the host keeps it), `lats_chose_matix` and `lats_chose_exts` (the previous epoch's
+choices and intensities). `ACCs` is each class's training accuracy over the previous epoch
+and `epoch` the epoch about to start, from 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..compiler.diagnostics import Diagnostic, PolicyError
+from ..compiler.source import Source
+from .client import SandboxClient, SandboxError, SandboxLimits
+from .source import PythonPolicy, check_python_source
+from .wire import decode, encode
+
+STATE = ("aug_weight", "history_acc", "chose", "ext")  # the carrier's state, in this order
+TRIAL_CLASSES = 10
+_trials: dict[str, SandboxError | None] = {}  # policy hash -> outcome of its trial run
+
+
+def initial_state(classes: int, ops: int) -> dict[str, np.ndarray]:
+    shape = (classes, ops)
+    return {"aug_weight": np.ones(shape), "history_acc": np.zeros(shape), "chose": np.zeros(shape, dtype=bool),
+            "ext": np.zeros(shape)}
+
+
+class PythonStep:
+    """Runs a Python policy's epoch step in a sandbox worker of its own (started on first use)."""
+
+    def __init__(self, policy: PythonPolicy, limits: SandboxLimits | None = None) -> None:
+        self.policy = policy
+        self.client = SandboxClient(limits)
+
+    def __call__(self, state: dict[str, np.ndarray], accs: np.ndarray, epoch: int, seed: int) -> dict[str, np.ndarray]:
+        """The next state ([C, K] arrays named as STATE) from this one and the classes'
+        accuracies; SandboxError when the function fails."""
+        answer = self.client.call({"hash": self.policy.hash, "source": self.policy.text, "seed": seed % (1 << 32),
+                                   "epoch": epoch, "accs": encode(accs), "aug_weight": encode(state["aug_weight"]),
+                                   "history": encode(state["history_acc"]), "chose": encode(state["chose"]),
+                                   "exts": encode(state["ext"])})
+        try:
+            return {"aug_weight": decode(answer["aug_weight"]), "history_acc": decode(answer["history"]),
+                    "chose": decode(answer["chose"]), "ext": decode(answer["exts"])}
+        except (KeyError, TypeError, ValueError) as error:
+            raise SandboxError("crash", f"the sandbox worker's answer is malformed: {error}") from None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3) -> None:
+    """Run the function for a few epochs of a made-up 10-class long tail; SandboxError when it fails."""
+    step = PythonStep(policy, limits)
+    try:
+        state = initial_state(TRIAL_CLASSES, len(policy.ops))
+        for epoch in range(epochs):
+            accs = 0.9 * (1 - np.arange(TRIAL_CLASSES) / TRIAL_CLASSES) * epoch / epochs  # rises, head first
+            state = step(state, accs, epoch, seed=epoch)
+    finally:
+        step.close()
+
+
+def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | None = None,
+                        trial: bool = True) -> "CheckedPolicy":  # noqa: F821 - avoids an import cycle
+    """A checked carrier policy for a Python policy, or PolicyError (P001-P005)."""
+    from ..compiler.pipeline import check_policy
+
+    python = check_python_source(src)
+    try:
+        carrier = check_policy(python.carrier(), file=src.file, max_cost=max_cost, lang="dsl")
+    except PolicyError as error:  # the ops' cost, the only thing the user controls in the carrier
+        first = error.diagnostics[0]
+        raise PolicyError([Diagnostic("P003", f"OPS cannot run: {first.message}", 1, 1, hint=first.hint,
+                                      file=src.file)],
+                          src.lines) from None
+    if trial:
+        if python.hash not in _trials:
+            try:
+                trial_run(python, limits)
+                _trials[python.hash] = None
+            except SandboxError as failure:
+                _trials[python.hash] = failure
+        failure = _trials[python.hash]
+        if failure is not None:
+            raise PolicyError([Diagnostic("P005", f"trial run failed ({failure.kind}): {failure}", 1, 1,
+                                          hint="the function ran on 10 classes for 3 epochs of made-up statistics",
+                                          file=src.file)], src.lines)
+    return dataclasses.replace(carrier, python=python)

@@ -1,0 +1,148 @@
+"""A corpus of hostile strategy functions. Each is refused when checked (P001/P004: the
+static checks and RestrictedPython), or stopped at run time with a recorded kind: a guard
+refusal, a CPU or wall-clock timeout, the memory limit, a bad result. The parent is never
+harmed: the worker's whole process group is gone afterwards and a good function runs next.
+"""
+import os
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from autoda.compiler import PolicyError
+from autoda.compiler.source import Source
+from autoda.sandbox import PythonStep, SandboxError, SandboxLimits, check_python_source
+from autoda.sandbox.policy import initial_state
+
+LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=4, memory_mb=256)
+SIGNATURE = "def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch):\n"
+OK_RETURN = "    return lats_chose_matix, lats_chose_exts\n"
+
+
+def function(body: str, prelude: str = "import numpy as np\nimport random\nimport math\n") -> str:
+    return prelude + SIGNATURE + textwrap.indent(textwrap.dedent(body).strip() + "\n", "    ") + OK_RETURN
+
+
+# (id, source, expected): a diagnostic code for refusals when checked, a kind for run time
+CORPUS = [
+    # escapes published against RestrictedPython and sandboxes like it
+    ("format-string attribute walk", function("s = '{0.__class__.__mro__}'.format(ACCs)"), "guard"),
+    ("format_map attribute walk", function("s = '{x.__class__}'.format_map({'x': ACCs})"), "guard"),
+    ("str.format through a method", function("f = 'x'.format\ns = f('{0.__globals__}')"), "guard"),
+    ("f-string dunder", function("s = f'{ACCs.__class__}'"), "P001"),
+    ("AttributeError.obj", function("try:\n    ACCs.nope\nexcept Exception as e:\n    leaked = e.obj"), "guard"),
+    ("exception traceback", function("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    tb = e.__traceback__"),
+     "P001"),
+    ("exception with_traceback", function("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    w = e.with_traceback"),
+     "guard"),
+    ("try/except*", function("try:\n    pass\nexcept* ValueError:\n    pass"), "P001"),
+    ("generator frame", function("g = (x for x in [1])\nframe = g.gi_frame"), "P001"),
+    ("generator code", function("g = (x for x in [1])\ncode = g.gi_code"), "P001"),
+    ("positional-only parameter shadows a guard",
+     "def get_aug_type(_getattr_, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch, /):\n"
+     "    return lats_chose_matix, lats_chose_exts\n", "P001"),
+    ("helper's default shadows a guard", function("def helper(x, _getiter_=list, /):\n    return x"), "P001"),
+    ("__subclasses__ walk", function("classes = ().__class__.__bases__[0].__subclasses__()"), "P001"),
+    ("type() walk", function("classes = type(ACCs).mro()"), "P004"),
+    ("getattr builtin", function("cls = getattr(ACCs, '__class__')"), "P004"),
+    ("function globals", function("f = lambda: 0\ng = f.__globals__"), "P001"),
+    ("bound method self", function("m = [].append\nowner = m.__self__"), "P001"),
+    ("module loader", function("loader = math.__loader__"), "P001"),
+    ("__import__", function("os = __import__('os')"), "P001"),
+    ("class definition", function("class Evil:\n    pass"), "P004"),
+    ("eval", function("eval('1')"), "P004"),
+    ("exec", function("exec('x = 1')"), "P004"),
+    ("compile", function("compile('x', 'f', 'exec')"), "P004"),
+    ("array ctypes", function("pointer = ACCs.ctypes"), "guard"),
+    ("array base", function("base = ACCs.base"), "guard"),
+    ("array tofile", function("ACCs.tofile('escaped.bin')"), "guard"),
+    ("numpy.load", function("np.load('/etc/passwd')"), "guard"),
+    ("numpy.lib", function("memmap = np.lib.format.open_memmap"), "guard"),
+    ("random state", function("state = random.getstate()"), "guard"),
+    ("writing a module attribute", function("math.pi = 3"), "guard"),
+    # files, network, processes
+    ("open", function("open('escaped.txt', 'w').write('x')"), "P004"),
+    ("import os", function("import os\nos.system('touch escaped')"), "P004"),
+    ("from subprocess", function("from subprocess import run\nrun(['true'])"), "P004"),
+    ("socket", function("import socket\nsocket.create_connection(('127.0.0.1', 80))"), "P004"),
+    ("fork bomb", function("import os\nwhile True:\n    os.fork()"), "P004"),
+    ("relative import", function("from . import guards"), "P004"),
+    ("star import", function("from numpy import *"), "P004"),
+    ("input", function("x = input()"), "P004"),
+    # time and memory
+    ("infinite loop", function("while True:\n    pass"), "timeout"),
+    ("10**10**10", function("x = 10 ** 10 ** 10"), ("timeout", "memory")),
+    ("numpy busy loop", function("while True:\n    np.sort(np.random.rand(100000))"), "timeout"),
+    ("huge array", function("x = np.ones((100000, 100000))"), "memory"),
+    ("huge list", function("x = [0] * 10 ** 10"), "memory"),
+    ("huge string", function("x = 'a' * 10 ** 10"), "memory"),
+    ("growing list", function("x = []\nwhile True:\n    x.append([0] * 100000)"), ("memory", "timeout")),
+    ("printing forever", function("while True:\n    print('x' * 100000)"), ("memory", "timeout")),
+    ("recursion", function("def f(n):\n    return f(n + 1)\nf(0)"), "exception"),
+    ("loop at module level", "while True:\n    pass\n" + SIGNATURE + OK_RETURN, "timeout"),
+    ("deep nesting", function("x = " + "(" * 300 + "1" + ")" * 300), "P001"),
+    # results that are not a policy step
+    ("returns None", function("return None"), "bad_result"),
+    ("returns a string", function("return 'policy'"), "bad_result"),
+    ("wrong shape", function("return np.zeros((2, 2), dtype=bool), np.zeros((2, 2))"), "bad_result"),
+    ("NaN intensities", function("return lats_chose_matix, lats_chose_exts * np.nan"), "bad_result"),
+    ("intensities above 1", function("return lats_chose_matix, lats_chose_exts + 2"), "bad_result"),
+    ("choices not boolean", function("return lats_chose_exts + 0.5, lats_chose_exts"), "bad_result"),
+    ("endless generator as result", function("return (x for x in range(10 ** 12))"), "bad_result"),
+]
+
+
+def test_the_corpus_is_large_and_covers_every_outcome():
+    expected = {e for _, _, e in CORPUS for e in ((e,) if isinstance(e, str) else e)}
+    assert len(CORPUS) >= 30
+    assert {"P001", "P004", "guard", "timeout", "memory", "bad_result", "exception"} <= expected
+
+
+def run_once(source: str, limits: SandboxLimits = LIMITS):
+    python = check_python_source(Source(source, "hostile.py"))
+    step = PythonStep(python, limits)
+    state = initial_state(4, len(python.ops))
+    try:
+        return step(state, np.full(4, 0.5), 1, seed=0), step
+    except SandboxError:
+        step.close()
+        raise
+
+
+@pytest.mark.parametrize("name,source,expected", CORPUS, ids=[c[0] for c in CORPUS])
+def test_hostile_function_is_refused_or_stopped(name, source, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # anything that escaped would write here
+    if expected.__class__ is str and expected[0] == "P":
+        with pytest.raises(PolicyError) as error:
+            check_python_source(Source(source, "hostile.py"))
+        assert expected in {d.code for d in error.value.diagnostics}, error.value.render()
+        return
+    kinds = (expected,) if isinstance(expected, str) else expected
+    start = time.monotonic()
+    with pytest.raises(SandboxError) as error:
+        step = None
+        python = check_python_source(Source(source, "hostile.py"))
+        step = PythonStep(python, LIMITS)
+        step.client._start()
+        pid = step.client.pid
+        step(initial_state(4, len(python.ops)), np.full(4, 0.5), 1, seed=0)
+    assert error.value.kind in kinds, f"{error.value.kind}: {error.value}"
+    assert time.monotonic() - start < LIMITS.wall_seconds + 10  # stopped within its limit (+ start-up)
+    with pytest.raises(ProcessLookupError):  # the worker's whole process group is gone
+        os.killpg(pid, 0)
+    assert os.listdir(tmp_path) == []
+    # the parent is unharmed: a good function runs in a fresh worker right after
+    good, step = run_once(function("chose = np.ones(ACCs.shape + (10,), dtype=bool)\n"
+                                   "return chose, np.full((4, 10), 0.5)"))
+    step.close()
+    assert good["chose"].tolist() == [[True] * 10] * 4
+
+
+def test_wall_clock_timeout_kills_the_process_group_when_the_cpu_limit_is_far():
+    limits = SandboxLimits(cpu_seconds=120, wall_seconds=1.5, memory_mb=256)
+    start = time.monotonic()
+    with pytest.raises(SandboxError) as error:
+        run_once(function("while True:\n    pass"), limits)
+    assert error.value.kind == "timeout" and "wall-clock" in str(error.value)
+    assert time.monotonic() - start < 10

@@ -1,0 +1,121 @@
+"""Python policies: the static checks (P001-P004), the trial run (P005), the hash, the
+language switch, the worker's limits, and the CLI's answers."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autoda
+from autoda.compiler import PolicyError
+from autoda.compiler.source import Source
+from autoda.sandbox import SandboxClient, SandboxLimits, check_python_source
+
+ROOT = Path(__file__).parents[2]
+DODA = (ROOT / "examples/policies/paper_doda.py").read_text()
+SIGNATURE = "def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch):\n"
+KEEP = SIGNATURE + "    return lats_chose_matix, lats_chose_exts\n"
+
+
+def codes(text: str) -> set[str]:
+    with pytest.raises(PolicyError) as error:
+        autoda.check_policy(text, lang="python")
+    return {d.code for d in error.value.diagnostics}
+
+
+@pytest.mark.parametrize("text,code", [
+    ("import numpy as np\n", "P002"),  # no function
+    ("def get_aug_type(a, b, c):\n    return a, b\n", "P002"),  # the wrong parameters
+    ("def get_aug_type(*args):\n    return args\n", "P002"),
+    ("OPS = ['rotate', 'rotat']\n" + KEEP, "P003"),
+    ("OPS = ['rotate', 'rotate']\n" + KEEP, "P003"),
+    ("OPS = []\n" + KEEP, "P003"),
+    ("OPS = sorted(['rotate'])\n" + KEEP, "P003"),  # not a literal
+    ("AUG_PROB = 1.5\n" + KEEP, "P003"),
+    ("def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch)\n", "P001"),
+    ("import pickle\n" + KEEP, "P004"),
+    (SIGNATURE + "    return None\n", "P005"),  # a bad result, found by the trial run
+    (SIGNATURE + "    return lats_chose_matix, lats_chose_exts + 3\n", "P005"),
+])
+def test_bad_python_policies_get_their_code(text, code):
+    assert code in codes(text)
+
+
+def test_a_trial_failure_names_its_kind_and_message():
+    with pytest.raises(PolicyError) as error:
+        autoda.check_policy(SIGNATURE + "    return 7\n", lang="python")
+    message = error.value.diagnostics[0].message
+    assert "trial run failed (bad_result)" in message and "get_aug_type must return" in message
+
+
+def test_constants_are_read_without_running_anything():
+    policy = check_python_source(Source("NAME = 'mine'\nOPS = ['rotate', 'invert']\nAUG_PROB = 0\n" + KEEP, "x.py"))
+    assert (policy.name, policy.ops, policy.aug_prob) == ("mine", ("rotate", "invert"), 0.0)
+    assert check_python_source(Source(KEEP, "x.py")).ops == autoda.check_policy(ROOT / "examples/policies/doda.dsl").lower().ops
+
+
+def test_the_hash_ignores_comments_and_spacing_but_not_code():
+    base = autoda.check_policy(DODA, lang="python")
+    spaced = DODA.replace("\n\n\ndef", "\n# a comment\n\n\n\ndef").replace("num_class, num_aug =", "num_class,num_aug=")
+    assert autoda.check_policy(spaced, lang="python").hash == base.hash
+    changed = DODA.replace("+ 1, 1000", "+ 2, 1000")
+    assert autoda.check_policy(changed, lang="python").hash != base.hash
+    assert base.canonical == DODA  # the journal keeps the source itself
+
+
+def test_auto_detects_python_by_suffix_or_definition_and_dsl_stays_dsl():
+    assert autoda.check_policy(ROOT / "examples/policies/paper_doda.py").python is not None
+    assert autoda.check_policy(DODA).python is not None
+    assert autoda.check_policy(ROOT / "examples/policies/doda.dsl").python is None
+    with pytest.raises(PolicyError) as error:  # read as the language, Python is a syntax error
+        autoda.check_policy(DODA, lang="dsl")
+    assert all(d.code.startswith("S") for d in error.value.diagnostics)
+
+
+def test_the_worker_runs_under_its_limits():
+    client = SandboxClient(SandboxLimits(memory_mb=300))
+    client._start()
+    try:
+        limits = Path(f"/proc/{client.pid}/limits")
+        if not limits.exists():
+            pytest.skip("no /proc on this platform to read a process's limits from")
+        rows = {line[:26].strip(): line[26:].split() for line in limits.read_text().splitlines()[1:]}
+        assert rows["Max file size"][0] == "0"
+        assert rows["Max open files"][0] == "16"
+        assert rows["Max address space"][0] != "unlimited"
+        assert rows["Max processes"][0] == "0"
+        import os
+        assert os.getpgid(client.pid) == client.pid != os.getpgid(0)  # a session of its own
+    finally:
+        client.close()
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "autoda", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def test_cli_compiles_python_policies_and_reports_bad_ones(tmp_path):
+    ok = run_cli("compile", "examples/policies/paper_doda.py", "examples/policies/paper_cuda.py")
+    assert ok.returncode == 0 and "get_aug_type, sandboxed" in ok.stdout
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\n" + KEEP)
+    result = run_cli("compile", str(bad))
+    assert result.returncode == 1 and "error[P004]: import of 'os' is not allowed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_train_stops_with_one_line_when_the_function_fails_mid_run(tmp_path):
+    late = tmp_path / "late.py"
+    late.write_text(SIGNATURE + "    if epoch >= 3:\n        return 1 / 0\n    return lats_chose_matix, lats_chose_exts\n")
+    result = run_cli("train", "--epochs", "4", "--policy", str(late), "--cache-dir", str(tmp_path))
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == ("error: the policy failed at run time: get_aug_type failed at epoch 3 (exception): "
+                    "ZeroDivisionError: division by zero")
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_search_in_python_needs_an_llm(tmp_path):
+    result = run_cli("search", "--policy-lang", "python", "--proposer", "offline", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "--policy-lang python needs an LLM" in result.stderr
