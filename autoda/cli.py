@@ -286,6 +286,17 @@ _SEARCH_DEFAULTS = {  # a few minutes on a CPU for the synthetic set; the paper'
 @click.option("--max-tokens", type=click.IntRange(min=0))
 @click.option("--baseline", "baselines", multiple=True,
               help="A reference policy to evaluate with the same fitness: an example's name or a file.")
+@click.option("--executor", type=click.Choice(["local", "ray"]),
+              help="Where evaluations run: this machine [local], or a Ray cluster (pip install 'autoda[ray]').")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Evaluations at once [1]: local processes (one device each) or Ray tasks in flight.")
+@click.option("--cpus-per-eval", type=click.IntRange(min=1),
+              help="Torch threads (and Ray CPUs) per evaluation [local: cores / workers; ray: 1].")
+@click.option("--gpus-per-eval", type=click.FloatRange(min=0),
+              help="Ray: GPUs per evaluation, fractional for small models [0].")
+@click.option("--ray-address", help="Ray: the cluster to join [start a local one].")
+@click.option("--eval-retries", type=click.IntRange(min=0),
+              help="Retries of an evaluation whose worker dies, before it is recorded as worker_lost [2].")
 @click.option("--policy-lang", type=click.Choice(["dsl", "python"]), default="dsl", show_default=True,
               help="What the LLM writes: the policy language, or the paper's Python get_aug_type (sandboxed).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -312,6 +323,8 @@ def search_command(**o) -> None:
 
     llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
                               temperature=o["temperature"])
+    if not o["resume"] and o["executor"] != "ray" and (o["gpus_per_eval"] or o["ray_address"]):
+        raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
     if o["resume"]:
         run_dir, config = Path(o["resume"]), None
     else:
@@ -351,12 +364,22 @@ def search_command(**o) -> None:
     for budget in ("max_evals", "max_time", "max_tokens"):  # a resumed run may get new budgets
         if o[budget] is not None:
             config["search"][budget] = o[budget]
+    executor = config.setdefault("executor", {})  # ... and run its evaluations elsewhere
+    for key, option in (("kind", "executor"), ("workers", "workers"), ("cpus_per_eval", "cpus_per_eval"),
+                        ("gpus_per_eval", "gpus_per_eval"), ("ray_address", "ray_address"),
+                        ("retries", "eval_retries")):
+        if o[option] is not None:
+            executor[key] = o[option]
+    if executor.get("kind", "local") == "local" and (o["gpus_per_eval"] or o["ray_address"]):
+        journal.close()  # a resumed local run: its folder was there before
+        raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
     if config["proposer"] == "llm" and llm is None and config.get("llm"):
         llm = LLMSettings.resolve(config["llm"]["model"], config["llm"]["base_url"], o["api_key"])
     click.echo(f"{'resuming' if o['resume'] else 'search'} {run_dir}: {config['proposer']} proposer, "
                f"{config['search']['strategy']}, {config['dataset']} (imbalance {config['imb_ratio']:g}), "
                f"{config['method']} on {config['net']}, fitness after {config['n_ft']} epochs from epoch "
-               f"{config['e_ckp']}", err=True)
+               f"{config['e_ckp']}; evaluations: {executor.get('kind', 'local')} x {executor.get('workers', 1)}",
+               err=True)
     try:
         with search_progress(config) as (on_progress, on_epoch):
             outcome, summary = run_search(run_dir, config, journal, llm, on_progress, on_epoch)

@@ -63,14 +63,15 @@ class FitnessResult:
 
 class FitnessEvaluator:
     def __init__(self, data: DataSplits, setup: FitnessSetup, cache_dir: str | os.PathLike | None = None,
-                 on_epoch: Callable[[str, EpochLog], None] | None = None) -> None:
+                 on_epoch: Callable[[str, EpochLog], None] | None = None, checkpoint: dict | None = None) -> None:
+        """``checkpoint``: the e_ckp state, when another process trained it (a worker's case)."""
         if not 0 <= setup.e_ckp < setup.recipe.epochs or setup.n_ft < 1:
             raise ValueError("need 0 <= e_ckp < recipe epochs and n_ft >= 1")
         self.data, self.setup = data, setup
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.on_epoch = on_epoch
         self.base = training_policy(None, setup.standard_augmentation)
-        self._checkpoint: dict | None = None
+        self._checkpoint: dict | None = checkpoint
 
     # --- the shared checkpoint -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ warm-up epochs, x0.01 at epoch 160 and x1e-4 at 180 of 200, DRW from 160, batch 
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -122,8 +123,11 @@ class Trainer:
                 "mean": self.mean.cpu(), "std": self.std.cpu()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state``, which is left as it was (a cached checkpoint serves many
+        fine-tunes: the optimizer would otherwise keep the given momentum buffers and update
+        them in place)."""
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         self.epoch = state["epoch"]
         self.stats = ClassStats(**{k: (v.to(self.device) if isinstance(v, torch.Tensor) else v)
                                    for k, v in state["stats"].items()})

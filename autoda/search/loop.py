@@ -19,6 +19,7 @@ from typing import Callable
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
 from ..sandbox.client import KINDS as SANDBOX_KINDS
+from .executors import LocalExecutor
 from .extract import extract_idea, extract_policy, extract_python
 from .journal import Candidate, Journal
 from .proposers import Proposal, Proposer
@@ -72,9 +73,12 @@ class Progress:
 
 
 class Search:
-    def __init__(self, journal: Journal, evaluate: Callable[[CheckedPolicy], object], proposer: Proposer,
+    def __init__(self, journal: Journal, evaluate: Callable[[CheckedPolicy], object] | object, proposer: Proposer,
                  config: SearchConfig, on_progress: Callable[[Progress, str], None] | None = None) -> None:
-        self.journal, self.evaluate_policy, self.proposer, self.config = journal, evaluate, proposer, config
+        """``evaluate``: a function from a checked policy to its fitness result, or an
+        executor (autoda.search.executors) that runs evaluations elsewhere."""
+        self.executor = evaluate if hasattr(evaluate, "submit") else LocalExecutor(evaluate)
+        self.journal, self.proposer, self.config = journal, proposer, config
         self.on_progress = on_progress or (lambda progress, event: None)
         self.started = time.perf_counter()
         self.progress = Progress(evaluations=journal.evaluations())
@@ -89,7 +93,7 @@ class Search:
 
     def _check_budgets(self) -> None:
         c = self.config
-        if c.max_evals is not None and self.journal.evaluations() >= c.max_evals:
+        if c.max_evals is not None and self.journal.evaluations() + self.executor.pending() >= c.max_evals:
             raise BudgetSpent(f"max-evals ({c.max_evals})")
         if c.max_time is not None and time.perf_counter() - self.started >= c.max_time:
             raise BudgetSpent(f"max-time ({c.max_time:g} s)")
@@ -103,18 +107,25 @@ class Search:
     # --- evaluation ----------------------------------------------------------------------
 
     def _evaluate(self, row: int, checked: CheckedPolicy) -> None:
+        """Hand a candidate to the executor; journal whatever has finished meanwhile."""
         self.journal.update(row, status="evaluating")
-        result = self.evaluate_policy(checked)
-        self.journal.update(row, status="evaluated" if result.ok else "failed", fitness=result.fitness,
-                            validation=result.validation, failure=result.failure, message=result.message,
-                            eval_seconds=result.seconds, finished=time.time(), final=1)
-        self.progress.evaluations = self.journal.evaluations()
-        self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
+        self.executor.submit(row, checked)
+        self._collect()
+
+    def _collect(self, wait: bool = False) -> None:
+        """Journal finished evaluations (all of them, waiting, when ``wait``)."""
+        for row, result in self.executor.results(wait):
+            self.journal.update(row, status="evaluated" if result.ok else "failed", fitness=result.fitness,
+                                validation=result.validation, failure=result.failure, message=result.message,
+                                eval_seconds=result.seconds, finished=time.time(), final=1)
+            self.progress.evaluations = self.journal.evaluations()
+            self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
 
     def _resume_in_flight(self) -> None:
         for candidate in self.journal.in_flight():  # killed mid-evaluation: evaluate it again
             self._check_budgets()
             self._evaluate(candidate.id, check_policy(candidate.policy_text, max_cost=self.config.max_cost))
+        self._collect(wait=True)  # their slots count as done only once they are journaled
 
     # --- one offspring slot --------------------------------------------------------------
 
@@ -202,11 +213,13 @@ class Search:
             if self.config.strategy == "simple":
                 self.progress.generation = 0
                 self._slot(0, 0, "simple", [])
+                self._collect(wait=True)
                 return "done"
             self.progress.generation = 0
             for slot in range(self.config.population):
                 self._slot(0, slot, "initialise", [])
             for generation in range(1, self.config.generations + 1):
+                self._collect(wait=True)  # the population is chosen from finished evaluations
                 self.progress.generation = generation
                 population = self.population(generation)
                 for slot in range(self.config.explore + self.config.mutations):
@@ -217,8 +230,10 @@ class Search:
                         self._slot(generation, slot, "crossover", parents)
                     else:
                         self._slot(generation, slot, "mutate", self._choose_parents(population, 1, generation, slot))
+            self._collect(wait=True)
             return "done"
         except BudgetSpent as spent:
+            self._collect(wait=True)  # what is running finishes and is journaled
             self._event(f"budget spent: {spent.which}")
             return f"stopped: {spent.which}"
 

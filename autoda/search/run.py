@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..compiler import check_policy
 from ..resources import resource_names, resource_text
+from .executors import EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
 from .journal import Journal
 from .llm import LLMClient, LLMSettings
@@ -95,11 +96,37 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
                                "--policy-lang python needs an LLM (--proposer llm)")
             seeds = [check_policy(text) for text in example_policies().values()]
             proposer = OfflineProposer(GeneticProgramming(seeds, search_config.max_cost))
-        search = Search(journal, evaluator.evaluate, proposer, search_config, on_progress)
-        outcome = search.run()
+        executor = make_executor(config, data, evaluator)
+        try:
+            outcome = Search(journal, executor, proposer, search_config, on_progress).run()
+        finally:
+            executor.close()
     finally:
         summary = summarise(journal, run_dir, time.perf_counter() - started, outcome)
     return outcome, summary
+
+
+def make_executor(config: dict, data, evaluator):
+    """Where evaluations run, from the run's `executor` settings (in this process by default)."""
+    settings = {"kind": "local", "workers": 1, "cpus_per_eval": None, "gpus_per_eval": 0.0, "ray_address": None,
+                "retries": 2, **(config.get("executor") or {})}
+    workers = settings["workers"]
+    if settings["kind"] == "local" and workers == 1:
+        return LocalExecutor(evaluator.evaluate, settings["cpus_per_eval"])
+    threads = settings["cpus_per_eval"] or (1 if settings["kind"] == "ray" else default_threads(workers))
+    data_args = {"name": config["dataset"], "data_root": config.get("data_root"), "imb_ratio": config["imb_ratio"],
+                 "seed": config["seed"], "cache_dir": config.get("cache_dir")}
+    spec = EvaluationSpec(data_args, evaluator.setup, str(evaluator.cache_dir), threads)
+    checkpoint = evaluator.checkpoint()  # trained (or loaded) once, here, before any worker needs it
+    if settings["kind"] == "ray":
+        from .ray_executor import RayExecutor, RayUnavailable
+
+        try:
+            return RayExecutor(spec, data, checkpoint, address=settings["ray_address"], workers=workers,
+                               gpus_per_eval=settings["gpus_per_eval"], retries=settings["retries"])
+        except RayUnavailable as error:
+            raise RunError(str(error)) from None
+    return ProcessExecutor(spec, workers, settings["retries"])
 
 
 def new_config(**options) -> dict:

@@ -110,3 +110,14 @@ def test_failures_are_recorded_not_raised(data, tmp_path):
     exploding = Recipe.for_epochs(4, batch_size=32, lr=0.05, milestones=(2, 3), decays=(1e12, 1e12))
     nan = FitnessEvaluator(data, small_setup(recipe=exploding), tmp_path).evaluate("examples/policies/none.dsl")
     assert (nan.ok, nan.failure) == (False, "nan") and nan.fitness is None
+
+
+def test_an_evaluation_does_not_depend_on_what_the_evaluator_ran_before(data, tmp_path):
+    """The cached checkpoint serves every candidate unchanged: evaluating one policy after
+    another gives the same figures as evaluating it first in a fresh evaluator."""
+    first = FitnessEvaluator(data, small_setup(), tmp_path)
+    first.evaluate("examples/policies/cuda.dsl")
+    after = first.evaluate("examples/policies/rank_scaled.dsl")
+    fresh = FitnessEvaluator(data, small_setup(), tmp_path).evaluate("examples/policies/rank_scaled.dsl")
+    assert after.validation == fresh.validation
+    assert [e["loss"] for e in after.epochs] == [e["loss"] for e in fresh.epochs]

@@ -78,11 +78,14 @@ def test_a_policy_is_never_evaluated_twice(tmp_path):
     assert journal.evaluations() == 1
 
 
-def test_resume_after_kill_loses_and_repeats_nothing(tmp_path):
+@pytest.mark.parametrize("executor", [[], ["--executor", "ray", "--workers", "2"]], ids=["local", "ray"])
+def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, executor):
+    if executor:
+        pytest.importorskip("ray", reason="Ray is not installed: pip install 'autoda[ray]'")
     run = tmp_path / "run"
     command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "4", "--generations", "1",
                "--explore", "1", "--mutations", "1", "--epochs", "6", "--e-ckp", "2", "--n-ft", "2",
-               "--imb-ratio", "10", "--cache-dir", str(tmp_path / "cache")]
+               "--imb-ratio", "10", "--cache-dir", str(tmp_path / "cache")] + executor
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     journal_path = run / "journal.sqlite"
     deadline = time.time() + 240

@@ -1,0 +1,166 @@
+"""Where fitness evaluations run. The search loop submits (journal row, checked policy) and
+collects (row, result) pairs as they finish; it alone writes the journal and talks to the
+LLM, so proposing the next candidates overlaps evaluating the last ones.
+
+- LocalExecutor: in this process, one at a time (the default; no extra dependency).
+- ProcessExecutor (`--executor local --workers N`): N spawned processes on this machine,
+  one device each (cuda:0, cuda:1, ... round robin, or the CPU); a worker that dies is
+  replaced and its jobs retried a bounded number of times, then recorded as `worker_lost`.
+- RayExecutor (autoda.search.ray_executor): Ray tasks on a cluster.
+
+Every evaluation runs with the same number of torch threads (`threads`) and the same seeds,
+so a candidate's fitness does not depend on which executor or worker ran it.
+"""
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from ..compiler import CheckedPolicy
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """Everything a worker needs to build the same fitness evaluator as the driver."""
+
+    data: dict  # keyword arguments of autoda.engine.data.load_dataset
+    setup: object  # autoda.engine.fitness.FitnessSetup
+    cache_dir: str | None  # where the driver cached the e_ckp checkpoint
+    threads: int  # torch intra-op threads per evaluation
+
+
+def worker_lost(message: str):
+    from ..engine.fitness import FitnessResult
+
+    return FitnessResult(False, None, None, "worker_lost", message, 0.0)
+
+
+def result_from(value: dict):
+    from ..engine.fitness import FitnessResult
+
+    return FitnessResult(**value)
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, evaluate: Callable[[CheckedPolicy], object], threads: int | None = None) -> None:
+        self.evaluate, self.threads = evaluate, threads
+        self.finished: list[tuple[int, object]] = []
+
+    def pending(self) -> int:
+        return 0
+
+    def submit(self, row: int, checked: CheckedPolicy) -> None:
+        if self.threads:
+            import torch
+            torch.set_num_threads(self.threads)
+        self.finished.append((row, self.evaluate(checked)))
+
+    def results(self, wait: bool = False) -> list[tuple[int, object]]:
+        done, self.finished = self.finished, []
+        return done
+
+    def close(self) -> None:
+        pass
+
+
+# --- worker processes --------------------------------------------------------------------
+
+_worker_evaluator = None
+
+
+def _start_worker(spec: EvaluationSpec, counter, devices: int) -> None:
+    """A worker process's initializer: its device, its threads, the evaluator (data from the
+    decoded-image cache, the checkpoint from the driver's checkpoint cache)."""
+    global _worker_evaluator
+    import dataclasses
+
+    import torch
+
+    from ..engine.data import load_dataset
+    from ..engine.fitness import FitnessEvaluator
+
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    setup = spec.setup
+    if devices > 0:
+        setup = dataclasses.replace(setup, device=f"cuda:{index % devices}")
+    torch.set_num_threads(spec.threads)
+    _worker_evaluator = FitnessEvaluator(load_dataset(**spec.data), setup, spec.cache_dir)
+
+
+def _evaluate_in_worker(text: str) -> dict:
+    return _worker_evaluator.evaluate(text).to_dict()
+
+
+class ProcessExecutor:
+    name = "local"
+
+    def __init__(self, spec: EvaluationSpec, workers: int, retries: int = 2,
+                 task: Callable[[str], dict] = None) -> None:
+        self.spec, self.workers, self.retries = spec, workers, retries
+        self.task = task or _evaluate_in_worker  # a module-level function: workers import it
+        self.context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+        self.jobs: dict[futures.Future, tuple[int, str, int]] = {}  # future -> (row, text, attempt)
+        self.finished: list[tuple[int, object]] = []
+        self.pool = self._pool()
+
+    def _pool(self) -> futures.ProcessPoolExecutor:
+        import torch
+
+        device = str(getattr(self.spec.setup, "device", "cpu"))
+        devices = torch.cuda.device_count() if device.startswith("cuda") else 0
+        return futures.ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_start_worker,
+                                           initargs=(self.spec, self.context.Value("i", 0), devices))
+
+    def pending(self) -> int:
+        return len(self.jobs)
+
+    def _send(self, row: int, text: str, attempt: int) -> None:
+        self.jobs[self.pool.submit(self.task, text)] = (row, text, attempt)
+
+    def submit(self, row: int, checked: CheckedPolicy) -> None:
+        while len(self.jobs) >= self.workers:  # N at once; the rest wait here, in order
+            self._collect(futures.FIRST_COMPLETED)
+        self._send(row, checked.canonical, 0)
+
+    def _collect(self, return_when: str, timeout: float | None = None) -> None:
+        done, _ = futures.wait(list(self.jobs), timeout=timeout, return_when=return_when)
+        broken: list[tuple[int, str, int]] = []
+        for future in done:
+            row, text, attempt = self.jobs.pop(future)
+            try:
+                self.finished.append((row, result_from(future.result())))
+            except futures.process.BrokenProcessPool:
+                broken.append((row, text, attempt))
+        if broken:  # a worker died: the pool is gone; jobs that were in it go round again
+            broken += [self.jobs.pop(f) for f in list(self.jobs)]
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._pool()
+            for row, text, attempt in broken:
+                if attempt < self.retries:
+                    self._send(row, text, attempt + 1)
+                else:
+                    self.finished.append((row, worker_lost(f"the worker died {attempt + 1} times evaluating it")))
+
+    def results(self, wait: bool = False) -> list[tuple[int, object]]:
+        if self.jobs:
+            self._collect(futures.ALL_COMPLETED if wait else futures.FIRST_COMPLETED, None if wait else 0)
+            while wait and self.jobs:  # retried jobs
+                self._collect(futures.ALL_COMPLETED)
+        done, self.finished = self.finished, []
+        return done
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def default_threads(workers: int) -> int:
+    """Torch threads per evaluation when --cpus-per-eval is not given: this machine's cores
+    shared among the workers."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))

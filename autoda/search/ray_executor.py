@@ -1,0 +1,109 @@
+"""Fitness evaluations as Ray tasks (`autoda search --executor ray`; `pip install
+'autoda[ray]'`). The driver trains (or loads) the e_ckp checkpoint once and puts it, with
+the data splits, into Ray's object store once; each task gets references to both, builds
+the evaluator and returns the result as a dict. GPUs per task may be fractional, so small
+models share a GPU. A task whose worker dies is retried by Ray up to `retries` times, then
+recorded as `worker_lost`; an exception inside a task (not expected: evaluations record
+their failures) is recorded as `error`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..compiler import CheckedPolicy
+from .executors import EvaluationSpec, result_from, worker_lost
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus: float) -> dict:
+    """One evaluation inside a Ray worker (data and checkpoint come from the object store)."""
+    import dataclasses
+
+    import torch
+
+    from ..engine.fitness import FitnessEvaluator
+
+    torch.set_num_threads(spec.threads)
+    setup = dataclasses.replace(spec.setup, device="cuda" if gpus > 0 else "cpu")  # Ray picks the GPU
+    return FitnessEvaluator(data, setup, spec.cache_dir, checkpoint=checkpoint).evaluate(text).to_dict()
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable("--executor ray needs Ray: pip install 'autoda[ray]'") from None
+    return ray
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, spec: EvaluationSpec, data, checkpoint: dict, *, address: str | None = None,
+                 workers: int = 2, gpus_per_eval: float = 0.0, retries: int = 2,
+                 task: Callable = evaluate_task) -> None:
+        ray = self.ray = _ray()
+        self.workers, self.gpus = workers, gpus_per_eval
+        self.started_ray = not ray.is_initialized()
+        if self.started_ray:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            options = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            try:
+                if address:
+                    ray.init(address=address, **options)
+                else:  # a local cluster sized for the evaluations asked for
+                    ray.init(num_cpus=workers * spec.threads, num_gpus=None, **options)
+            except (ConnectionError, RuntimeError, ValueError) as error:
+                raise RayUnavailable(f"cannot start or reach Ray{f' at {address}' if address else ''}: {error}") from None
+        self.spec = spec
+        self.data_ref = ray.put(data)  # once: every task reads the same objects
+        self.checkpoint_ref = ray.put(checkpoint)
+        self.remote = ray.remote(task).options(num_cpus=spec.threads, num_gpus=gpus_per_eval, max_retries=retries,
+                                               retry_exceptions=False)
+        self.refs: dict = {}  # object ref -> journal row
+        self.finished: list[tuple[int, object]] = []
+
+    def pending(self) -> int:
+        return len(self.refs)
+
+    def submit(self, row: int, checked: CheckedPolicy) -> None:
+        while len(self.refs) >= self.workers:  # N in flight; the loop keeps proposing meanwhile
+            self._collect(1, None)
+        ref = self.remote.remote(self.spec, self.data_ref, self.checkpoint_ref, checked.canonical, self.gpus)
+        self.refs[ref] = row
+
+    def _collect(self, count: int, timeout: float | None) -> None:
+        ray = self.ray
+        ready, _ = ray.wait(list(self.refs), num_returns=count, timeout=timeout)
+        for ref in ready:
+            row = self.refs.pop(ref)
+            try:
+                self.finished.append((row, result_from(ray.get(ref))))
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                    ray.exceptions.ObjectLostError) as error:
+                self.finished.append((row, worker_lost(f"Ray lost the evaluation after its retries: "
+                                                       f"{type(error).__name__}")))
+            except ray.exceptions.RayError as error:
+                result = worker_lost(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
+                result.failure = "error"
+                self.finished.append((row, result))
+
+    def results(self, wait: bool = False) -> list[tuple[int, object]]:
+        if self.refs:
+            if wait:
+                self._collect(len(self.refs), None)
+            else:
+                self._collect(len(self.refs), 0)
+        done, self.finished = self.finished, []
+        return done
+
+    def close(self) -> None:
+        for ref in list(self.refs):
+            self.ray.cancel(ref, force=True)
+        self.refs.clear()
+        if self.started_ray:
+            self.ray.shutdown()

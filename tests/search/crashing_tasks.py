@@ -1,0 +1,36 @@
+"""Evaluation tasks that kill their own worker process, for the executors' retry tests.
+Shipped to Ray workers by value (cloudpickle), imported by spawned local workers."""
+import os
+import signal
+from pathlib import Path
+
+from autoda.search.ray_executor import evaluate_task
+
+
+def crash_first_time(marker: Path):
+    """A task that dies mid-evaluation on its first attempt (the marker file counts
+    attempts), then evaluates. A closure: Ray workers started before the test get the
+    marker's path with the function, not from their environment."""
+    def task(spec, data, checkpoint, text, gpus):
+        attempts = int(marker.read_text()) if marker.exists() else 0
+        marker.write_text(str(attempts + 1))
+        if attempts == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return evaluate_task(spec, data, checkpoint, text, gpus)
+    return task
+
+
+def always_crash(spec, data, checkpoint, text, gpus):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_first_time_local(text):
+    """The local workers' version: the same, around the worker's own evaluator."""
+    from autoda.search.executors import _evaluate_in_worker
+
+    marker = Path(os.environ["AUTODA_TEST_MARKER"])
+    attempts = int(marker.read_text()) if marker.exists() else 0
+    marker.write_text(str(attempts + 1))
+    if attempts == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _evaluate_in_worker(text)

@@ -1,0 +1,150 @@
+"""Where evaluations run: in this process, in local worker processes, or as Ray tasks on a
+local Ray cluster the tests start (2 CPUs, usage statistics off). The same seeds give the
+same numbers everywhere; a worker that dies is retried, then recorded as worker_lost."""
+import os
+from pathlib import Path
+
+import pytest
+
+from autoda.compiler import check_policy
+from autoda.engine.data import load_dataset
+from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.trainer import Recipe
+from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
+from autoda.search.journal import Journal
+from autoda.search.run import new_config, open_run, run_search
+
+ROOT = Path(__file__).parents[2]
+POLICIES = [check_policy(ROOT / f"examples/policies/{name}.dsl") for name in ("cuda", "rank_scaled", "doda")]
+
+
+def config(tmp_path, **executor):
+    return new_config(proposer="offline", dataset="synthetic", data_root=None, download=False, imb_ratio=10,
+                      method="ce", net="resnet8", batch_size=64, lr=0.05, seed=0, device="cpu",
+                      cache_dir=str(tmp_path / "cache" / "data"), fitness_cache=str(tmp_path / "cache"), llm=None,
+                      epochs=4, e_ckp=2, n_ft=1, executor=executor,
+                      search={"population": 2, "generations": 1, "explore": 1, "mutations": 1, "seed": 0})
+
+
+def search(tmp_path, name, **executor) -> list[tuple]:
+    run = tmp_path / name
+    journal, stored = open_run(run, config(tmp_path, **executor))
+    try:
+        outcome, _ = run_search(run, stored, journal, None, lambda progress, event: None)
+    finally:
+        journal.close()
+    assert outcome == "done"
+    rows = Journal(run / "journal.sqlite").all()
+    return [(r.policy_hash, r.fitness, r.failure) for r in rows if r.eval_seconds is not None]
+
+
+@pytest.fixture(scope="module")
+def ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'autoda[ray]'")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def fitness(tmp_path_factory):
+    """The tiny synthetic task, its evaluator (checkpoint trained once) and a worker spec."""
+    cache = tmp_path_factory.mktemp("fitness")
+    data_args = {"name": "synthetic", "imb_ratio": 10, "seed": 0, "synthetic_size": 16}
+    data = load_dataset(**data_args)
+    setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(4, batch_size=32, lr=0.05), 0, e_ckp=2, n_ft=1)
+    evaluator = FitnessEvaluator(data, setup, cache)
+    evaluator.checkpoint()
+    return data, evaluator, EvaluationSpec(data_args, setup, str(cache), threads=1)
+
+
+def test_local_processes_and_ray_give_the_local_numbers(tmp_path, ray):
+    local = search(tmp_path, "local", cpus_per_eval=1)
+    assert len(local) == 4 and all(failure is None for _, _, failure in local)
+    assert search(tmp_path, "processes", workers=2, cpus_per_eval=1) == local
+    assert search(tmp_path, "ray", kind="ray", workers=2) == local
+
+
+def run_all(executor, policies=POLICIES):
+    for row, policy in enumerate(policies):
+        executor.submit(row, policy)
+    done = dict(executor.results(wait=True))
+    assert executor.pending() == 0
+    return [done[row] for row in range(len(policies))]
+
+
+def test_ray_puts_the_checkpoint_and_data_into_the_object_store_once(fitness, ray, monkeypatch):
+    from autoda.search.ray_executor import RayExecutor
+
+    data, evaluator, spec = fitness
+    puts = []
+    original = ray.put
+    monkeypatch.setattr(ray, "put", lambda value, **kw: puts.append(type(value).__name__) or original(value, **kw))
+    executor = RayExecutor(spec, data, evaluator.checkpoint(), workers=2)
+    try:
+        results = run_all(executor, POLICIES[:2])
+    finally:
+        executor.close()
+    assert all(r.ok for r in results)
+    assert sorted(puts) == ["DataSplits", "dict"]  # once each, for two evaluations
+
+
+def test_ray_retries_a_worker_killed_mid_evaluation(fitness, ray, tmp_path):
+    import crashing_tasks
+    from autoda.search.ray_executor import RayExecutor
+
+    ray.cloudpickle.register_pickle_by_value(crashing_tasks)
+    data, evaluator, spec = fitness
+    marker = tmp_path / "attempts"
+    executor = RayExecutor(spec, data, evaluator.checkpoint(), workers=1, retries=2,
+                           task=crashing_tasks.crash_first_time(marker))
+    try:
+        [result] = run_all(executor, POLICIES[:1])
+    finally:
+        executor.close()
+    assert marker.read_text() == "2"  # killed once, retried once
+    expected = LocalExecutor(evaluator.evaluate, threads=1)
+    expected.submit(0, POLICIES[0])
+    assert result.ok and result.fitness == expected.results()[0][1].fitness
+
+
+def test_ray_records_worker_lost_when_retries_run_out(fitness, ray):
+    import crashing_tasks
+    from autoda.search.ray_executor import RayExecutor
+
+    ray.cloudpickle.register_pickle_by_value(crashing_tasks)
+    data, evaluator, spec = fitness
+    executor = RayExecutor(spec, data, evaluator.checkpoint(), workers=1, retries=1, task=crashing_tasks.always_crash)
+    try:
+        [lost] = run_all(executor, POLICIES[:1])
+    finally:
+        executor.close()
+    assert (lost.ok, lost.failure) == (False, "worker_lost") and "after its retries" in lost.message
+
+
+def test_local_workers_replace_a_dead_worker_and_retry(fitness, tmp_path, monkeypatch):
+    import crashing_tasks
+
+    data, evaluator, spec = fitness
+    marker = tmp_path / "attempts"
+    monkeypatch.setenv("AUTODA_TEST_MARKER", str(marker))
+    executor = ProcessExecutor(spec, workers=1, retries=2, task=crashing_tasks.crash_first_time_local)
+    try:
+        [result] = run_all(executor, POLICIES[:1])
+    finally:
+        executor.close()
+    assert marker.read_text() == "2" and result.ok
+    expected = LocalExecutor(evaluator.evaluate, threads=1)
+    expected.submit(0, POLICIES[0])
+    assert result.fitness == expected.results()[0][1].fitness
+
+
+def test_ray_only_options_need_the_ray_executor(tmp_path):
+    from click.testing import CliRunner
+
+    from autoda.cli import cli
+
+    result = CliRunner().invoke(cli, ["search", "--gpus-per-eval", "0.5", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "--gpus-per-eval and --ray-address are for --executor ray" in result.output
+    assert not (tmp_path / "run").exists()
