@@ -134,7 +134,7 @@ class CompiledPolicy(torch.nn.Module):
         self.ready = True
 
     def _python_epoch(self, stats: ClassStats) -> None:
-        """The sandboxed get_aug_type: state and accuracies out as lists, the next state back."""
+        """The sandboxed get_aug_type: state and accuracies out as arrays, the next state back."""
         from ..sandbox import SandboxError
         from ..sandbox.policy import STATE
 
