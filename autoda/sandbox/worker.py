@@ -41,7 +41,7 @@ def _limit_process(memory_bytes: int) -> None:
     _set(resource.RLIMIT_FSIZE, 0)  # a write to any file is refused (pipes are not files)
     _set(resource.RLIMIT_NPROC, 0)
     _set(resource.RLIMIT_CORE, 0)
-    _set(resource.RLIMIT_NOFILE, 16)  # stdin, stdout, stderr and what is open now; no sockets
+    _set(resource.RLIMIT_NOFILE, 16)  # stdin, stdout, stderr and a few more; no code here opens any
 
 
 def _allow_cpu(seconds: float) -> None:
