@@ -104,7 +104,7 @@ class Experiment:
         if not path.is_file():
             raise ExperimentError(f"policy {policy!r} is neither an example ({', '.join(examples)}) nor a file")
         text = path.read_text(encoding="utf-8")
-        return (path.parent.name if path.name == "best.dsl" else path.stem), text
+        return (path.parent.name if path.name in ("best.dsl", "best.py") else path.stem), text
 
     def cells(self) -> list[tuple[str, str, int]]:
         return [(m, p, s) for m in self.methods for p in self.policies for s in self.seeds]

@@ -48,6 +48,10 @@ def test_policy_files_are_relative_to_the_config(tmp_path):
     (tmp_path / "mine.dsl").write_text("policy mine\nper sample:\n    invert with probability 0.1\n")
     experiment = Experiment.load(write(tmp_path, 'dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["mine.dsl"]\n'))
     assert experiment.policy_text("mine.dsl")[0] == "mine"
+    for best in ("best.dsl", "best.py"):  # a search's best policy is named after its run folder
+        (tmp_path / "run7").mkdir(exist_ok=True)
+        (tmp_path / "run7" / best).write_text("anything")
+        assert experiment.policy_text(f"run7/{best}")[0] == "run7"
 
 
 def test_an_experiment_resumes_cell_by_cell(tmp_path):
