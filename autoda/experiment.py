@@ -156,7 +156,8 @@ def run_cell(experiment: Experiment, data, method: str, policy: str, seed: int, 
 
 def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: str | None = None,
                    on_cell: Callable[[str, str], None] | None = None, on_epoch: Callable | None = None) -> list[dict]:
-    """Run every cell whose result is missing (or was made with another configuration)."""
+    """Run every cell whose result is missing (or was made with another configuration or
+    another version of its policy)."""
     from .engine.data import load_dataset
 
     say = on_cell or (lambda name, status: None)
@@ -164,13 +165,17 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
     write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "base"},
                                         "policy_texts": dict(experiment.policy_text(p) for p in experiment.policies)})
     results, data = [], None
+    hashes: dict[str, str] = {}
     for method, policy, seed in experiment.cells():
-        label, _ = experiment.policy_text(policy)
+        label, text = experiment.policy_text(policy)
         name = cell_name(method, label, seed)
         path = cells_dir / f"{name}.json"
         if path.exists():
             existing = json.loads(path.read_text())
-            if existing.get("fingerprint") == experiment.fingerprint():
+            if policy not in hashes:
+                hashes[policy] = check_policy(text).hash
+            # the same configuration and the same policy (a file may have changed since)
+            if existing.get("fingerprint") == experiment.fingerprint() and existing.get("policy_hash") == hashes[policy]:
                 results.append(existing)
                 say(name, "done before")
                 continue

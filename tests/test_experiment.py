@@ -69,6 +69,13 @@ def test_an_experiment_resumes_cell_by_cell(tmp_path):
     again = run_experiment(experiment, out, "cpu", on_cell=lambda name, status: statuses.append((name, status)))
     assert ("ce__none__seed0", "done before") in statuses and ("ce__rank_scaled__seed0", "running") in statuses
     assert again[0] == first[0]
+    (tmp_path / "mine.dsl").write_text("policy mine\nper sample:\n    invert with probability 0.1\n")
+    with_file = Experiment.load(write(tmp_path, config.read_text().replace('"rank_scaled"', '"mine.dsl"')))
+    run_experiment(with_file, out, "cpu")
+    (tmp_path / "mine.dsl").write_text("policy mine\nper sample:\n    invert with probability 0.2\n")  # edited
+    statuses.clear()
+    run_experiment(with_file, out, "cpu", on_cell=lambda name, status: statuses.append((name, status)))
+    assert ("ce__none__seed0", "done before") in statuses and ("ce__mine__seed0", "running") in statuses
     longer = Experiment.load(write(tmp_path, config.read_text().replace("epochs = 2", "epochs = 3")))
     statuses.clear()
     run_experiment(longer, out, "cpu", on_cell=lambda name, status: statuses.append((name, status)))
