@@ -1,4 +1,4 @@
-# best of search_cifar10_lt_offline: fitness 0.3446 (balanced validation accuracy), candidate 7, initialise in generation 0
+# best of search_cifar10_lt_offline: fitness 0.3318 (balanced validation accuracy), candidate 7, initialise in generation 0
 # idea: start from tail_curriculum; changed a constant 0.1 to 0.1055
 policy tail_curriculum "CUDA's curriculum, with rare classes drawing the harsher ops more often"
 
