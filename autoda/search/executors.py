@@ -32,10 +32,11 @@ class EvaluationSpec:
     threads: int  # torch intra-op threads per evaluation
 
 
-def worker_lost(message: str):
+def failed_evaluation(kind: str, message: str):
+    """The result of an evaluation that never returned one (its worker died, say)."""
     from ..engine.fitness import FitnessResult
 
-    return FitnessResult(False, None, None, "worker_lost", message, 0.0)
+    return FitnessResult(False, None, None, kind, message, 0.0)
 
 
 def result_from(value: dict):
@@ -102,7 +103,7 @@ class ProcessExecutor:
     name = "local"
 
     def __init__(self, spec: EvaluationSpec, workers: int, retries: int = 2,
-                 task: Callable[[str], dict] = None) -> None:
+                 task: Callable[[str], dict] | None = None) -> None:
         self.spec, self.workers, self.retries = spec, workers, retries
         self.task = task or _evaluate_in_worker  # a module-level function: workers import it
         self.context = multiprocessing.get_context("spawn")  # torch and fork do not mix
@@ -146,7 +147,8 @@ class ProcessExecutor:
                 if attempt < self.retries:
                     self._send(row, text, attempt + 1)
                 else:
-                    self.finished.append((row, worker_lost(f"the worker died {attempt + 1} times evaluating it")))
+                    self.finished.append((row, failed_evaluation("worker_lost",
+                                                                  f"the worker died {attempt + 1} times evaluating it")))
 
     def results(self, wait: bool = False) -> list[tuple[int, object]]:
         if self.jobs:

@@ -12,7 +12,7 @@ import os
 from typing import Callable
 
 from ..compiler import CheckedPolicy
-from .executors import EvaluationSpec, result_from, worker_lost
+from .executors import EvaluationSpec, failed_evaluation, result_from
 
 
 class RayUnavailable(RuntimeError):
@@ -85,19 +85,15 @@ class RayExecutor:
                 self.finished.append((row, result_from(ray.get(ref))))
             except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                     ray.exceptions.ObjectLostError) as error:
-                self.finished.append((row, worker_lost(f"Ray lost the evaluation after its retries: "
-                                                       f"{type(error).__name__}")))
+                self.finished.append((row, failed_evaluation(
+                    "worker_lost", f"Ray lost the evaluation after its retries: {type(error).__name__}")))
             except ray.exceptions.RayError as error:
-                result = worker_lost(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
-                result.failure = "error"
-                self.finished.append((row, result))
+                self.finished.append((row, failed_evaluation(
+                    "error", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")))
 
     def results(self, wait: bool = False) -> list[tuple[int, object]]:
         if self.refs:
-            if wait:
-                self._collect(len(self.refs), None)
-            else:
-                self._collect(len(self.refs), 0)
+            self._collect(len(self.refs), None if wait else 0)
         done, self.finished = self.finished, []
         return done
 
