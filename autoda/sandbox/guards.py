@@ -28,9 +28,15 @@ class GuardViolation(Exception):
     """Restricted code reached for something it may not have."""
 
 
+class _Proxy:
+    """The base of module stand-ins (their attributes are what they were built with)."""
+
+    __slots__ = ()
+
+
 def _namespace(name: str, items: dict):
     """A module stand-in that has exactly these attributes and nothing else."""
-    cls = type(name, (), {"__slots__": (), "__repr__": lambda self: f"<sandboxed {name}>"})
+    cls = type(name, (_Proxy,), {"__slots__": (), "__repr__": lambda self: f"<sandboxed {name}>"})
     for key, value in items.items():
         setattr(cls, key, staticmethod(value) if callable(value) and not isinstance(value, type) else value)
     return cls()
@@ -82,8 +88,8 @@ def guarded_getattr(obj, name, default=None):
     if isinstance(obj, (_np.ndarray, _np.generic)):
         if name in _ARRAY_ATTRIBUTES:
             return getattr(obj, name)
-    elif type(obj).__name__ in ("numpy", "numpy.random", "random") and type(obj).__slots__ == ():
-        if hasattr(type(obj), name):  # a proxy: only what it was built with
+    elif isinstance(obj, _Proxy):
+        if hasattr(type(obj), name):  # only what it was built with
             return getattr(obj, name)
     elif obj is math:
         if hasattr(math, name):

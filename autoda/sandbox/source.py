@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 from RestrictedPython import compile_restricted_exec
 
-from ..compiler.diagnostics import Diagnostic, PolicyError
+from ..compiler.diagnostics import Diagnostic, PolicyError, sorted_capped
 from ..compiler.source import Source
 from ..ops import OPS as REGISTRY
 from ..resources import resource_text
 from .guards import FORBIDDEN_NAMES
+from .validate import WEIGHT_LIMIT
 
 FUNCTION = "get_aug_type"
 PARAMETERS = ("aug_weight", "ACCs", "History_ACCs", "lats_chose_matix", "lats_chose_exts", "epoch")
@@ -58,7 +59,7 @@ class PythonPolicy:
         come in as state, so the per-sample stage is the usual compiled graph."""
         ops = ", ".join(self.ops)
         return (f'policy {self.name} "Python policy {self.name} ({self.hash[:12]}): get_aug_type, sandboxed"\n'
-                f"state aug_weight: float per op in [-1000000000, 1000000000] = 1\n"
+                f"state aug_weight: float per op in [{-WEIGHT_LIMIT:.0f}, {WEIGHT_LIMIT:.0f}] = 1\n"
                 f"state history_acc: float per op in [0, 1] = 0\n"
                 f"state chose: bool per op = false\n"
                 f"state ext: float per op in [0, 1] = 0\n\n"
@@ -167,12 +168,13 @@ def check_python_source(source: Source) -> PythonPolicy:
             problems.append(_diagnostic(source, "P002", f"{FUNCTION} must take exactly six parameters", function,
                                         hint=f"def {FUNCTION}({', '.join(PARAMETERS)})"))
     _check_imports(source, tree, problems)
-    compiled = compile_restricted_exec(source.text, source.file)
+    # hashed before RestrictedPython compiles the same tree (it rewrites the tree in place)
+    digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+    compiled = compile_restricted_exec(tree, source.file)
     for error in compiled.errors:
         match = _LINE.match(error)
         line, message = (int(match.group(1)), match.group(2)) if match else (1, error)
         problems.append(_diagnostic(source, "P001", f"refused by the sandbox compiler: {message}", line=line))
     if problems:
-        raise PolicyError(sorted(set(problems), key=Diagnostic.sort_key)[:20], lines, total=len(set(problems)))
-    digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+        raise PolicyError(sorted_capped(problems), lines, total=len(set(problems)))
     return PythonPolicy(source, name, tuple(ops), aug_prob, digest)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-WEIGHT_LIMIT = 1e9  # |aug_weight| bound; the carrier policy declares the same range
+WEIGHT_LIMIT = 1e9  # |aug_weight| bound; the carrier policy declares its state in this range
 
 
 class ResultError(ValueError):
