@@ -1,5 +1,13 @@
-"""The names the command line offers, kept free of torch so `autoda compile` starts fast;
+"""The names (and the default network) the command line offers, kept free of torch so `autoda compile` starts fast;
 the engine's modules check against the same tuples."""
 DATASETS = ("synthetic", "cifar10-lt", "cifar100-lt", "folder")
 METHODS = ("ce", "ce-drw", "ldam-drw", "bs")
 MODELS = ("resnet32", "resnet8", "resnet50")
+
+
+def default_net(dataset: str, image_size: int | None = None) -> str:
+    """The network `auto` means: resnet8 for the synthetic set, ResNet-32 for CIFAR-sized
+    images, ResNet-50 for images above 64 pixels (when the size is known)."""
+    if dataset == "synthetic":
+        return "resnet8"
+    return "resnet50" if image_size is not None and image_size > 64 else "resnet32"

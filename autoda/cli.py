@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .catalog import DATASETS, METHODS, MODELS
+from .catalog import DATASETS, METHODS, MODELS, default_net
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.pipeline import LANGUAGES
@@ -41,6 +41,21 @@ def _read(name: str) -> tuple[bytes | Path, str]:
     return path, name
 
 
+_POLICY_LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
+                            help="How to read policies: auto takes .py files (or text defining get_aug_type) "
+                                 "as Python.")
+
+
+def _checked(name: str, lang: str):
+    """FILE's checked policy; its diagnostics on stderr and exit 1 when it does not check."""
+    source, file = _read(name)
+    try:
+        return check_policy(source, file=file, lang=lang)
+    except PolicyError as error:
+        click.echo(error.render(), err=True)
+        sys.exit(1)
+
+
 def _failure(file: str, error: PolicyError) -> dict:
     return {"file": file, "ok": False, "diagnostics": [d.to_dict() for d in error.diagnostics],
             "errors": error.total}
@@ -52,8 +67,7 @@ def _failure(file: str, error: PolicyError) -> dict:
               help="What to print for each policy that checks.")
 @click.option("--max-cost", type=click.FloatRange(min=0), default=DEFAULT_BUDGET, show_default=True,
               help="Budget in image passes per sample.")
-@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
-              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+@_POLICY_LANG
 def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_lang: str) -> None:
     """Check policies and show what they compile to. FILE may be '-' for standard input.
 
@@ -108,8 +122,7 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
 @click.option("--samples", type=click.IntRange(1, 32), default=8, show_default=True, help="Draws per class.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default="preview.png", show_default=True)
-@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
-              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+@_POLICY_LANG
 def preview_command(policy: str, data_source: str, split: str, imb_ratio: float, epoch: int, total_epochs: int,
                     samples: int, seed: int, out: str, policy_lang: str) -> None:
     """Draw a grid of original and augmented images for a head, a medium and a tail class."""
@@ -119,12 +132,7 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
     from .engine.data import DataError, load_image_folder, make_synthetic
     from .engine.preview import preview
 
-    source, file = _read(policy)
-    try:
-        compiled = compile_policy(check_policy(source, file=file, lang=policy_lang), seed=seed)
-    except PolicyError as error:
-        click.echo(error.render(), err=True)
-        sys.exit(1)
+    compiled = compile_policy(_checked(policy, policy_lang), seed=seed)
     if data_source != "synthetic" and not os.path.exists(data_source):
         raise click.UsageError(f"--data {data_source!r}: no such file or folder")
     try:
@@ -153,12 +161,6 @@ def _device(name: str) -> str:
     return name
 
 
-def _auto_model(dataset: str, image_size: int) -> str:
-    if dataset == "synthetic":
-        return "resnet8"
-    return "resnet32" if image_size <= 64 else "resnet50"
-
-
 @cli.command("train")
 @click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
 @click.option("--data-root", help="Local copy of the data set: CIFAR's folder, or an image folder or archive.")
@@ -173,8 +175,7 @@ def _auto_model(dataset: str, image_size: int) -> str:
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
 @click.option("--policy", "policy_file", help="A policy to augment with (after the standard crop and flip).")
 @click.option("--no-standard-aug", is_flag=True, help="Do not apply the standard pad-crop and flip.")
-@click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
-              help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+@_POLICY_LANG
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
@@ -197,14 +198,7 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
     from .reporting import accuracy_table, progress_bar
 
     device = _device(device)
-    checked = None
-    if policy_file is not None:
-        source, file = _read(policy_file)
-        try:
-            checked = check_policy(source, file=file, lang=policy_lang)
-        except PolicyError as error:
-            click.echo(error.render(), err=True)
-            sys.exit(1)
+    checked = _checked(policy_file, policy_lang) if policy_file is not None else None
     if data_root is not None and dataset != "cifar10-lt" and dataset != "cifar100-lt" and not Path(data_root).exists():
         raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
     try:
@@ -213,9 +207,8 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
     except DataError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr) if epochs != 200 else \
-        Recipe(batch_size=batch_size, lr=lr)
-    model = _auto_model(dataset, data.train.images.shape[-1]) if model == "auto" else model
+    recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
+    model = default_net(dataset, data.train.images.shape[-1]) if model == "auto" else model
     trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, model, recipe, device, seed)
     click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
                f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {model}, "
@@ -349,7 +342,7 @@ def search_command(**o) -> None:
         config = new_config(
             proposer=proposer, dataset=o["dataset"], data_root=o["data_root"], download=o["download"],
             imb_ratio=o["imb_ratio"], method=o["method"],
-            net=o["net"] if o["net"] != "auto" else ("resnet8" if o["dataset"] == "synthetic" else "resnet32"),
+            net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
             batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"], device=_device(o["device"]),
             cache_dir=str(cache / "data"), fitness_cache=str(cache), llm=llm.public() if llm else None, **schedule,
             search={"strategy": o["strategy"], "population": o["population"], "parents": o["parents"],

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .catalog import DATASETS, METHODS, MODELS
-from .compiler import check_policy
+from .catalog import DATASETS, METHODS, MODELS, default_net
+from .compiler import CheckedPolicy, check_policy
 from .files import write_json
 
 try:
@@ -119,18 +119,15 @@ def cell_name(method: str, label: str, seed: int) -> str:
     return f"{method}__{label}__seed{seed}"
 
 
-def run_cell(experiment: Experiment, data, method: str, policy: str, seed: int, device: str,
-             on_epoch: Callable | None = None) -> dict:
+def run_cell(experiment: Experiment, data, method: str, label: str, checked: CheckedPolicy, seed: int,
+             device: str, on_epoch: Callable | None = None) -> dict:
     import torch
 
     from .engine.augment import training_policy
     from .engine.trainer import Recipe, build_trainer
 
-    label, text = experiment.policy_text(policy)
-    checked = check_policy(text)
-    recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr) \
-        if experiment.epochs != 200 else Recipe(batch_size=experiment.batch_size, lr=experiment.lr)
-    net = experiment.net if experiment.net != "auto" else ("resnet8" if experiment.dataset == "synthetic" else "resnet32")
+    recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr)
+    net = experiment.net if experiment.net != "auto" else default_net(experiment.dataset)
     trainer = build_trainer(data, training_policy(checked), method, net, recipe, device, seed)
     started = time.perf_counter()
     best, best_epoch, best_state = None, None, None
@@ -162,20 +159,22 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
 
     say = on_cell or (lambda name, status: None)
     cells_dir = out / "cells"
+    resolved = {policy: experiment.policy_text(policy) for policy in experiment.policies}  # (label, text)
     write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "base"},
-                                        "policy_texts": dict(experiment.policy_text(p) for p in experiment.policies)})
+                                        "policy_texts": dict(resolved.values())})
+    fingerprint = experiment.fingerprint()
+    checked: dict[str, CheckedPolicy] = {}  # checked when a cell first needs it, as the cells come
     results, data = [], None
-    hashes: dict[str, str] = {}
     for method, policy, seed in experiment.cells():
-        label, text = experiment.policy_text(policy)
+        label, text = resolved[policy]
+        if policy not in checked:
+            checked[policy] = check_policy(text)
         name = cell_name(method, label, seed)
         path = cells_dir / f"{name}.json"
         if path.exists():
             existing = json.loads(path.read_text())
-            if policy not in hashes:
-                hashes[policy] = check_policy(text).hash
             # the same configuration and the same policy (a file may have changed since)
-            if existing.get("fingerprint") == experiment.fingerprint() and existing.get("policy_hash") == hashes[policy]:
+            if existing.get("fingerprint") == fingerprint and existing.get("policy_hash") == checked[policy].hash:
                 results.append(existing)
                 say(name, "done before")
                 continue
@@ -183,7 +182,7 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
             data = load_dataset(experiment.dataset, experiment.data_root, experiment.imb_ratio, experiment.data_seed,
                                 cache_dir=cache_dir)
         say(name, "running")
-        result = run_cell(experiment, data, method, policy, seed, device, on_epoch)
+        result = run_cell(experiment, data, method, label, checked[policy], seed, device, on_epoch)
         write_json(path, result)
         results.append(result)
         say(name, f"test {100 * result['test']['all']:.2f}%")
