@@ -10,9 +10,10 @@ from collections import defaultdict
 
 from rich.table import Table
 
+from .reporting import GROUP_COLUMNS as COLUMNS
 from .reporting import render
 
-COLUMNS = ("many", "medium", "few", "all")
+HEADER = ("method", "policy", "seeds", *COLUMNS, "gain (all)")
 
 
 def _stats(values: list[float | None]) -> tuple[float | None, float | None]:
@@ -44,26 +45,26 @@ def _cell(mean: float | None, std: float | None) -> str:
     return "-" if mean is None else f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
-def _gain(gain: float | None) -> str:
-    return "-" if gain is None else f"{100 * gain:+.2f}"
+def formatted(row: dict) -> list[str]:
+    """A row's cells as text, in HEADER's order: mean ± std in %, the gain with its sign."""
+    gain = "-" if row["gain"] is None else f"{100 * row['gain']:+.2f}"
+    return [row["method"], row["policy"], str(len(row["seeds"])),
+            *(_cell(row[c], row[f"{c}_std"]) for c in COLUMNS), gain]
 
 
 def rich_table(table_rows: list[dict], title: str) -> str:
     table = Table(title=title, title_justify="left")
-    for column in ("method", "policy", "seeds", *COLUMNS, "gain (all)"):
+    for column in HEADER:
         table.add_column(column, justify="left" if column in ("method", "policy") else "right")
     for r in table_rows:
-        table.add_row(r["method"], r["policy"], str(len(r["seeds"])),
-                      *(_cell(r[c], r[f"{c}_std"]) for c in COLUMNS), _gain(r["gain"]))
+        table.add_row(*formatted(r))
     return render(table, "accuracy % on the test split, mean ± std over seeds; gain: over the same method "
                          "without a policy", width=120)
 
 
 def markdown(table_rows: list[dict]) -> str:
-    lines = ["| method | policy | seeds | many | medium | few | all | gain (all) |", "|---|---|---|---|---|---|---|---|"]
-    for r in table_rows:
-        lines.append(f"| {r['method']} | {r['policy']} | {len(r['seeds'])} | "
-                     + " | ".join(_cell(r[c], r[f"{c}_std"]) for c in COLUMNS) + f" | {_gain(r['gain'])} |")
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(formatted(r)) + " |" for r in table_rows]
     return "\n".join(lines) + "\n"
 
 

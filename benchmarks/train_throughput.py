@@ -36,7 +36,7 @@ import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
 from autoda.engine.augment import with_standard  # noqa: E402
 from autoda.engine.data import load_dataset  # noqa: E402
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup  # noqa: E402
+from autoda.engine.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir  # noqa: E402
 from autoda.engine.models import build_model  # noqa: E402
 from autoda.engine.trainer import Recipe, Trainer, build_trainer  # noqa: E402
 from aug_throughput import per_sample_op  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
     device = torch.device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    cache = args.cache_dir or Path(os.environ.get("AUTODA_CACHE", Path.home() / ".cache" / "autoda"))
+    cache = args.cache_dir or default_cache_dir()
     data = load_dataset("folder", str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
     print(f"device {where}; torch {torch.__version__}; torchvision {torchvision.__version__}; CIFAR-10-LT IR 100: "
           f"{data.sizes()}; ResNet-32, batch 128; median of {args.repeats} runs of {args.batches} batches "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..compiler import check_policy
 from ..files import write_atomic
+from ..reporting import percent
 from . import plots
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -30,10 +31,6 @@ class ReportError(ValueError):
 
 def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-
-
-def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.2f}"
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
@@ -104,7 +101,7 @@ def search_report(run_dir: Path) -> str:
     journal = Journal(run_dir / "journal.sqlite")
     config = journal.meta("config") or {}
     counts = journal.meta("train_counts") or _train_counts(config)
-    candidates = [c for c in journal.evaluated()]
+    candidates = journal.evaluated()
     found = [c for c in candidates if c.generation >= 0]
     references = {c.policy_name: c.fitness for c in candidates if c.generation < 0}
     everything = journal.all()
@@ -120,8 +117,8 @@ def search_report(run_dir: Path) -> str:
     top = leaderboard(journal, 10)
     sections.append(("leaderboard", _table(
         ["rank", "fitness", "many", "medium", "few", "policy", "operator", "generation", "idea"],
-        [[i + 1, _pct(c.fitness), _pct(c.validation.get("many")), _pct(c.validation.get("medium")),
-          _pct(c.validation.get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
+        [[i + 1, percent(c.fitness), percent(c.validation.get("many")), percent(c.validation.get("medium")),
+          percent(c.validation.get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
           c.idea or ""] for i, c in enumerate(top)])))
     if found and counts:
         best_found = sorted(found, key=lambda c: (-c.fitness, c.id))[:3]
@@ -129,8 +126,7 @@ def search_report(run_dir: Path) -> str:
         series.update({f"{c.policy_name} (reference)": c.validation["per_class"] for c in candidates if c.generation < 0})
         sections.append(("per-class accuracy", _img(plots.accuracy_by_frequency(counts, series, "validation"),
                                                     "per-class accuracy against class size")))
-    if found and counts:
-        best = max(found, key=lambda c: c.fitness)
+        best = best_found[0]
         sections.append((f"the best policy: {best.policy_name}",
                          _policy_figures(best.policy_text, best.policy_name, counts, config.get("epochs", 20),
                                          _sample_images(config))))
@@ -139,7 +135,7 @@ def search_report(run_dir: Path) -> str:
 
 
 def experiment_report(out_dir: Path) -> str:
-    from ..tables import rows
+    from ..tables import HEADER, formatted, rows
 
     cells = [json.loads(p.read_text()) for p in sorted((out_dir / "cells").glob("*.json"))]
     if not cells:
@@ -151,11 +147,7 @@ def experiment_report(out_dir: Path) -> str:
                               labels.index(c["policy"]) if c["policy"] in labels else len(labels), c["seed"]))
     table = rows(cells)
     counts = cells[0]["train_counts"]
-    sections = [("test accuracy (mean ± std over seeds)", _table(
-        ["method", "policy", "seeds", "many", "medium", "few", "all", "gain (all)"],
-        [[r["method"], r["policy"], len(r["seeds"]),
-          *("-" if r[c] is None else f"{100 * r[c]:.2f} ± {100 * r[c + '_std']:.2f}" for c in ("many", "medium", "few", "all")),
-          "-" if r["gain"] is None else f"{100 * r['gain']:+.2f}"] for r in table], left=2))]
+    sections = [("test accuracy (mean ± std over seeds)", _table(list(HEADER), [formatted(r) for r in table], left=2))]
     for method in dict.fromkeys(c["method"] for c in cells):
         series: dict[str, list] = {}
         for policy in dict.fromkeys(c["policy"] for c in cells if c["method"] == method):
