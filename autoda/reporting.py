@@ -68,11 +68,11 @@ def accuracy_table(results: dict[str, dict]) -> str:
 def search_progress(config: dict) -> Iterator[tuple[Callable, Callable]]:
     """Progress of a search on stderr: evaluations against the plan, generation, best so far,
     failures; and a line per epoch while the shared checkpoint is trained."""
+    from .search.loop import SearchConfig  # here: only a search needs the search modules
+
     console = Console(stderr=True)
     search = config["search"]
-    planned = (1 if search["strategy"] == "simple" else
-               search["population"] + search["generations"] * (search["explore"] + search["mutations"]))
-    planned += len(search["baselines"])
+    planned = SearchConfig(**search).planned() + len(search["baselines"])
 
     def epoch_line(phase: str, log) -> None:
         if phase == "checkpoint":

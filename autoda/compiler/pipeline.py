@@ -54,14 +54,14 @@ class CheckedPolicy:
 
 
 LANGUAGES = ("auto", "dsl", "python")
-_PYTHON_POLICY = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
+PYTHON_POLICY = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
 
 
 def is_python_policy(src: Source) -> bool:
     """A `.py` file, or text (not from a `.dsl` file) that defines the paper's get_aug_type."""
     if src.file.endswith((".py", ".dsl")):
         return src.file.endswith(".py")
-    return bool(_PYTHON_POLICY.search(src.text))
+    return bool(PYTHON_POLICY.search(src.text))
 
 
 def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+# the compiler's test: a Python policy is text that defines get_aug_type
+from ..compiler.pipeline import PYTHON_POLICY as _PYTHON_DEF
+
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)
 _POLICY_LINE = re.compile(r"^\s*policy\s+[A-Za-z_]", re.M)
 _IDEA = re.compile(r"^\s*(?:[*_#>\-]\s*)*idea\s*[:\-]\s*(.+)$", re.I | re.M)
@@ -22,7 +25,6 @@ def extract_policy(answer: str) -> str | None:
     return text.split("```", 1)[0].strip() + "\n"
 
 
-_PYTHON_DEF = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
 _PYTHON_START = re.compile(r"^(?:import |from \w+ import |def |[A-Z_]+ *=|\"\"\")", re.M)
 
 

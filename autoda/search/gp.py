@@ -19,7 +19,7 @@ import math
 from ..compiler import CheckedPolicy, PolicyError, ast, check_policy, format_policy
 from ..ops import OPS
 from . import tree
-from .programs import STAT_LEAVES, Leaf, RandomChooser, ExprGen, magnitude
+from .programs import ExprGen, RandomChooser, leaves_of, magnitude
 
 OP_NAMES = sorted(op for op in OPS if op != "identity")
 
@@ -35,8 +35,14 @@ def _checked(policy: ast.Policy, max_cost: float) -> CheckedPolicy | None:
         return None
 
 
-def _leaves(policy: ast.Policy) -> list[Leaf]:
-    return STAT_LEAVES + [Leaf(d.name, d.type, "class_op" if d.per_op else "class") for d in policy.states]
+def _with_parameter(stage: ast.Apply, role: str, value: ast.Expr) -> ast.Apply:
+    """The apply stage with its count, or its clause ``role``, set to ``value`` (clauses kept
+    in canonical order)."""
+    if role == "count":
+        return dataclasses.replace(stage, count=value)
+    clauses = [cl for cl in stage.clauses if cl.kind != role] + [ast.Clause(role, value)]
+    clauses.sort(key=lambda cl: ast.CLAUSE_ORDER.index(cl.kind))
+    return dataclasses.replace(stage, clauses=tuple(clauses))
 
 
 class GeneticProgramming:
@@ -114,7 +120,7 @@ class GeneticProgramming:
         t = parent.typing.of(site.expr)
         if site.section == "sample" and t.dtype != "bool" and site.expr is site.root:
             return None  # a whole stage parameter is redrawn with its proof by _redraw
-        gen = ExprGen(c, _leaves(parent.ast), site.section, depth=2)
+        gen = ExprGen(c, leaves_of(parent.ast.states), site.section, depth=2)
         new = gen.boolean(t.shape, 2) if t.dtype == "bool" else gen.number("int" if t.dtype == "int" else "num", t.shape, 2)
         return tree.replace(parent.ast, site.expr, new), "replaced a subexpression"
 
@@ -122,22 +128,18 @@ class GeneticProgramming:
         stages = list(parent.ast.stages)
         index = c.integer(0, len(stages) - 1)
         stage = stages[index]
-        gen = ExprGen(c, _leaves(parent.ast), "sample", depth=2)
+        gen = ExprGen(c, leaves_of(parent.ast.states), "sample", depth=2)
         if isinstance(stage, ast.Fixed):
             if not OPS[stage.op.name].has_magnitude:
                 return None
             stages[index] = dataclasses.replace(stage, magnitude=magnitude(c, gen, "class"))
             return dataclasses.replace(parent.ast, stages=tuple(stages)), f"redrew the magnitude of {stage.op.name}"
         role = c.choice(["magnitude", "weight", "probability", "count"])
-        if role == "count":
-            stages[index] = dataclasses.replace(stage, count=gen.bounded(0, len(stage.ops), "int", "class"))
-        else:
-            value = {"magnitude": lambda: magnitude(c, gen, "class_op"),
-                     "weight": lambda: ast.Call("abs", (gen.number("num", "class_op", 2),)),
-                     "probability": lambda: gen.bounded(0, 1, "num", "class_op")}[role]()
-            clauses = [cl for cl in stage.clauses if cl.kind != role] + [ast.Clause(role, value)]
-            clauses.sort(key=lambda cl: ast.CLAUSE_ORDER.index(cl.kind))
-            stages[index] = dataclasses.replace(stage, clauses=tuple(clauses))
+        value = {"count": lambda: gen.bounded(0, len(stage.ops), "int", "class"),
+                 "magnitude": lambda: magnitude(c, gen, "class_op"),
+                 "weight": lambda: ast.Call("abs", (gen.number("num", "class_op", 2),)),
+                 "probability": lambda: gen.bounded(0, 1, "num", "class_op")}[role]()
+        stages[index] = _with_parameter(stage, role, value)
         return dataclasses.replace(parent.ast, stages=tuple(stages)), f"redrew the {role} of the apply stage"
 
     def _ops(self, parent: CheckedPolicy, c: RandomChooser):
@@ -162,7 +164,7 @@ class GeneticProgramming:
         if not any(OPS[o].has_magnitude for o in ops):
             clauses = tuple(cl for cl in clauses if cl.kind != "magnitude")
         elif not any(cl.kind == "magnitude" for cl in clauses):
-            gen = ExprGen(c, _leaves(parent.ast), "sample", depth=1)
+            gen = ExprGen(c, leaves_of(parent.ast.states), "sample", depth=1)
             clauses = (ast.Clause("magnitude", magnitude(c, gen, "class_op")),) + clauses
         child = dataclasses.replace(stage, ops=tuple(ast.OpRef(o) for o in ops), clauses=clauses)
         return tree.replace(parent.ast, stage, child), what
@@ -174,7 +176,7 @@ class GeneticProgramming:
             removed = stages.pop(c.choice(fixed))
             return dataclasses.replace(parent.ast, stages=tuple(stages)), f"dropped the {removed.op.name} stage"
         op = c.choice(OP_NAMES)
-        gen = ExprGen(c, _leaves(parent.ast), "sample", depth=1)
+        gen = ExprGen(c, leaves_of(parent.ast.states), "sample", depth=1)
         stage = ast.Fixed(ast.OpRef(op), magnitude(c, gen, "class") if OPS[op].has_magnitude else None,
                           gen.bounded(0, 1, "num", "class"))
         stages.insert(c.integer(0, len(stages)), stage)
@@ -197,13 +199,7 @@ class GeneticProgramming:
         value = tree.rename(value, mapping)
         states = a.ast.states + tuple(tree.rename(d, mapping) for d in b.ast.states if d.name in needed)
         epoch = (a.ast.epoch or ()) + tuple(tree.rename(s, mapping) for s in b.ast.epoch or () if s.name in needed)
-        if role == "count":
-            child_stage = dataclasses.replace(sa, count=value)
-        else:
-            clauses = [cl for cl in sa.clauses if cl.kind != role] + [ast.Clause(role, value)]
-            clauses.sort(key=lambda cl: ast.CLAUSE_ORDER.index(cl.kind))
-            child_stage = dataclasses.replace(sa, clauses=tuple(clauses))
-        child = tree.replace(a.ast, sa, child_stage)
+        child = tree.replace(a.ast, sa, _with_parameter(sa, role, value))
         child = dataclasses.replace(child, states=states, epoch=epoch or None)
         checked = _checked(child, self.max_cost)
         return None if checked is None else (checked, f"{a.name} with the {role} of {b.name}")

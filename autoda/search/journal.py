@@ -145,6 +145,16 @@ class Journal:
         row = self.db.execute("SELECT COUNT(*) AS n FROM candidates WHERE eval_seconds IS NOT NULL").fetchone()
         return row["n"]
 
+    def best_fitness(self) -> float | None:
+        """The best fitness evaluated by the search (references aside), or None."""
+        row = self.db.execute("SELECT MAX(fitness) AS best FROM candidates WHERE status = 'evaluated' "
+                              "AND fitness IS NOT NULL AND generation >= 0").fetchone()
+        return row["best"]
+
+    def failures(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) AS n FROM candidates WHERE failure IS NOT NULL").fetchone()
+        return row["n"]
+
 
 def _column(value: object) -> object:
     return json.dumps(value) if isinstance(value, (dict, list)) else value

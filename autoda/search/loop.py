@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
-from ..sandbox.client import KINDS as SANDBOX_KINDS
 from .executors import LocalExecutor
 from .extract import extract_idea, extract_policy, extract_python
 from .journal import Candidate, Journal
 from .proposers import Proposal, Proposer
-
-# Failure kinds a journal row can carry.
-PROPOSAL_FAILURES = ("compile", "empty", "duplicate", "no_offspring", "timeout", "rate_limit", "server",
-                     "connection", "api")
-EVALUATION_FAILURES = ("runtime", "nan", "error") + tuple(f"python_{kind}" for kind in SANDBOX_KINDS)
 
 
 def _seed(*parts: object) -> int:
@@ -81,15 +75,15 @@ class Search:
         self.journal, self.proposer, self.config = journal, proposer, config
         self.on_progress = on_progress or (lambda progress, event: None)
         self.started = time.perf_counter()
-        self.progress = Progress(evaluations=journal.evaluations())
+        self.progress = Progress()
         self._refresh()
 
     # --- budgets and progress ------------------------------------------------------------
 
     def _refresh(self) -> None:
-        done = [c for c in self.journal.evaluated() if c.generation >= 0]
-        self.progress.best = max((c.fitness for c in done), default=None)
-        self.progress.failures = sum(1 for c in self.journal.all() if c.failure)
+        self.progress.evaluations = self.journal.evaluations()
+        self.progress.best = self.journal.best_fitness()
+        self.progress.failures = self.journal.failures()
 
     def _check_budgets(self) -> None:
         c = self.config
@@ -118,7 +112,6 @@ class Search:
             self.journal.update(row, status="evaluated" if result.ok else "failed", fitness=result.fitness,
                                 validation=result.validation, failure=result.failure, message=result.message,
                                 eval_seconds=result.seconds, finished=time.time(), final=1)
-            self.progress.evaluations = self.journal.evaluations()
             self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
 
     def _resume_in_flight(self) -> None:
@@ -132,7 +125,6 @@ class Search:
     def _slot(self, generation: int, slot: int, operator: str, parents: list[Candidate]) -> None:
         if self.journal.slot_done(generation, slot):
             return
-        self._check_budgets()
         first = self.journal.attempts(generation, slot)  # attempts a killed run already made
         limit = 1 + self.config.repair_tries
         follow: tuple[str, str] | None = None

@@ -229,8 +229,9 @@ def state_decls(c: Chooser, names: list[str], per_op_allowed: bool) -> list[ast.
     return decls
 
 
-def _leaf_of(decl: ast.StateDecl) -> Leaf:
-    return Leaf(decl.name, decl.type, "class_op" if decl.per_op else "class")
+def leaves_of(states: Sequence[ast.StateDecl]) -> list[Leaf]:
+    """What an expression may read: the class statistics and the policy's state (a new list)."""
+    return STAT_LEAVES + [Leaf(d.name, d.type, "class_op" if d.per_op else "class") for d in states]
 
 
 def random_policy(c: Chooser, max_depth: int = 3) -> ast.Policy:
@@ -239,7 +240,7 @@ def random_policy(c: Chooser, max_depth: int = 3) -> ast.Policy:
     ops = c.sample(OP_NAMES, c.integer(1, 6))
     names = c.sample(NAMES, c.integer(0, 3))
     states = state_decls(c, names, has_apply)
-    leaves = STAT_LEAVES + [_leaf_of(d) for d in states]
+    leaves = leaves_of(states)
     depth = c.integer(0, max_depth)
 
     epoch = None

@@ -16,9 +16,6 @@ from ..resources import resource_text
 from .journal import Candidate
 
 
-LANGUAGES = ("dsl", "python")
-
-
 @functools.lru_cache(maxsize=None)
 def template(name: str, language: str = "dsl") -> Template:
     folder = resources.files("autoda.search").joinpath("prompts")

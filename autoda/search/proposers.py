@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..compiler import check_policy, format_policy
+from ..compiler import CheckedPolicy, check_policy
 from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
@@ -76,28 +76,29 @@ class OfflineProposer:
 
     def __init__(self, gp: GeneticProgramming) -> None:
         self.gp = gp
-        self.operator, self.parents = "initialise", []
+        self.operator = "initialise"
+        self.parents: list[CheckedPolicy] = []
 
     def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
-        self.operator, self.parents = operator, parents
-        return self._propose(seed)
+        started = time.perf_counter()
+        # the journal holds policy text; checking it again gives the tree and types GP edits,
+        # once a slot: its follow-ups reuse them
+        self.operator = operator
+        self.parents = [check_policy(p.policy_text, max_cost=self.gp.max_cost) for p in parents]
+        return self._propose(seed, started)
 
     def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
-        return self._propose(seed)
+        return self._propose(seed, time.perf_counter())
 
-    def _propose(self, seed: int) -> Proposal:
-        start = time.perf_counter()
-        # the journal holds policy text; checking it again gives the tree and types GP edits
-        checked_parents = [check_policy(p.policy_text, max_cost=self.gp.max_cost) for p in self.parents]
+    def _propose(self, seed: int, start: float) -> Proposal:
         try:
-            if self.operator == "crossover" and checked_parents:
-                child, idea = self.gp.crossover(checked_parents, seed)
-            elif self.operator == "mutate" and checked_parents:
-                child, idea = self.gp.mutate(checked_parents[0], seed)
+            if self.operator == "crossover" and self.parents:
+                child, idea = self.gp.crossover(self.parents, seed)
+            elif self.operator == "mutate" and self.parents:
+                child, idea = self.gp.mutate(self.parents[0], seed)
             else:
                 child, idea = self.gp.initialise(seed)
         except NoOffspring as error:
             return Proposal(None, error="no_offspring", message=str(error), seconds=time.perf_counter() - start)
-        text = format_policy(child.ast)
-        return Proposal(text, idea=idea, policy_text=text, seconds=time.perf_counter() - start)
+        return Proposal(child.canonical, idea=idea, policy_text=child.canonical, seconds=time.perf_counter() - start)
 

@@ -73,8 +73,10 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
     started = time.perf_counter()
     outcome = "interrupted"
     try:
-        data = load_dataset(config["dataset"], config.get("data_root"), config["imb_ratio"], config["seed"],
-                            config.get("download", False), config.get("cache_dir"))
+        # load_dataset's arguments, for the workers too (download aside: this process fetches the data)
+        data_args = {"name": config["dataset"], "data_root": config.get("data_root"),
+                     "imb_ratio": config["imb_ratio"], "seed": config["seed"], "cache_dir": config.get("cache_dir")}
+        data = load_dataset(**data_args, download=config.get("download", False))
         recipe = Recipe.for_epochs(config["epochs"], batch_size=config["batch_size"], lr=config["lr"])
         setup = FitnessSetup(config["method"], config["net"], recipe, config["seed"], config["e_ckp"], config["n_ft"],
                              device=config["device"])
@@ -96,7 +98,7 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
                                "--policy-lang python needs an LLM (--proposer llm)")
             seeds = [check_policy(text) for text in example_policies().values()]
             proposer = OfflineProposer(GeneticProgramming(seeds, search_config.max_cost))
-        executor = make_executor(config, data, evaluator)
+        executor = make_executor(config, data_args, data, evaluator)
         try:
             outcome = Search(journal, executor, proposer, search_config, on_progress).run()
         finally:
@@ -106,16 +108,15 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
     return outcome, summary
 
 
-def make_executor(config: dict, data, evaluator):
-    """Where evaluations run, from the run's `executor` settings (in this process by default)."""
+def make_executor(config: dict, data_args: dict, data, evaluator):
+    """Where evaluations run, from the run's `executor` settings (in this process by default);
+    ``data_args`` are the keyword arguments of load_dataset that gave ``data``."""
     settings = {"kind": "local", "workers": 1, "cpus_per_eval": None, "gpus_per_eval": 0.0, "ray_address": None,
                 "retries": 2, **(config.get("executor") or {})}
     workers = settings["workers"]
     if settings["kind"] == "local" and workers == 1:
         return LocalExecutor(evaluator.evaluate, settings["cpus_per_eval"])
     threads = settings["cpus_per_eval"] or (1 if settings["kind"] == "ray" else default_threads(workers))
-    data_args = {"name": config["dataset"], "data_root": config.get("data_root"), "imb_ratio": config["imb_ratio"],
-                 "seed": config["seed"], "cache_dir": config.get("cache_dir")}
     spec = EvaluationSpec(data_args, evaluator.setup, str(evaluator.cache_dir), threads)
     checkpoint = evaluator.checkpoint()  # trained (or loaded) once, here, before any worker needs it
     if settings["kind"] == "ray":
