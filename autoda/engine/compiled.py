@@ -139,7 +139,7 @@ class CompiledPolicy(torch.nn.Module):
         from ..sandbox.policy import STATE
 
         state = {name: getattr(self, f"state_{name}").cpu().numpy() for name in STATE}
-        seed = (self.seed * _MIX + _EPOCH_STREAM + self.epochs) % (1 << 32)
+        seed = self.seed * _MIX + _EPOCH_STREAM + self.epochs  # PythonStep reduces it modulo 2**32
         try:
             new = self.python_step(state, stats.train_acc.double().cpu().numpy(), stats.epoch, seed)
         except SandboxError as error:

@@ -16,6 +16,7 @@ back-propagate, which follows PyTorch's weighted mean.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn.functional as F
@@ -41,8 +42,21 @@ def ldam_margins(counts: torch.Tensor, max_margin: float = LDAM_MAX_MARGIN) -> t
 @dataclass
 class Method:
     name: str
-    counts: torch.Tensor  # training images per class
+    counts: torch.Tensor  # training images per class, on the training device
     drw_epoch: int | None = None
+
+    # the per-class constants, computed once where the counts are: loss runs every batch
+    @cached_property
+    def _log_prior(self) -> torch.Tensor:
+        return torch.log(self.counts.float() / self.counts.sum())
+
+    @cached_property
+    def _margins(self) -> torch.Tensor:
+        return ldam_margins(self.counts)
+
+    @cached_property
+    def _drw_weights(self) -> torch.Tensor:
+        return drw_weights(self.counts)
 
     @property
     def normed_classifier(self) -> bool:
@@ -50,18 +64,16 @@ class Method:
 
     def class_weights(self, epoch: int) -> torch.Tensor | None:
         if self.name in ("ce-drw", "ldam-drw") and self.drw_epoch is not None and epoch >= self.drw_epoch:
-            return drw_weights(self.counts)
+            return self._drw_weights
         return None
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(per-sample losses, the mean to back-propagate)."""
         weight = self.class_weights(epoch)
-        weight = None if weight is None else weight.to(logits.device)
         if self.name == "bs":
-            logits = logits + torch.log(self.counts.to(logits.device).float() / self.counts.sum())
+            logits = logits + self._log_prior
         elif self.name == "ldam-drw":
-            margins = ldam_margins(self.counts).to(logits.device)
-            logits = LDAM_SCALE * (logits - F.one_hot(labels, logits.shape[1]) * margins[labels].unsqueeze(1))
+            logits = LDAM_SCALE * (logits - F.one_hot(labels, logits.shape[1]) * self._margins[labels].unsqueeze(1))
         per_sample = F.cross_entropy(logits, labels, weight=weight, reduction="none")
         if weight is None:
             return per_sample, per_sample.mean()
@@ -74,4 +86,4 @@ class Method:
 def make_method(name: str, counts: torch.Tensor, drw_epoch: int | None) -> Method:
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    return Method(name, counts.cpu(), drw_epoch)
+    return Method(name, counts, drw_epoch)  # left where given: the trainer passes them on its device

@@ -91,7 +91,7 @@ def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: s
                   device: torch.device | str, seed: int = 0) -> Trainer:
     """A fresh trainer: seeded model initialisation, the method's classifier, the compiled policy."""
     torch.manual_seed(seed)
-    fitted = make_method(method, data.train.counts(), recipe.drw_epoch)
+    fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
     network = build_model(model, data.num_classes, normed=fitted.normed_classifier)
     return Trainer(network, fitted, data, CompiledPolicy(policy, data.num_classes, seed=seed), recipe,
                    torch.device(device), seed)
@@ -108,7 +108,9 @@ class Trainer:
         self.images = data.train.images.to(self.device)
         self.labels = data.train.labels.to(self.device)
         self.counts = data.train.counts().to(self.device)
-        self.mean, self.std = _channel_moments(self.images)
+        # per-channel (mean, std), computed on first use: a checkpoint loaded before training
+        # supplies them and spares the full pass over the images
+        self._moments: tuple[torch.Tensor, torch.Tensor] | None = None
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                          weight_decay=recipe.weight_decay)
         self.epoch = 0  # the next epoch to run
@@ -117,10 +119,22 @@ class Trainer:
 
     # --- state ---------------------------------------------------------------------------
 
+    @property
+    def mean(self) -> torch.Tensor:
+        return self._normalisation()[0]
+
+    @property
+    def std(self) -> torch.Tensor:
+        return self._normalisation()[1]
+
+    def _normalisation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._moments is None:
+            self._moments = _channel_moments(self.images)
+        return self._moments
+
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
-                "stats": {k: (v.cpu() if isinstance(v, torch.Tensor) else v) for k, v in vars(self.stats).items()},
-                "mean": self.mean.cpu(), "std": self.std.cpu()}
+                "stats": vars(self.stats.to("cpu")), "mean": self.mean.cpu(), "std": self.std.cpu()}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state``, which is left as it was (a cached checkpoint serves many
@@ -129,14 +143,14 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         self.epoch = state["epoch"]
-        self.stats = ClassStats(**{k: (v.to(self.device) if isinstance(v, torch.Tensor) else v)
-                                   for k, v in state["stats"].items()})
-        self.mean, self.std = state["mean"].to(self.device), state["std"].to(self.device)
+        self.stats = ClassStats(**state["stats"]).to(self.device)
+        self._moments = state["mean"].to(self.device), state["std"].to(self.device)
 
     # --- training ------------------------------------------------------------------------
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images.float().div_(255) - self.mean) / self.std
+        mean, std = self._normalisation()
+        x = (images.float().div_(255) - mean) / std
         return x.contiguous(memory_format=torch.channels_last) if self.gpu else x
 
     def run_epoch(self, max_batches: int | None = None) -> EpochLog:

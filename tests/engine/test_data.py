@@ -100,3 +100,17 @@ def test_split_files_and_resizing_to_one_size(tmp_path):
     (tmp_path / "bad.txt").write_text("images/ant/0.png\n")
     with pytest.raises(DataError, match="bad.txt:1"):
         load_image_folder(tmp_path, "bad.txt")
+
+
+def test_editing_a_split_file_given_relative_to_the_root_refreshes_the_cache(tmp_path, monkeypatch):
+    root = tmp_path / "set"
+    _tree(root, split="images")
+    (root / "train.txt").write_text("images/a_dog/0.png 0\nimages/b_cat/0.png 1\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the split file resolves under the root only
+    cache = tmp_path / "cache"
+    assert load_image_folder(root, "train.txt", cache_dir=cache).counts().tolist() == [1, 1]
+    assert len(list(cache.glob("*.pt"))) == 1
+    (root / "train.txt").write_text("images/a_dog/0.png 0\nimages/a_dog/1.png 0\nimages/b_cat/0.png 1\n")
+    assert load_image_folder(root, "train.txt", cache_dir=cache).counts().tolist() == [2, 1]

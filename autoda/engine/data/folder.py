@@ -83,8 +83,10 @@ def _listed(root: Path, list_file: Path) -> tuple[Iterator[tuple[str, str, objec
     return iter(entries), labels
 
 
-def _cache_path(root: Path, split: str, size: int | None, cache_dir: Path) -> Path:
-    stats = [root.stat()] + ([Path(split).stat()] if Path(split).is_file() else [])
+def _cache_path(root: Path, split: str, list_file: Path | None, size: int | None, cache_dir: Path) -> Path:
+    """The cache file for a split: keyed by the root and the split file (as resolved, so
+    one given relative to the root counts too), their sizes and modification times."""
+    stats = [root.stat()] + ([list_file.stat()] if list_file is not None else [])
     fingerprint = "|".join([str(root.resolve()), split, str(size)] + [f"{s.st_size}:{s.st_mtime_ns}" for s in stats])
     key = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     return cache_dir / f"{root.name}.{Path(split).stem}.{key}.pt"
@@ -111,11 +113,12 @@ def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_l
     Images are converted to RGB and must share one size unless ``size`` is given. Classes
     are sorted by name, or by label for a split file.
     """
+    if not Path(root).exists():
+        raise DataError(f"no such data set: {root}")  # as given (a --data-root exactly as typed)
     root = Path(root)
-    if not root.exists():
-        raise DataError(f"no such data set: {root}")
     list_file = _list_file(root, split)
-    cache = _cache_path(root, split, size, Path(cache_dir)) if cache_dir and per_class_limit is None else None
+    cache = (_cache_path(root, split, list_file, size, Path(cache_dir))
+             if cache_dir and per_class_limit is None else None)
     if cache is not None and cache.exists():
         saved = torch.load(cache)
         return ImageSet(saved["images"], saved["labels"], tuple(saved["class_names"]))

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -104,8 +103,6 @@ def _folder(root: str | None, cache_dir: str | None, splits: tuple[str, ...],
             size: int | None) -> tuple[ImageSet, ImageSet | None]:
     if root is None:
         raise DataError("--dataset folder needs --data-root (a folder or a .tar/.tar.gz archive)")
-    if not Path(root).exists():
-        raise DataError(f"no such data set: {root}")
     train = load_image_folder(root, splits[0], cache_dir=cache_dir, size=size)
     for split in splits[1:]:
         try:
