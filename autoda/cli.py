@@ -243,7 +243,7 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
         click.echo(f"metrics written to {metrics_out}", err=True)
 
 
-_SEARCH_DEFAULTS = {  # a few minutes on a CPU for the synthetic set; the paper's schedule otherwise
+_SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper's schedule otherwise
     "synthetic": {"epochs": 20, "e_ckp": 10, "n_ft": 4},
     "other": {"epochs": 200, "e_ckp": 50, "n_ft": 20},
 }
@@ -305,7 +305,7 @@ _SEARCH_DEFAULTS = {  # a few minutes on a CPU for the synthetic set; the paper'
 def search_command(**o) -> None:
     """Search for a policy: evolve with an LLM or offline genetic programming, or ask once.
 
-    With no options: a short offline search on the synthetic set, a few minutes on a CPU.
+    With no options: a short offline search on the synthetic set, under a minute on a CPU.
     """
     from .engine.data import DataError
     from .engine.fitness import default_cache_dir
