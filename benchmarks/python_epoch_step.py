@@ -9,6 +9,10 @@ functions: a trivial one (the sandbox's floor), DODA's rule written as the paper
 writes it (Python loops over classes x ops, every access guarded), and the same rule
 vectorised with numpy. Median of --repeats updates after --warmup, on the same statistics.
 
+Also the cost of starting a worker (once per compiled policy, and after any failure): with
+every OS isolation layer the machine gives, against the same worker with none (the
+baseline, measured in the same run); median of --starts starts.
+
     python benchmarks/python_epoch_step.py [--repeats 25] [--out benchmarks/results/python_epoch_step.json]
 """
 from __future__ import annotations
@@ -66,10 +70,34 @@ def time_updates(policy, stats: ClassStats, repeats: int, warmup: int) -> float:
     return statistics.median(times)
 
 
+def _layers() -> dict[str, dict]:
+    from autoda.doctor import sandbox_layers
+
+    return sandbox_layers()
+
+
+def time_worker_starts(starts: int) -> dict[str, float]:
+    """Median seconds to start a worker and have its first answer line, per isolation setting."""
+    from autoda.sandbox import SandboxClient, SandboxLimits
+
+    settings = {"worker_start_isolated": SandboxLimits(),
+                "worker_start_no_layers": SandboxLimits(layers=(), allow_weak=True)}
+    times: dict[str, list[float]] = {name: [] for name in settings}
+    for _ in range(starts):
+        for name, limits in settings.items():  # interleaved, so drift in the machine's load hits both
+            client = SandboxClient(limits)
+            start = time.perf_counter()
+            client.start()
+            times[name].append(time.perf_counter() - start)
+            client.close()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=9)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/python_epoch_step.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -83,18 +111,24 @@ def main() -> None:
         policy = autoda.compile_policy(autoda.check_policy(text, lang="python"), num_classes=CLASSES, seed=0)
         figures[f"python_{name}"] = time_updates(policy, stats, args.repeats, args.warmup)
         policy.python_step.close()
+    starts = time_worker_starts(args.starts)
     results = {
         "device": f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores",
         "python": platform.python_version(), "torch": torch.__version__, "torch_threads": 1,
         "classes": CLASSES, "ops": len(CUDA_OPS), "repeats": args.repeats, "warmup": args.warmup,
         "median_ms": {k: round(v * 1e3, 3) for k, v in figures.items()},
         "ratio_vs_dsl": {k: round(v / figures["dsl_doda"], 2) for k, v in figures.items() if k != "dsl_doda"},
+        "starts": args.starts, "worker_start_ms": {k: round(v * 1e3, 1) for k, v in starts.items()},
+        "isolation_layers": [name for name, layer in _layers().items() if layer["active"]],
     }
     print(f"device {results['device']}; python {results['python']}; torch {results['torch']}; "
           f"{CLASSES} classes x {len(CUDA_OPS)} ops; median of {args.repeats} epoch updates")
     for name, ms in results["median_ms"].items():
         ratio = results["ratio_vs_dsl"].get(name)
         print(f"  {name:<24} {ms:9.3f} ms" + (f"   {ratio:6.1f}x the DSL step" if ratio else ""))
+    for name, ms in results["worker_start_ms"].items():
+        print(f"  {name:<24} {ms:9.1f} ms   (median of {args.starts} starts)")
+    print(f"  isolation layers here: {', '.join(results['isolation_layers']) or 'none'}")
     write_json(args.out, results)
     print(f"written to {args.out}")
 

@@ -42,7 +42,9 @@ def summary_dict(checked: CheckedPolicy) -> dict:
         "diagnostics": [],
         "python": None if checked.python is None else {
             "function": "get_aug_type", "aug_prob": checked.python.aug_prob,
-            "epoch_step": "sandboxed: RestrictedPython in a resource-limited worker process"},
+            "epoch_step": "sandboxed: RestrictedPython in a worker process"
+                          + (f" isolated by {', '.join(checked.python.isolation)}" if checked.python.isolation
+                             else "")},
     }
 
 

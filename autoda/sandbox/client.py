@@ -1,9 +1,11 @@
 """SandboxClient: the parent's side of the worker. It starts `autoda.sandbox.worker` in a
-new session (so a kill reaches everything the worker is), sends one JSON line per call and
-waits for the answer with a wall-clock deadline. A call that runs past it, a worker that
-dies (SIGXCPU at its CPU limit, a crash) and an answer that reports a failure all become
-a SandboxError with a kind; after any of them the worker is replaced, so no call sees what
-an earlier one left behind.
+new session (so a kill reaches everything the worker is) with an empty environment, reads
+which isolation layers the worker could put up, refuses to go on without the environment
+scrubbed and the filesystem and network cut (unless weak isolation is allowed explicitly),
+sends one JSON line per call and waits for the answer with a wall-clock deadline. A call
+that runs past it, a worker that dies (SIGXCPU at its CPU limit, a crash) and an answer
+that reports a failure all become a SandboxError with a kind; after any of them the worker
+is replaced, so no call sees what an earlier one left behind.
 """
 from __future__ import annotations
 
@@ -16,9 +18,14 @@ import sys
 import time
 import weakref
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash")
+from .isolation import LAYERS, missing_cuts
+
+KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash", "isolation")
 MAX_ANSWER_BYTES = 64 << 20
+ALLOW_WEAK_ENV = "AUTODA_ALLOW_WEAK_SANDBOX"  # "1": run without the OS isolation this machine lacks
+WORKER = ("-m", "autoda.sandbox.worker")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,12 @@ class SandboxLimits:
     cpu_seconds: float = 10.0  # CPU time per call
     wall_seconds: float = 30.0  # per call, and for the worker to start
     memory_mb: int = 1024  # address space the worker may add to what it has after its imports
+    layers: tuple[str, ...] = LAYERS  # the isolation layers to put up (fewer: to see a machine without them)
+    allow_weak: bool = False  # run even where the filesystem or network cannot be cut (also ALLOW_WEAK_ENV=1)
+
+
+def weak_isolation_allowed(limits: SandboxLimits) -> bool:
+    return limits.allow_weak or os.environ.get(ALLOW_WEAK_ENV) == "1"
 
 
 class SandboxError(RuntimeError):
@@ -48,32 +61,60 @@ def _kill(process: subprocess.Popen) -> None:
             stream.close()
 
 
-def _worker_environment() -> dict[str, str]:
-    keep = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "VIRTUAL_ENV")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    # one BLAS thread: the worker's arrays are small, and threads would count against its limits
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    return env
+def worker_environment() -> dict[str, str]:
+    """All the worker starts with: where to import from, and one thread. Nothing of the
+    parent's environment (API keys, proxies, tokens) goes along; the worker clears even
+    this once it has started."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    # one BLAS thread: the arrays are small, threads count against the limits, and the
+    # isolation layers are put up on the worker's one thread
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), "PYTHONHASHSEED": "0",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def missing_isolation_message(layers: dict[str, dict], missing: list[str]) -> str:
+    reasons = {"environment": "the environment could not be cleared",
+               "filesystem": "no file-system cut (Landlock: {landlock}; seccomp: {seccomp})",
+               "network": "no network cut (seccomp: {seccomp}; network namespace: {network_namespace})"}
+    details = {name: layers.get(name, {}).get("detail", "unknown") for name in LAYERS}
+    said = "; ".join(reasons[name].format(**details) for name in missing)
+    return (f"this machine does not give Python policies their OS isolation: {said}. `autoda doctor` lists the "
+            f"layers; --allow-weak-sandbox (or {ALLOW_WEAK_ENV}=1) runs them on the language guards and "
+            f"resource limits alone")
 
 
 class SandboxClient:
-    def __init__(self, limits: SandboxLimits | None = None) -> None:
+    def __init__(self, limits: SandboxLimits | None = None, worker: tuple[str, ...] = WORKER) -> None:
         self.limits = limits or SandboxLimits()
+        self.worker = worker  # what python runs: the worker module (tests run a probe built on it)
+        self.layers: dict[str, dict] = {}  # the isolation layers the last worker reported
         self._process: subprocess.Popen | None = None
         self._finalizer = None
 
     # --- the worker ----------------------------------------------------------------------
 
     def _start(self) -> None:
-        command = [sys.executable, "-m", "autoda.sandbox.worker", json.dumps(asdict(self.limits))]
+        command = [sys.executable, *self.worker, json.dumps(asdict(self.limits))]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, start_new_session=True,
-                                         env=_worker_environment(), close_fds=True)
+                                         env=worker_environment(), close_fds=True)
         self._finalizer = weakref.finalize(self, _kill, self._process)
         ready = self._read(time.monotonic() + max(self.limits.wall_seconds, 30.0))
-        if not ready.get("ready"):
+        if not ready.get("ready") or not isinstance(ready.get("layers"), dict):
             self.close()
             raise SandboxError("crash", "the sandbox worker did not start")
+        self.layers = ready["layers"]
+        missing = missing_cuts(self.layers)
+        if missing and not weak_isolation_allowed(self.limits):
+            self.close()
+            raise SandboxError("isolation", missing_isolation_message(self.layers, missing))
+
+    def start(self) -> dict[str, dict]:
+        """Start a worker now (if none runs); the isolation layers it reports."""
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+        return self.layers
 
     def close(self) -> None:
         """Stop the worker (the next call starts a new one)."""
@@ -119,12 +160,18 @@ class SandboxClient:
                 if len(buffer) > MAX_ANSWER_BYTES:
                     self.close()
                     raise SandboxError("crash", "the sandbox worker's answer is too large")
-        return json.loads(buffer)
+        try:
+            answer = json.loads(buffer)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            self.close()
+            raise SandboxError("crash", "the sandbox worker's answer is malformed")
+        return answer
 
     def call(self, request: dict) -> dict:
         """Send one request; return the worker's answer, or raise SandboxError."""
-        if self._process is None or self._process.poll() is not None:
-            self._start()
+        self.start()
         try:
             self._process.stdin.write(json.dumps(request).encode() + b"\n")
             self._process.stdin.flush()

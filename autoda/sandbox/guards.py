@@ -8,9 +8,15 @@ routes every attribute access, item write, iteration and import through the guar
   compile, exec, eval, input, __build_class__);
 - imports: only `math`, `random` and `numpy`, the last two as proxies that expose array
   math and seeded random draws, nothing that reads or writes files;
+- numpy: an allow-list of functions, none of which builds an array over a buffer, an
+  offset or a pointer (`np.ndarray` is a stand-in that only answers isinstance; no
+  `frombuffer`, `view`, `ctypes`, `stride_tricks`, `__array_interface__`); every array
+  that comes back from numpy holds numbers, booleans or text, never objects or raw bytes,
+  and `np.empty` gives zeros (uninitialised memory would show the heap);
 - attributes: an allow-list per type (array methods, list and dict methods, the proxies'
   names); everything else, exception and generator attributes among it, is refused;
-- writes: items of arrays, lists, dicts and sets only.
+- writes: items of arrays, lists, dicts and sets only; no attribute is ever written
+  (`a.shape = ...`, `a.strides = ...`, `math.pi = ...`).
 """
 from __future__ import annotations
 
@@ -42,6 +48,46 @@ def _namespace(name: str, items: dict):
     return cls()
 
 
+_ARRAY_KINDS = set("biufcU")  # booleans, integers, floats, complex, text: no objects, bytes or records
+
+
+def _check_value(value):
+    """Refuse arrays (and numpy scalars) of object, void, bytes or time dtypes."""
+    if isinstance(value, (_np.ndarray, _np.generic)) and value.dtype.kind not in _ARRAY_KINDS:
+        raise GuardViolation(f"arrays of dtype {value.dtype} are not allowed (numbers, booleans or text only)")
+    if isinstance(value, tuple):  # np.unique(..., return_counts=True), np.nonzero, ...
+        for item in value:
+            _check_value(item)
+    return value
+
+
+def _checked(function):
+    """``function`` whose results pass _check_value: numpy infers object arrays from
+    anything (np.array([f])), and dtype= arguments can name any type."""
+
+    def call(*args, **kwargs):
+        return _check_value(function(*args, **kwargs))
+
+    call.__name__ = getattr(function, "__name__", "function")
+    return call
+
+
+class _ArrayTypeCheck(type):
+    def __instancecheck__(cls, value):
+        return isinstance(value, _np.ndarray)
+
+    def __subclasscheck__(cls, subclass):
+        return isinstance(subclass, type) and issubclass(subclass, _np.ndarray)
+
+
+class _ArrayType(metaclass=_ArrayTypeCheck):
+    """np.ndarray as restricted code sees it: isinstance(x, np.ndarray) works; calling it
+    (an array over any buffer, at any offset, of any dtype) does not."""
+
+    def __new__(cls, *args, **kwargs):
+        raise GuardViolation("np.ndarray(...) is not allowed: use np.array, np.zeros or np.asarray")
+
+
 _NUMPY_FUNCTIONS = (
     "abs absolute all allclose amax amin any append arange arccos arcsin arctan argmax argmin argsort around "
     "array asarray average ceil clip concatenate copy cos count_nonzero cumprod cumsum diag diff dot empty "
@@ -52,15 +98,17 @@ _NUMPY_FUNCTIONS = (
     "sort sqrt square squeeze stack std subtract sum take tanh tile transpose tril triu unique var vstack "
     "where zeros zeros_like"
 ).split()
-_NUMPY_VALUES = ("pi e inf nan newaxis float32 float64 int32 int64 bool_ uint8 ndarray").split()
+# constants and scalar types (calling one converts a number: np.float32(0.5))
+_NUMPY_VALUES = ("pi e inf nan newaxis float32 float64 int32 int64 bool_ uint8").split()
 _RANDOM_FUNCTIONS = "rand random randint choice uniform normal permutation shuffle".split()
 
 
 def numpy_proxy(rng: _np.random.Generator | _np.random.RandomState):
-    random_part = _namespace("numpy.random", {name: getattr(rng, name) for name in _RANDOM_FUNCTIONS
+    random_part = _namespace("numpy.random", {name: _checked(getattr(rng, name)) for name in _RANDOM_FUNCTIONS
                                               if hasattr(rng, name)})
-    items = {name: getattr(_np, name) for name in _NUMPY_FUNCTIONS + _NUMPY_VALUES}
-    items["random"] = random_part
+    items = {name: _checked(getattr(_np, name)) for name in _NUMPY_FUNCTIONS}
+    items.update({name: getattr(_np, name) for name in _NUMPY_VALUES})
+    items.update(ndarray=_ArrayType, empty=_checked(_np.zeros), random=random_part)
     return _namespace("numpy", items)
 
 
@@ -87,7 +135,8 @@ def guarded_getattr(obj, name, default=None):
         raise GuardViolation(f"attribute {name!r} is not allowed")
     if isinstance(obj, (_np.ndarray, _np.generic)):
         if name in _ARRAY_ATTRIBUTES:
-            return getattr(obj, name)
+            value = getattr(obj, name)
+            return _checked(value) if callable(value) else value  # a.astype(object), a.sum(dtype=...)
     elif isinstance(obj, _Proxy):
         if hasattr(type(obj), name):  # only what it was built with
             return getattr(obj, name)
@@ -101,9 +150,32 @@ def guarded_getattr(obj, name, default=None):
     raise GuardViolation(f"attribute {name!r} of {type(obj).__name__} is not allowed")
 
 
+class _ItemWriter:
+    """What `x[i] = v`, `del x[i]` and `x.a = v` write through (RestrictedPython turns each
+    into a write on _write_(x)): items pass, attributes never (`a.shape = ...` would let the
+    function change what the host reads back, `a.strides = ...` how numpy reads memory)."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __setitem__(self, key, value) -> None:
+        self._target[key] = value
+
+    def __delitem__(self, key) -> None:
+        del self._target[key]
+
+    def __setattr__(self, name, value) -> None:
+        raise GuardViolation(f"setting attribute {name!r} of {type(self._target).__name__} is not allowed")
+
+    def __delattr__(self, name) -> None:
+        raise GuardViolation(f"deleting attribute {name!r} of {type(self._target).__name__} is not allowed")
+
+
 def guarded_write(obj):
     if isinstance(obj, (_np.ndarray, list, dict, set)):
-        return obj
+        return _ItemWriter(obj)
     raise GuardViolation(f"writing into {type(obj).__name__} is not allowed")
 
 
@@ -130,6 +202,10 @@ _BUILTINS.update({"True": True, "False": False, "None": None})
 # numpy modules its methods import lazily; the worker imports them before it runs anything
 _INTERNAL = ("numpy._core._methods", "numpy.core._methods", "numpy._core._internal", "numpy._core._exceptions",
              "numpy._core._dtype", "numpy._core.arrayprint")
+
+# what the worker imports before it cuts the filesystem: the helpers above, and modules
+# numpy loads on first use (np.random is loaded lazily by numpy 2)
+PRELOAD = _INTERNAL + ("numpy.random",)
 
 FORBIDDEN_NAMES = set("open exec eval compile getattr setattr delattr type vars dir globals locals input "
                       "breakpoint help memoryview object super classmethod staticmethod property".split())

@@ -23,7 +23,7 @@ from .wire import decode, encode
 
 STATE = ("aug_weight", "history_acc", "chose", "ext")  # the carrier's state, in this order
 TRIAL_CLASSES = 10
-_trials: dict[str, SandboxError | None] = {}  # policy hash -> outcome of its trial run
+_trials: dict[str, SandboxError | tuple[str, ...]] = {}  # policy hash -> its trial's failure, or the layers it ran in
 
 
 def initial_state(classes: int, ops: int) -> dict[str, np.ndarray]:
@@ -56,16 +56,25 @@ class PythonStep:
         self.client.close()
 
 
-def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3) -> None:
-    """Run the function for a few epochs of a made-up 10-class long tail; SandboxError when it fails."""
+def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3) -> tuple[str, ...]:
+    """Run the function for a few epochs of a made-up 10-class long tail; the isolation
+    layers it ran in, or SandboxError when it fails."""
     step = PythonStep(policy, limits)
     try:
         state = initial_state(TRIAL_CLASSES, len(policy.ops))
         for epoch in range(epochs):
             accs = 0.9 * (1 - np.arange(TRIAL_CLASSES) / TRIAL_CLASSES) * epoch / epochs  # rises, head first
             state = step(state, accs, epoch, seed=epoch)
+        return tuple(name for name, layer in step.client.layers.items() if layer.get("active"))
     finally:
         step.close()
+
+
+def _trial_failure(src: Source, failure: SandboxError) -> PolicyError:
+    hint = ("`autoda doctor` shows what this machine gives" if failure.kind == "isolation" else
+            "the function ran on 10 classes for 3 epochs of made-up statistics")
+    return PolicyError([Diagnostic("P005", f"trial run failed ({failure.kind}): {failure}", 1, 1, hint=hint,
+                                   file=src.file)], src.lines)
 
 
 def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | None = None,
@@ -84,13 +93,13 @@ def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | No
     if trial:
         if python.hash not in _trials:
             try:
-                trial_run(python, limits)
-                _trials[python.hash] = None
+                _trials[python.hash] = trial_run(python, limits)
             except SandboxError as failure:
+                if failure.kind == "isolation":  # the machine's, not the function's: not cached
+                    raise _trial_failure(src, failure) from None
                 _trials[python.hash] = failure
-        failure = _trials[python.hash]
-        if failure is not None:
-            raise PolicyError([Diagnostic("P005", f"trial run failed ({failure.kind}): {failure}", 1, 1,
-                                          hint="the function ran on 10 classes for 3 epochs of made-up statistics",
-                                          file=src.file)], src.lines)
+        outcome = _trials[python.hash]
+        if isinstance(outcome, SandboxError):
+            raise _trial_failure(src, outcome)
+        python = dataclasses.replace(python, isolation=outcome)
     return dataclasses.replace(carrier, python=python)

@@ -16,7 +16,7 @@ import ast
 import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from RestrictedPython import compile_restricted_exec
 
@@ -49,6 +49,7 @@ class PythonPolicy:
     ops: tuple[str, ...]
     aug_prob: float
     hash: str
+    isolation: tuple[str, ...] = field(default=(), compare=False)  # the OS layers its trial had (none yet)
 
     @property
     def text(self) -> str:
@@ -168,9 +169,13 @@ def check_python_source(source: Source) -> PythonPolicy:
             problems.append(_diagnostic(source, "P002", f"{FUNCTION} must take exactly six parameters", function,
                                         hint=f"def {FUNCTION}({', '.join(PARAMETERS)})"))
     _check_imports(source, tree, problems)
-    # hashed before RestrictedPython compiles the same tree (it rewrites the tree in place)
-    digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
-    compiled = compile_restricted_exec(tree, source.file)
+    try:
+        # hashed before RestrictedPython compiles the same tree (it rewrites the tree in place)
+        digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+        compiled = compile_restricted_exec(tree, source.file)
+    except (RecursionError, MemoryError) as error:  # ast.parse takes nesting its tree walkers cannot
+        raise PolicyError([_diagnostic(source, "P001", f"the Python source nests too deeply to check "
+                                                       f"({type(error).__name__})")], lines) from None
     for error in compiled.errors:
         match = _LINE.match(error)
         line, message = (int(match.group(1)), match.group(2)) if match else (1, error)

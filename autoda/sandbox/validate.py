@@ -3,7 +3,8 @@ back to the parent: `(chose_matrix, chose_exts)`, or with a third element `aug_w
 each [C, K]; op choices boolean (or 0/1), intensities finite and in [0, 1], weights finite.
 
 A function may also change `aug_weight` in place, as the paper's host code lets it: the
-array it was given is read back when it returns no third element.
+array it was given is read back when it returns no third element. Shapes are checked
+against what the host sent, never against the arrays as the function left them.
 """
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ def _array(value, name: str, shape: tuple[int, int]) -> np.ndarray:
     return array
 
 
-def validate_result(result, aug_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(chose bool [C,K], exts float [C,K] in [0, 1], aug_weight float [C,K]) or ResultError."""
-    shape = aug_weight.shape
+def validate_result(result, aug_weight: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray,
+                                                                                     np.ndarray]:
+    """(chose bool [C,K], exts float [C,K] in [0, 1], aug_weight float [C,K]) or ResultError.
+
+    ``shape`` is the [C, K] the host sent, taken before the call: the function's own view of
+    its arguments (which it may have reshaped) is not evidence of what the host expects.
+    """
     if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
         raise ResultError("get_aug_type must return (chose_matrix, chose_exts) or "
                           f"(chose_matrix, chose_exts, aug_weight), got {type(result).__name__}"

@@ -60,6 +60,28 @@ CORPUS = [
     ("numpy.load", function("np.load('/etc/passwd')"), "guard"),
     ("numpy.lib", function("memmap = np.lib.format.open_memmap"), "guard"),
     ("random state", function("state = random.getstate()"), "guard"),
+    # numpy over raw memory: arrays over buffers and offsets, forged or leaked pointers
+    ("ndarray at a negative offset",
+     function("a = np.zeros(4)\nb = np.ndarray((4,), dtype=np.float64, buffer=a, offset=-32)"), "guard"),
+    ("ndarray forging object pointers",
+     function("a = np.zeros(1, dtype=np.int64)\nb = np.ndarray((1,), dtype='O', buffer=a)"), "guard"),
+    ("ndarray leaking addresses", function("b = np.ndarray((1,), dtype=np.int64, buffer=np.array([len]))"),
+     "guard"),
+    ("object array of a builtin", function("leak = np.array([len])"), "guard"),
+    ("object dtype", function("x = np.zeros(3, dtype='object')"), "guard"),
+    ("object dtype from random", function("x = np.random.permutation([len, min])"), "guard"),
+    ("astype object", function("x = ACCs.astype('O')"), "guard"),
+    ("record dtype", function("x = np.zeros(3, dtype=[('a', 'i8')])"), "guard"),
+    ("bytes dtype", function("x = np.full(3, 1, dtype='S8')"), "guard"),
+    ("frombuffer", function("x = np.frombuffer(ACCs)"), "guard"),
+    ("view as another dtype", function("x = ACCs.view(np.int64)"), "guard"),
+    ("stride tricks", function("x = np.lib.stride_tricks.as_strided(ACCs, (10 ** 6,), (8,))"), "guard"),
+    ("ctypeslib", function("x = np.ctypeslib"), "guard"),
+    ("array interface", function("x = ACCs.__array_interface__"), "P001"),
+    ("setting an array's shape", function("aug_weight.shape = (10, 4)"), "guard"),
+    ("setting an array's strides", function("ACCs.strides = (0,)"), "guard"),
+    ("deleting an attribute", function("del ACCs.shape"), "guard"),
+    ("a message that cannot be printed", function("raise ValueError(10 ** 5000)"), "exception"),
     ("writing a module attribute", function("math.pi = 3"), "guard"),
     # files, network, processes
     ("open", function("open('escaped.txt', 'w').write('x')"), "P004"),
@@ -82,6 +104,8 @@ CORPUS = [
     ("recursion", function("def f(n):\n    return f(n + 1)\nf(0)"), "exception"),
     ("loop at module level", "while True:\n    pass\n" + SIGNATURE + OK_RETURN, "timeout"),
     ("deep nesting", function("x = " + "(" * 300 + "1" + ")" * 300), "P001"),
+    ("a thousand elifs", function("if epoch == 0:\n    pass\n" + "".join(f"elif epoch == {i}:\n    pass\n"
+                                                                            for i in range(1000))), "P001"),
     # results that are not a policy step
     ("returns None", function("return None"), "bad_result"),
     ("returns a string", function("return 'policy'"), "bad_result"),
@@ -90,6 +114,8 @@ CORPUS = [
     ("intensities above 1", function("return lats_chose_matix, lats_chose_exts + 2"), "bad_result"),
     ("choices not boolean", function("return lats_chose_exts + 0.5, lats_chose_exts"), "bad_result"),
     ("endless generator as result", function("return (x for x in range(10 ** 12))"), "bad_result"),
+    ("weights returned transposed", function("return lats_chose_matix, lats_chose_exts, aug_weight.T"),
+     "bad_result"),
 ]
 
 
