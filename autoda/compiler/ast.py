@@ -3,6 +3,11 @@
 Spans take no part in equality, so two trees parsed from differently spaced or commented
 texts compare equal; passes that annotate nodes key their tables by ``id(node)``.
 
+A tree is a tree, never a DAG: no node is the child of two parents. A chained comparison
+``a < b < c`` is one ``Compare`` node rather than ``a < b and b < c`` with ``b`` shared,
+because every pass walks children, and a walk over shared nodes doubles at each level
+(40 nested ``where(0 < e < 1, 0, 1)`` would be 2**40 visits).
+
 Numeric literals are never negative except where the parser folds ``-<number>`` into one
 literal; the formatter prints a negative literal back as ``-<number>``, so text -> tree ->
 text -> tree is stable.
@@ -70,6 +75,20 @@ class Binary:
 
 
 @dataclass(frozen=True)
+class Compare:
+    """A chain of two or more comparisons, ``a < b <= c``: ``a < b and b <= c`` with each
+    operand evaluated once. A single comparison is a ``Binary``."""
+
+    operands: tuple["Expr", ...]  # one more than ops
+    ops: tuple[str, ...]  # each one of COMPARISONS
+    span: Span = _span()
+
+    def pairs(self) -> Iterator[tuple[str, "Expr", "Expr"]]:
+        """(op, left, right) of each comparison in the chain, left to right."""
+        return zip(self.ops, self.operands, self.operands[1:])
+
+
+@dataclass(frozen=True)
 class Cond:
     """``body if test else orelse``."""
 
@@ -87,7 +106,7 @@ class Call:
     func_span: Span = _span()
 
 
-Expr = Union[Num, Bool, Name, Unary, Binary, Cond, Call]
+Expr = Union[Num, Bool, Name, Unary, Binary, Compare, Cond, Call]
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:
@@ -100,7 +119,21 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         return (expr.body, expr.test, expr.orelse)
     if isinstance(expr, Call):
         return expr.args
+    if isinstance(expr, Compare):
+        return expr.operands
     return ()
+
+
+def deeper_than(expr: Expr, limit: int) -> Expr | None:
+    """A node at depth ``limit + 1`` (the root is at depth 1), or None when ``expr`` nests at
+    most ``limit`` levels. Iterative, so it is safe on any tree."""
+    stack = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return node
+        stack.extend((child, level + 1) for child in children(node))
+    return None
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

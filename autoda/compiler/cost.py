@@ -35,6 +35,11 @@ def _stage_ops(policy: ast.Policy) -> list[str]:
     return names
 
 
+def _vector_ops(node: ast.Expr) -> int:
+    """A chain of k comparisons is k comparisons and k - 1 ands; any other node is one."""
+    return 2 * len(node.ops) - 1 if isinstance(node, ast.Compare) else 1
+
+
 def estimate(policy: ast.Policy, budget: float = DEFAULT_BUDGET) -> Cost:
     names = _stage_ops(policy)
     per_sample = sum(OPS[n].cost for n in names)
@@ -42,7 +47,7 @@ def estimate(policy: ast.Policy, budget: float = DEFAULT_BUDGET) -> Cost:
         per_sample += WARP_COST
     exprs = [s.value for s in policy.epoch or ()]
     exprs += [e for stage in policy.stages for _, e in ast.stage_exprs(stage)]
-    epoch_ops = sum(1 for e in exprs for _ in ast.walk(e))
+    epoch_ops = sum(_vector_ops(n) for e in exprs for n in ast.walk(e))
     return Cost(round(per_sample, 3), epoch_ops, budget)
 
 

@@ -12,6 +12,7 @@ p.dsl:3:12: error[N002]: unknown op 'rotat'
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, replace
 
 from .ast import Span
@@ -98,7 +99,7 @@ class Diagnostic:
         """``file:line:col: error[CODE]: message``, the source line, carets, the hint."""
         out = [f"{file or self.file}:{self.line}:{self.column}: {self.severity}[{self.code}]: {self.message}"]
         if lines is not None and 1 <= self.line <= len(lines):
-            text = lines[self.line - 1]
+            text = _printable(lines[self.line - 1])
             if len(text) <= 200:  # a long line is no help on a terminal or in a prompt
                 # Keep the source's tabs in the caret line so the carets line up.
                 pad = "".join("\t" if ch == "\t" else " " for ch in text[: self.column - 1])
@@ -112,6 +113,13 @@ class Diagnostic:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _printable(line: str) -> str:
+    """The line with each control or separator character (a form feed, U+2028 in a comment)
+    shown as a space, so the quoted line stays one line and the carets stay under it."""
+    return "".join(" " if ch != "\t" and unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in line)
 
 
 def diag(code: str, where: Span, message: str, hint: str | None = None) -> Diagnostic:

@@ -31,6 +31,8 @@ def _strength(e: ast.Expr) -> int:
         return _NOT if e.op == "not" else _UNARY
     if isinstance(e, ast.Binary):
         return _BINARY[e.op]
+    if isinstance(e, ast.Compare):
+        return _COMPARE
     if isinstance(e, ast.Cond):
         return _COND
     return _ATOM
@@ -54,6 +56,11 @@ def format_expr(e: ast.Expr) -> str:
         if e.op == "not":
             return f"not {_wrap(e.operand, _NOT)}"
         return f"-{_wrap(e.operand, _UNARY)}"
+    if isinstance(e, ast.Compare):  # no operand may be a bare comparison: it would join the chain
+        parts = [_wrap(e.operands[0], _COMPARE + 1)]
+        for op, operand in zip(e.ops, e.operands[1:]):
+            parts += [op, _wrap(operand, _COMPARE + 1)]
+        return " ".join(parts)
     if isinstance(e, ast.Cond):
         return f"{_wrap(e.body, _OR)} if {_wrap(e.test, _OR)} else {_wrap(e.orelse, _COND)}"
     if isinstance(e, ast.Binary):

@@ -6,7 +6,7 @@ uses it to prove that state stays in its declared range, magnitudes and probabil
 its domain. The bounds are sound, not tight: ``x - x`` is [-1, 1] for x in [0, 1].
 
 >>> Interval(0, 10) + Interval(1, 1)
-Interval(lo=1, hi=11)
+Interval(lo=1.0, hi=11.0)
 >>> Interval(0, 1).div(Interval(2, 4))
 Interval(lo=0.0, hi=0.5)
 """
@@ -36,6 +36,15 @@ def _guard(f, x: float, overflow: float) -> float:
         return math.nan
 
 
+def _float(x: float) -> float:
+    """A bound as a float: an int bound of a doubling chain (a = a + a, four thousand times)
+    outgrows every float and becomes inf, where float(x) would raise."""
+    try:
+        return float(x)
+    except OverflowError:
+        return INF if x > 0 else -INF
+
+
 def format_number(x: float) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
@@ -48,6 +57,10 @@ def format_number(x: float) -> str:
 class Interval:
     lo: float
     hi: float
+
+    def __post_init__(self) -> None:  # bounds are floats, whatever the literals were
+        object.__setattr__(self, "lo", _float(self.lo))
+        object.__setattr__(self, "hi", _float(self.hi))
 
     def __str__(self) -> str:
         return f"[{format_number(self.lo)}, {format_number(self.hi)}]"

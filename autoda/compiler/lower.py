@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from . import ast
+from . import intervals as iv
 from .functions import RANDOM_FUNCTIONS
 from .plan import Instr, Magnitude, Plan, StagePlan, StatePlan
 from .types import Type, broadcast, numeric_dtype
@@ -33,47 +34,76 @@ class _Builder:
         self.memo: dict[tuple, int] = {}
         self.env: dict[str, int] = {}  # state and let names -> their current value number
 
-    def emit(self, op: str, args: tuple[int, ...], attr: object, type_: Type) -> int:
+    def emit(self, op: str, args: tuple[int, ...], attr: object, type_: Type,
+             bounds: iv.Interval | None = None) -> int:
+        """The value number of an instruction, emitted unless an identical one was. Identical
+        instructions have identical proven bounds: they come from the same operands."""
         key = (op, args, repr(attr), type_)
         if op not in RANDOM_FUNCTIONS and key in self.memo:
             return self.memo[key]
-        self.instrs.append(Instr(op, args, attr, type_))
+        proven = None if bounds is None or not type_.is_numeric else (float(bounds.lo), float(bounds.hi))
+        self.instrs.append(Instr(op, args, attr, type_, proven))
         self.memo[key] = len(self.instrs) - 1
         return len(self.instrs) - 1
 
     def const(self, value: float | bool, type_: Type = _ONE) -> int:
-        return self.emit("const", (), value, type_)
+        return self.emit("const", (), value, type_, None if isinstance(value, bool) else iv.Interval(value, value))
+
+    def bounds(self, e: ast.Expr) -> iv.Interval | None:
+        return self.checked.ranges.of(e)
 
     def expr(self, e: ast.Expr) -> int:
         t = self.checked.typing.of(e)
+        b = self.bounds(e)
         if isinstance(e, (ast.Num, ast.Bool)):
             return self.const(e.value, t)
         if isinstance(e, ast.Name):
             symbol = self.checked.resolution.symbols[id(e)]
             if symbol.kind == "stat":
-                return self.emit("stat", (), e.id, t)
+                return self.emit("stat", (), e.id, t, b)
             if e.id not in self.env:  # a state read before any assignment: its stored value
-                self.env[e.id] = self.emit("state", (), e.id, t)
+                self.env[e.id] = self.emit("state", (), e.id, t, b)
             return self.env[e.id]
         if isinstance(e, ast.Unary):
-            return self.emit("neg" if e.op == "-" else "not", (self.expr(e.operand),), None, t)
+            return self.emit("neg" if e.op == "-" else "not", (self.expr(e.operand),), None, t, b)
         if isinstance(e, ast.Cond):
-            return self.emit("where", (self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), None, t)
+            return self.emit("where", (self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), None, t, b)
+        if isinstance(e, ast.Compare):
+            return self.compare(e)
         if isinstance(e, ast.Binary):
             if e.op == "**":
-                return self.emit("pow", (self.expr(e.left),), e.right.value, t)
-            return self.emit(_BINARY_OPS[e.op], (self.expr(e.left), self.expr(e.right)), None, t)
+                return self.emit("pow", (self.expr(e.left),), e.right.value, t, b)
+            return self.emit(_BINARY_OPS[e.op], (self.expr(e.left), self.expr(e.right)), None, t, b)
         if isinstance(e, ast.Call):
             args = tuple(self.expr(a) for a in e.args)
             if e.func in ("min", "max") and len(args) > 1:  # n-ary: a chain of binary ones
                 types = [self.checked.typing.of(a) for a in e.args]
-                result, acc = args[0], types[0]
-                for value, vt in zip(args[1:], types[1:]):
+                bounds = [self.bounds(a) for a in e.args]
+                combine = iv.minimum if e.func == "min" else iv.maximum
+                result, acc, acc_bounds = args[0], types[0], bounds[0]
+                for value, vt, vb in zip(args[1:], types[1:], bounds[1:]):
                     acc = Type(numeric_dtype(acc.dtype, vt.dtype), broadcast(acc.shape, vt.shape))
-                    result = self.emit(e.func, (result, value), None, acc)
+                    acc_bounds = combine(acc_bounds, vb) if acc_bounds and vb else None
+                    result = self.emit(e.func, (result, value), None, acc, acc_bounds)
                 return result
-            return self.emit(_REDUCTIONS.get(e.func, e.func), args, None, t)
+            return self.emit(_REDUCTIONS.get(e.func, e.func), args, None, t, b)
         raise AssertionError(e)
+
+    def compare(self, e: ast.Compare) -> int:
+        """``a < b < c`` as ``(a < b) and (b < c)``, with ``b`` computed once."""
+        values = [self.expr(x) for x in e.operands]
+        shapes = [self.checked.typing.of(x).shape for x in e.operands]
+        result, shape = None, "scalar"
+        for i, op in enumerate(e.ops):
+            pair_shape = broadcast(shapes[i], shapes[i + 1])
+            pair = self.emit(_BINARY_OPS[op], (values[i], values[i + 1]), None, Type("bool", pair_shape))
+            if result is None:
+                result, shape = pair, pair_shape
+            else:
+                shape = broadcast(shape, pair_shape)
+                result = self.emit("and", (result, pair), None, Type("bool", shape))
+        assert result is not None
+        return result
 
     def magnitude(self, e: ast.Expr | None) -> Magnitude | None:
         if e is None:
@@ -140,7 +170,7 @@ def eliminate_dead(instrs: list[Instr], updates: list[tuple[str, int]],
         if i in live:
             live.update(instrs[i].args)
     new = {old: n for n, old in enumerate(sorted(live))}
-    kept = [Instr(i.op, tuple(new[a] for a in i.args), i.attr, i.type)
+    kept = [Instr(i.op, tuple(new[a] for a in i.args), i.attr, i.type, i.bounds)
             for old, i in enumerate(instrs) if old in live]
     return kept, [(name, new[v]) for name, v in updates], [_renumber_stage(s, new) for s in stages]
 

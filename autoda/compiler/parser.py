@@ -8,6 +8,7 @@ the first error in a line that opens a section, where going on would only report
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -16,9 +17,20 @@ from lark.lark import PostLex
 from ..resources import resource_text
 from . import ast
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, PolicyError
-from .source import Source, brackets
+from .limits import MAX_DEPTH, expression_limits
+from .source import Source, brackets, check_tokens
 
-MAX_DEPTH = 100  # syntax-tree depth: keeps every later pass far from Python's recursion limit
+# Lark's parse tree may nest a little deeper than the syntax tree (a unary '+' is a level
+# there and none here; '-3' is two levels there and one literal here), and the syntax tree
+# is what MAX_DEPTH limits; this only keeps the tree builder's recursion bounded.
+MAX_PARSE_DEPTH = MAX_DEPTH + 10
+# After a syntax error the parser blanks the line and parses again, to report the next
+# error; it stops once the re-parses together have read this many characters, so a long
+# policy with errors near its end costs a few parses, not twenty.
+RECOVERY_BUDGET = 30_000
+# int() refuses literals of over 4,300 digits; any literal this long is far past what the
+# range checker allows, so it is read as this stand-in, and the checker reports it (R001).
+MAX_DIGITS = 30
 
 _OPENERS = {"LPAR", "LSQB"}
 _CLOSERS = {"RPAR", "RSQB"}
@@ -93,6 +105,31 @@ _CHAR_HINTS = {
     "!": "write 'not' (or '!=' to compare)",
     "^": "write '**' for powers",
 }
+_LINE_SEPARATORS = "\x85\u2028\u2029"
+
+
+def _char_hint(char: str) -> str | None:
+    """A hint for an unexpected character; non-ASCII ones get a reason, since many look like
+    ASCII (a Cyrillic 'а', a fullwidth '３') or like a line break (U+2028)."""
+    if char in _CHAR_HINTS:
+        return _CHAR_HINTS[char]
+    if char in _LINE_SEPARATORS:
+        return "only a newline ends a line in a policy; this separator is allowed only in comments"
+    if char.isascii():
+        return None
+    if unicodedata.numeric(char, None) is not None:
+        return "numbers are written with the ASCII digits 0-9"
+    if char.isalpha():
+        return "names are written with ASCII letters, digits and '_'"
+    if char == "\ufeff":
+        return "a byte order mark may stand only at the very start of the text"
+    return "outside comments and descriptions a policy is ASCII text"
+
+
+def _describe_char(char: str) -> str:
+    return repr(char) if char.isascii() else f"{char!r} (U+{ord(char):04X})"
+
+
 _SECTION_WORDS = {"policy", "every", "per", "apply"}
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS", "NOT", "TRUE", "FALSE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "COMPARE", "AND", "OR", "IF"}
@@ -222,8 +259,8 @@ def _syntax_diagnostic(error: UnexpectedInput, lines: list[str], statement: tupl
     line, column = error.line, error.column
     if isinstance(error, UnexpectedCharacters):
         char = error.char
-        return Diagnostic("S002", f"unexpected character {char!r}", line, column, column + 1,
-                          hint=_CHAR_HINTS.get(char))
+        return Diagnostic("S002", f"unexpected character {_describe_char(char)}", line, column, column + 1,
+                          hint=_char_hint(char))
     assert isinstance(error, UnexpectedToken)
     misplaced = _misplaced_section(word, lines, statement[0])
     if misplaced:
@@ -266,10 +303,13 @@ def _parse_tree(src: Source) -> Tree:
     blanked: set[tuple[int, int]] = set()
     statements: list[tuple[int, int]] = []  # worked out on the first error only
     first_statement = None
+    reparsed = 0  # characters read by the parses after the first
     while True:
         try:
             tree = _lark().parse(text)
         except UnexpectedInput as error:
+            if diagnostics:
+                reparsed += getattr(error, "pos_in_stream", None) or len(text)
             bracket = _unbalanced_bracket(text)
             if bracket is not None:  # every later error would be an echo of this one
                 raise PolicyError(diagnostics + [bracket], lines) from None
@@ -282,7 +322,8 @@ def _parse_tree(src: Source) -> Tree:
             diagnostics.append(_syntax_diagnostic(error, lines, statement, statement == first_statement))
             word = _first_word(lines, *statement)[0]
             if (statement in blanked or word in _SECTION_WORDS or statement == first_statement
-                    or diagnostics[-1].code == "S003" or len(diagnostics) >= MAX_DIAGNOSTICS):
+                    or diagnostics[-1].code == "S003" or len(diagnostics) >= MAX_DIAGNOSTICS
+                    or reparsed > RECOVERY_BUDGET):
                 raise PolicyError(diagnostics, lines) from None
             blanked.add(statement)
             text = _blank(text, *statement)
@@ -299,7 +340,7 @@ def _check_depth(tree: Tree, lines: list[str]) -> None:
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        if depth > MAX_PARSE_DEPTH:
             meta = node.meta
             raise PolicyError([Diagnostic(
                 "I004", f"expression nests more than {MAX_DEPTH} levels deep",
@@ -310,9 +351,14 @@ def _check_depth(tree: Tree, lines: list[str]) -> None:
 
 def parse(src: Source) -> ast.Policy:
     """Parse checked source text into a syntax tree, or raise PolicyError."""
+    check_tokens(src.text, src.file, src.lines)  # the parse's cost grows with the tokens
     tree = _parse_tree(src)
     _check_depth(tree, src.lines)
-    return _Builder().policy(tree)
+    policy = _Builder().policy(tree)
+    faults = expression_limits(policy)
+    if faults:
+        raise PolicyError(faults, src.lines)
+    return policy
 
 
 # --- Lark tree -> syntax tree -----------------------------------------------------------
@@ -328,7 +374,11 @@ def _span_of(item: Tree | Token) -> ast.Span:
 
 def _number(token: Token, negative: bool = False) -> int | float:
     text = str(token)
-    value: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+    value: int | float
+    if any(c in text for c in ".eE"):
+        value = float(text)  # no digit limit; a huge one is inf, which the range checker refuses
+    else:
+        value = int(text) if len(text) <= MAX_DIGITS else 10 ** MAX_DIGITS
     return -value if negative else value
 
 
@@ -338,7 +388,7 @@ _ASSIGN_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
 
 
 class _Builder:
-    """Turns Lark's parse tree into ``ast`` nodes (depth already bounded by MAX_DEPTH)."""
+    """Turns Lark's parse tree into ``ast`` nodes (depth already bounded by MAX_PARSE_DEPTH)."""
 
     def policy(self, tree: Tree) -> ast.Policy:
         header, *rest = tree.children
@@ -419,14 +469,12 @@ class _Builder:
         if kind == "cond":
             body, test, orelse = c
             return ast.Cond(self.expr(body), self.expr(test), self.expr(orelse), span)
-        if kind == "compare":  # a < b < c  is  a < b and b < c
-            operands = [self.expr(x) for x in c[0::2]]
-            result: ast.Expr | None = None
-            for (left, right), op in zip(zip(operands, operands[1:]), c[1::2]):
-                pair = ast.Binary(str(op), left, right, span)
-                result = pair if result is None else ast.Binary("and", result, pair, span)
-            assert result is not None
-            return result
+        if kind == "compare":  # a < b < c: one node, so that b is no child of two parents
+            operands = tuple(self.expr(x) for x in c[0::2])
+            ops = tuple(str(op) for op in c[1::2])
+            if len(ops) == 1:
+                return ast.Binary(ops[0], operands[0], operands[1], span)
+            return ast.Compare(operands, ops, span)
         if kind in _BINARY:
             if kind == "pow":
                 return ast.Binary("**", self.expr(c[0]), self.expr(c[2]), span)

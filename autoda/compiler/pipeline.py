@@ -14,6 +14,7 @@ from . import ast
 from .cost import DEFAULT_BUDGET, Cost, check_cost
 from .diagnostics import Diagnostic, PolicyError, sorted_capped, with_file
 from .format import canonical_hash, format_policy
+from .limits import expression_limits, text_limits
 from .lower import lower
 from .parser import parse
 from .plan import Plan
@@ -64,12 +65,15 @@ def is_python_policy(src: Source) -> bool:
     return bool(PYTHON_POLICY.search(src.text))
 
 
-def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,
+def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | None = None,
                  max_cost: float = DEFAULT_BUDGET, lang: str = "auto") -> CheckedPolicy:
-    """Check a policy (a path, its text, or its bytes); raise PolicyError listing every fault.
+    """Check a policy (a path, its text, its bytes, or a syntax tree); raise PolicyError
+    listing every fault.
 
     ``lang`` "auto" reads a `.py` file, or text defining ``get_aug_type``, as a Python
     policy (run sandboxed, see autoda.sandbox) and anything else as the policy language.
+    A syntax tree (say, a checked policy's with stages added) is checked as it stands,
+    not formatted and parsed again: it needs no room under the limits on text.
 
     >>> checked = check_policy("policy p\\nper sample:\\n    flip_lr with probability 0.5\\n")
     >>> checked.name, checked.lower().ops
@@ -78,12 +82,21 @@ def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     src = None
+    lines = None  # the source lines the diagnostics point into
     try:
-        src = read_source(source, file)
-        if lang == "python" or (lang == "auto" and is_python_policy(src)):
-            from ..sandbox.policy import check_python_policy  # RestrictedPython, only when needed
-            return check_python_policy(src, max_cost)
-        tree = parse(src)
+        if isinstance(source, ast.Policy):
+            tree = source
+            faults = expression_limits(tree)  # the later passes recurse over expressions
+            if faults:
+                raise PolicyError(with_file(faults, file or "<policy>"))
+            src = Source(format_policy(tree), file or "<policy>")  # its spans may be any text's: no snippets
+        else:
+            src = read_source(source, file)
+            lines = src.lines
+            if lang == "python" or (lang == "auto" and is_python_policy(src)):
+                from ..sandbox.policy import check_python_policy  # RestrictedPython, only when needed
+                return check_python_policy(src, max_cost)
+            tree = parse(src)
         resolution, found = resolve(tree)
         typing, more = typecheck(tree, resolution)
         found += more
@@ -91,6 +104,8 @@ def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,
         found += more
         cost, more = check_cost(tree, max_cost)
         found += more
+        if not isinstance(source, ast.Policy) and not any(d.severity == "error" for d in found):
+            found += text_limits(tree)  # its canonical text is what is stored and read again
     except PolicyError as error:  # input errors already name their file
         diagnostics = with_file(error.diagnostics, src.file) if src else error.diagnostics
         raise PolicyError(diagnostics, error.lines, error.total) from None
@@ -100,7 +115,7 @@ def check_policy(source: str | bytes | os.PathLike, *, file: str | None = None,
         raise _internal(src, file, f"{type(error).__name__}: {error}") from None
     errors = [d for d in found if d.severity == "error"]
     if errors:
-        raise PolicyError(with_file(sorted_capped(errors), src.file), src.lines, len(set(errors)))
+        raise PolicyError(with_file(sorted_capped(errors), src.file), lines, len(set(errors)))
     return CheckedPolicy(src, tree, resolution, typing, ranges, cost)
 
 

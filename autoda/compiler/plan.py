@@ -5,9 +5,15 @@ instruction's operands are earlier instructions), stores ``updates`` into the po
 and reads each stage's parameters (count, weight, probability, magnitude) as per-class or
 per-class-and-op values. Per batch it gathers those rows by label and runs the stages.
 Nothing here imports torch.
+
+Each number instruction carries the range the checker proved for it. The proof is over the
+reals; the engine computes in float32, where exp(100) overflows and inf / inf is NaN, so it
+clamps every value into its proven range (an overflow saturates, a NaN becomes the point of
+the range nearest 0). A checked policy computes no NaN and no inf, whatever the statistics.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from .cost import Cost
@@ -20,6 +26,7 @@ class Instr:
     args: tuple[int, ...]  # operand value numbers
     attr: object  # const: the value; stat/state: the name; pow: the exponent; else None
     type: Type
+    bounds: tuple[float, float] | None = None  # numbers: the proven range (ends may be infinite)
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class Plan:
         data = asdict(self)
         for instr in data["instrs"]:
             instr["type"] = str(Type(**instr["type"]))
+            if instr["bounds"] is not None:  # JSON has no infinity: an open end is null
+                instr["bounds"] = [None if math.isinf(b) else b for b in instr["bounds"]]
         return data
 
     def render(self) -> str:
@@ -92,7 +101,9 @@ class Plan:
             operands = " ".join(f"%{a}" for a in instr.args)
             attr = "" if instr.attr is None else f" {instr.attr!r}" if instr.op == "const" else f" {instr.attr}"
             text = f"{instr.op}{attr}{' ' + operands if operands else ''}"
-            out.append(f"  %{i:<3} = {text:<36} {instr.type.dtype}{instr.type.dims}")
+            shown = instr.bounds is not None and instr.op != "const"  # a constant's range is itself
+            bounds = f"  in [{instr.bounds[0]:g}, {instr.bounds[1]:g}]" if shown else ""
+            out.append(f"  %{i:<3} = {text:<36} {instr.type.dtype}{instr.type.dims}{bounds}")
         for name, value in self.updates:
             out.append(f"  {name} <- %{value}")
         out.append("stages (per batch, rows gathered by label)")

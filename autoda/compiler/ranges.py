@@ -43,8 +43,8 @@ def _declared(decl: ast.StateDecl) -> Interval | None:
     """The declared range of a numeric state whose declaration checked, else None."""
     if decl.type == "bool" or decl.lo is None or decl.hi is None:
         return None
-    if not all(isinstance(x, ast.Num) for x in (decl.lo, decl.hi)):
-        return None
+    if not all(isinstance(x, ast.Num) and abs(x.value) <= MAX_LITERAL for x in (decl.lo, decl.hi)):
+        return None  # a bound that is no number, or too large (reported), proves nothing
     return Interval(decl.lo.value, decl.hi.value)
 
 
@@ -55,6 +55,7 @@ class _Ranger:
         self.typing = typing
         self.out = Ranges()
         self.diagnostics: list[Diagnostic] = []
+        self.bad_literals: set[int] = set()  # id of each literal already reported: nothing more on it
         apply = policy.apply_stage
         self.num_ops = len(apply.ops) if apply is not None else 0
 
@@ -65,6 +66,7 @@ class _Ranger:
         if not math.isfinite(num.value) or abs(num.value) > MAX_LITERAL:
             self.error("R001", num.span, "this number is too large",
                        f"numbers are limited to +-{MAX_LITERAL:g}")
+            self.bad_literals.add(id(num))
             return False
         return True
 
@@ -110,6 +112,10 @@ class _Ranger:
             return body.union(orelse) if body and orelse else None
         if isinstance(e, ast.Binary):
             return self.binary(e)
+        if isinstance(e, ast.Compare):
+            for operand in e.operands:
+                self.value(operand)
+            return None
         if isinstance(e, ast.Call):
             return self.call(e)
         raise AssertionError(e)
@@ -191,7 +197,7 @@ class _Ranger:
                 computed: bool = False) -> None:
         """Report unless the expression provably stays in [lo, hi]."""
         got = self.out.of(expr) if computed else self.value(expr)
-        if got is None or got.within(lo, hi):
+        if got is None or got.within(lo, hi) or id(expr) in self.bad_literals:
             return
         if isinstance(expr, ast.Num):
             self.error("R001", expr.span, f"{what} is {_n(expr.value)}, outside [{_n(lo)}, {_n(hi)}]", hint)
@@ -201,9 +207,9 @@ class _Ranger:
                    f"wrap it: {fix}")
 
     def state(self, decl: ast.StateDecl) -> None:
-        for literal in (decl.lo, decl.hi, decl.init):
-            if isinstance(literal, ast.Num):
-                self.literal(literal)
+        literals = [x for x in (decl.lo, decl.hi, decl.init) if isinstance(x, ast.Num)]
+        if not all([self.literal(x) for x in literals]):  # a list: every bad literal is reported
+            return
         declared = _declared(decl)
         if declared is None:
             return

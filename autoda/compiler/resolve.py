@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..class_stats import STATS
 from ..ops import OPS
 from . import ast
-from .diagnostics import Diagnostic, diag
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, diag
 from .functions import FUNCTIONS
 from .suggest import did_you_mean, nearest
 
@@ -40,12 +40,24 @@ class _Resolver:
     def error(self, code: str, span: ast.Span, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(diag(code, span, message, hint))
 
+    @property
+    def hinting(self) -> bool:
+        """Whether a hint may still be shown: past the cap only the count of faults is, and a
+        did-you-mean search over thousands of names, for each of thousands of faults, is slow."""
+        return len(self.diagnostics) < MAX_DIAGNOSTICS
+
     def unknown_name_hint(self, name: str, scope: dict[str, Symbol]) -> str | None:
+        if not self.hinting:
+            return None
         if name in FUNCTIONS:
             return f"{name!r} is a function; call it, e.g. {FUNCTIONS[name].forms[0][0]}"
         if name in OPS:
             return f"{name!r} is an op; ops are named only in the stages of the per-sample section"
         lowered = name.lower()
+        if lowered == "nan":
+            return "a policy has no NaN: every value it computes is a number"
+        if lowered in ("inf", "infinity"):
+            return "a policy has no infinity; write a large number, e.g. 1e9"
         if lowered.startswith(("val", "test")) or "valid" in lowered:
             return ("policies never read validation or test data; the class statistics are "
                     + ", ".join(STATS))
@@ -68,12 +80,12 @@ class _Resolver:
                 if node.func in OPS:
                     hint = f"{node.func!r} is an op; ops are named only in the stages of the per-sample section"
                 else:
-                    hint = did_you_mean(node.func, FUNCTIONS)
+                    hint = did_you_mean(node.func, FUNCTIONS) if self.hinting else None
                 self.error("N007", node.func_span, f"unknown function {node.func!r}", hint)
 
     def op(self, ref: ast.OpRef) -> None:
         if ref.name not in OPS:
-            hint = did_you_mean(ref.name, OPS)
+            hint = did_you_mean(ref.name, OPS) if self.hinting else None
             if ref.name in FUNCTIONS:
                 hint = f"{ref.name!r} is a function, not an op"
             self.error("N002", ref.span, f"unknown op {ref.name!r}", hint)
@@ -107,7 +119,7 @@ class _Resolver:
                 scope[statement.name] = Symbol("local", statement.name, statement)
                 local_names.add(statement.name)
             elif existing is None:
-                hint = nearest(statement.name, self.out.states)
+                hint = nearest(statement.name, self.out.states) if self.hinting else None
                 self.error("N003", statement.name_span, f"{statement.name!r} is not declared state",
                            f"did you mean {hint!r}?" if hint else
                            f"declare it ('state {statement.name}: float in [LO, HI] = INIT') "

@@ -1,6 +1,13 @@
 """Policy source text: reading it from a path, text or bytes, and the checks that come before
-parsing (size, encoding, binary data, emptiness, bracket nesting), so the parser only ever
-sees text it can handle in bounded time and stack.
+parsing (size, encoding, binary data, emptiness, tokens, bracket nesting), so the parser only
+ever sees text it can handle in bounded time and stack.
+
+Line breaks are "\n", "\r\n" and a lone "\r"; the text is normalised to "\n" on the way in,
+so every pass (and every diagnostic's line number) counts lines the same way. Other
+characters that some tools treat as line breaks (U+0085, U+2028, U+2029, form feed) are
+ordinary characters: allowed in comments and descriptions, an error elsewhere (a form feed
+is whitespace, as in Python); vertical tab and U+001C-U+001E are refused as control
+characters.
 """
 from __future__ import annotations
 
@@ -10,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ..files import FileTooLarge, NotARegularFile, read_limited
 from .diagnostics import Diagnostic, PolicyError
 
 MAX_SOURCE_BYTES = 100_000  # a policy is a page; this is fifty pages
 MAX_NESTING = 50  # brackets open at once
+# Words, numbers, operators and brackets. Parsing costs about 25 us a token, so this bounds
+# a parse to about half a second; a page-long policy has a few hundred.
+MAX_TOKENS = 20_000
 
 
 @dataclass(frozen=True)
@@ -23,7 +34,20 @@ class Source:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines() or [""]
+        """The text's lines, split at "\n" only, as the parser counts them (str.splitlines
+        would also split at U+2028 in a comment and shift every later line)."""
+        return split_lines(self.text)
+
+
+def split_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":  # a final newline ends the last line; it starts none
+        lines.pop()
+    return lines
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _fail(file: str, code: str, message: str, line: int = 1, column: int = 1,
@@ -32,9 +56,15 @@ def _fail(file: str, code: str, message: str, line: int = 1, column: int = 1,
 
 
 def _position(data: bytes | str, offset: int) -> tuple[int, int]:
-    newline = b"\n" if isinstance(data, bytes) else "\n"
-    line = data.count(newline, 0, offset) + 1
-    column = offset - (data.rfind(newline, 0, offset) + 1) + 1
+    """Line and column of an offset, counting "\r\n", "\r" and "\n" as line breaks."""
+    if isinstance(data, bytes):
+        prefix = data[:offset].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        newline: bytes | str = b"\n"
+    else:
+        prefix = normalise_newlines(data[:offset])
+        newline = "\n"
+    line = prefix.count(newline) + 1
+    column = len(prefix) - (prefix.rfind(newline) + 1) + 1
     return line, column
 
 
@@ -60,11 +90,13 @@ def read_source(source: str | bytes | os.PathLike, file: str | None = None) -> S
     if isinstance(source, os.PathLike) or (isinstance(source, str) and looks_like_path(source)):
         path = Path(source)
         file = file or str(source)
-        try:
-            size = path.stat().st_size
-            if size > MAX_SOURCE_BYTES:
-                raise _fail(file, "I001", f"policy file is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,}")
-            data: str | bytes = path.read_bytes()
+        try:  # at most the limit + 1 bytes, from a regular file only (not /dev/zero, not a FIFO)
+            data: str | bytes = read_limited(path, MAX_SOURCE_BYTES)
+        except FileTooLarge as exc:
+            size = f"{exc.size:,} bytes" if exc.size is not None else f"over {MAX_SOURCE_BYTES:,} bytes"
+            raise _fail(file, "I001", f"policy file is {size}; the limit is {MAX_SOURCE_BYTES:,}") from None
+        except NotARegularFile as exc:
+            raise _fail(file, "I006", f"cannot read policy file: it is {exc.kind}, not a regular file") from None
         except OSError as exc:
             raise _fail(file, "I006", f"cannot read policy file: {exc.strerror or exc}") from None
     else:
@@ -87,12 +119,12 @@ def read_source(source: str | bytes | os.PathLike, file: str | None = None) -> S
             raise _fail(file, "I002", f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
                         line, column, hint="policies are UTF-8 text") from None
     elif isinstance(data, str):
-        text = data
+        text = data.removeprefix("\ufeff")  # a file read as 'utf-8' rather than 'utf-8-sig'
         if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
             raise _fail(file, "I001", f"policy text is over the limit of {MAX_SOURCE_BYTES:,} bytes")
     else:
         raise TypeError(f"a policy is text, bytes or a path, not {type(data).__name__}")
-    return _checked(Source(text, file))
+    return _checked(Source(normalise_newlines(text), file))
 
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")  # controls, lone surrogates
@@ -103,13 +135,43 @@ def _checked(src: Source) -> Source:
     bad = _FORBIDDEN.search(text)
     if bad is not None:
         line, column = _position(text, bad.start())
+        hint = ("only a newline ends a line in a policy" if bad.group() in _SEPARATORS
+                else "policies are plain text; is this a binary file?")
         raise _fail(src.file, "I003", f"character U+{ord(bad.group()):04X} is not allowed in a policy",
-                    line, column, hint="policies are plain text; is this a binary file?")
-    if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+                    line, column, src.lines, hint=hint)
+    if not any(line.split("#", 1)[0].strip() for line in src.lines):
         raise _fail(src.file, "I005", "the policy is empty",
                     hint="a policy starts with 'policy NAME' and has a 'per sample:' section")
     _check_nesting(src)
     return src
+
+
+_SEPARATORS = "\x0b\x1c\x1d\x1e"  # line or record separators to str.splitlines
+# A token, roughly as the lexer sees one (a number like 1e-3 counts as three): the count is
+# a budget on parsing work, not the lexer's exact count. Comments and spaces do not count.
+_TOKEN = re.compile(r'#[^\n]*|"[^"\n]*"?|[A-Za-z0-9_.]+|\*\*|[-+*/<>=!]=|[^\s\\]')
+
+
+def count_tokens(text: str) -> tuple[int, int | None]:
+    """The number of tokens in ``text``, and the offset of the first one over MAX_TOKENS
+    (None when there is none)."""
+    count = 0
+    for match in _TOKEN.finditer(text):
+        if match.group().startswith("#"):
+            continue
+        count += 1
+        if count > MAX_TOKENS:
+            return count, match.start()
+    return count, None
+
+
+def check_tokens(text: str, file: str, lines: list[str] | None = None) -> None:
+    _, over = count_tokens(text)
+    if over is not None:
+        line, column = _position(text, over)
+        raise _fail(file, "I001", f"the policy has more than {MAX_TOKENS:,} tokens (words, numbers, "
+                                  "operators and brackets)", line, column, lines,
+                    hint="a policy is a page; use let to share parts that repeat")
 
 
 _BRACKET_OR_NEWLINE = re.compile(r'#[^\n]*|"[^"\n]*"?|[()\[\]\n]')

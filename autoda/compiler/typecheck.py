@@ -5,6 +5,7 @@ ERROR type and reports nothing more, so one mistake gives one diagnostic.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..ops import OPS
@@ -69,6 +70,8 @@ class _Checker:
             return operand
         if isinstance(e, ast.Binary):
             return self.binary(e)
+        if isinstance(e, ast.Compare):
+            return self.compare(e)
         if isinstance(e, ast.Cond):
             return self.choice(e.span, e.test, e.body, e.orelse, "a conditional expression")
         if isinstance(e, ast.Call):
@@ -96,14 +99,12 @@ class _Checker:
                     return self.error("T001", e.span, f"'{e.op}' needs true/false on both sides, got {side}",
                                       "compare first, e.g. 'x > 0'")
             return Type("bool", shape)
-        if e.op in ("==", "!=") and left.dtype == right.dtype == "bool":
-            return Type("bool", shape)
+        if e.op in ast.COMPARISONS:
+            return self.comparison(e.op, left, right, e.span)
         for side in (left, right):
             if not side.is_numeric:
                 return self.error("T001", e.span, f"'{e.op}' needs numbers, got {side}",
                                   "use where(cond, a, b) to turn true/false into numbers")
-        if e.op in ast.COMPARISONS:
-            return Type("bool", shape)
         if e.op == "/":
             return Type("float", shape)
         if e.op == "**":
@@ -113,6 +114,27 @@ class _Checker:
             whole = left.dtype == "int" and isinstance(e.right.value, int) and e.right.value >= 0
             return Type("int" if whole else "float", shape)
         return Type(numeric_dtype(left.dtype, right.dtype), shape)
+
+    def comparison(self, op: str, left: Type, right: Type, span: ast.Span) -> Type:
+        shape = broadcast(left.shape, right.shape)
+        if op in ("==", "!=") and left.dtype == right.dtype == "bool":
+            return Type("bool", shape)
+        for side in (left, right):
+            if not side.is_numeric:
+                return self.error("T001", span, f"'{op}' needs numbers, got {side}",
+                                  "use where(cond, a, b) to turn true/false into numbers")
+        return Type("bool", shape)
+
+    def compare(self, e: ast.Compare) -> Type:
+        """``a < b < c``: each comparison as if alone; true where all of them are."""
+        types = [self.expr(x) for x in e.operands]
+        if any(t.is_error for t in types):
+            return ERROR
+        for op, (left, right), (a, b) in zip(e.ops, zip(types, types[1:]), zip(e.operands, e.operands[1:])):
+            span = ast.Span(a.span.line, a.span.column, b.span.end_line, b.span.end_column)
+            if self.comparison(op, left, right, span).is_error:
+                return ERROR
+        return Type("bool", broadcast(*(t.shape for t in types)))
 
     def choice(self, span: ast.Span, test: ast.Expr, a: ast.Expr, b: ast.Expr, what: str) -> Type:
         t, ta, tb = self.expr(test), self.expr(a), self.expr(b)
@@ -208,8 +230,9 @@ class _Checker:
                 if isinstance(literal, ast.Bool):
                     self.error("T005", literal.span, f"{decl.type} state {decl.name!r} needs numbers here")
                 elif decl.type == "int" and not isinstance(literal.value, int):
+                    whole = int(literal.value) if math.isfinite(literal.value) else None  # 1e309 is inf
                     self.error("T005", literal.span, f"int state {decl.name!r} needs whole numbers here",
-                               f"write {int(literal.value)} or declare it float")
+                               f"write {whole} or declare it float" if whole is not None else None)
         if decl.per_op and self.policy.apply_stage is None:
             self.error("T009", decl.name_span, f"state {decl.name!r} is per op, but no apply stage lists ops",
                        "add 'apply N of [ops]' to the per-sample section, or drop 'per op'")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..compiler import CheckedPolicy, check_policy, format_policy
+from ..compiler import CheckedPolicy, check_policy
 
 STANDARD = """policy standard "pad by 4 of 32 pixels and crop; flip left-right half the time"
 
@@ -33,6 +33,7 @@ def with_standard(checked: CheckedPolicy | None) -> CheckedPolicy:
     if checked is None:
         return standard
     merged = dataclasses.replace(checked.ast, stages=standard.ast.stages + checked.ast.stages)
-    combined = check_policy(format_policy(merged), file=checked.source.file, lang="dsl",
-                            max_cost=checked.cost.budget + standard.cost.per_sample)
+    # The merged tree is checked as it stands: formatted and re-read, a policy right at the
+    # limits on text (size, tokens) would no longer fit with the extra stages.
+    combined = check_policy(merged, file=checked.source.file, max_cost=checked.cost.budget + standard.cost.per_sample)
     return dataclasses.replace(combined, python=checked.python)  # a Python policy keeps its epoch step

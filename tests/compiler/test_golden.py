@@ -11,7 +11,7 @@ BAD = Path(__file__).parent / "bad"
 
 def _expected() -> list[tuple[str, str, str, str]]:
     rows = []
-    for line in (BAD / "EXPECTED").read_text().splitlines():
+    for line in (BAD / "EXPECTED").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             file, code, at, message = line.split(None, 3)
             rows.append((file, code, at, message))

@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import autoda
@@ -55,8 +56,28 @@ def test_uniform_magnitude_is_drawn_per_sample():
 
 def test_plan_serialises_to_json():
     for path in EXAMPLES.glob("*.dsl"):
-        data = json.loads(json.dumps(plan_of(path).to_dict()))
+        data = json.loads(json.dumps(plan_of(path).to_dict(), allow_nan=False))  # strict JSON: no Infinity
         assert data["name"] == path.stem
+
+
+def test_every_number_instruction_carries_the_range_the_checker_proved():
+    plan = plan_of("policy p\nstate s: float in [0, 1] = 0\nevery epoch:\n"
+                   "    s = clip(exp(feat_norm - 10) / (1 + exp(feat_norm - 10)), 0, 1)\n"
+                   "    let m = min(train_acc, 2, rank + 1)\nper sample:\n    cutout(0.3) with probability s\n")
+    bounds = {i.op: i.bounds for i in plan.instrs}
+    assert bounds["stat"] == (0, math.inf) and bounds["exp"] == (math.exp(-10), math.inf)
+    assert bounds["clip"] == (0, 1)
+    assert all((i.bounds is None) == (i.type.dtype == "bool") for i in plan.instrs)
+    assert "in [0, inf]" in plan.render()
+    assert plan.to_dict()["instrs"][0]["bounds"] == [0, None]  # JSON has no infinity
+
+
+def test_a_chain_of_comparisons_lowers_to_comparisons_and_ands():
+    plan = plan_of("policy p\nstate s: bool = false\nevery epoch:\n    s = 0 < train_acc <= rank < 1\n"
+                   "per sample:\n    flip_lr\n")
+    ops = [i.op for i in plan.instrs]
+    assert ops.count("lt") == 2 and ops.count("le") == 1 and ops.count("and") == 2
+    assert ops.count("stat") == 2  # each operand once
 
 
 def test_dead_code_pass_alone_keeps_what_is_stored_and_renumbers():

@@ -49,6 +49,12 @@ class EpochReference:
         if isinstance(e, ast.Cond):
             return torch.where(self.eval(e.test, c), self.eval(e.body, c).to(DTYPES[t.dtype]),
                                self.eval(e.orelse, c).to(DTYPES[t.dtype]))
+        if isinstance(e, ast.Compare):
+            values = [self.eval(x, c) for x in e.operands]
+            result = torch.tensor(True)
+            for op, a, b in zip(e.ops, values, values[1:]):
+                result = result & _BIN[op](a, b)
+            return result
         if isinstance(e, ast.Binary):
             a, b = self.eval(e.left, c), self.eval(e.right, c)
             if e.op == "/":

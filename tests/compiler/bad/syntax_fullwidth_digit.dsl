@@ -1,0 +1,5 @@
+policy p
+every epoch:
+    let x = 1 + ３
+per sample:
+    flip_lr
