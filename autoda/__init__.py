@@ -11,8 +11,8 @@ from .compiler import CheckedPolicy, Diagnostic, PolicyError, check_policy
 
 __version__ = "0.1.0"
 
-__all__ = ["CheckedPolicy", "ClassStats", "CompiledPolicy", "Diagnostic", "PolicyError", "__version__",
-           "check_policy", "compile_policy"]
+__all__ = ["CheckedPolicy", "ClassStats", "CompiledPolicy", "Diagnostic", "PolicyError", "PolicyRuntimeError",
+           "__version__", "check_policy", "compile_policy"]
 
 _ENGINE = {"compile_policy", "CompiledPolicy", "ClassStats", "PolicyRuntimeError"}
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 from .catalog import DATASETS, METHODS, MODELS, default_net
 from .compiler import CheckedPolicy, check_policy
-from .files import write_json
+from .files import FileTooLarge, NotARegularFile, read_limited, write_json
 
 try:
     import tomllib
@@ -36,6 +36,44 @@ except ModuleNotFoundError:  # Python 3.10
 
 class ExperimentError(ValueError):
     """A configuration that cannot run."""
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a grid of a few dozen lines; far more is not a configuration
+
+# What each key of a configuration holds: (a check, what to say when it fails)
+_KINDS = {
+    "dataset": (lambda v: isinstance(v, str), "a string"),
+    "methods": (lambda v: _list_of(v, str), "a list of strings"),
+    "policies": (lambda v: _list_of(v, str), "a list of strings"),
+    "seeds": (lambda v: _list_of(v, int), "a list of whole numbers"),
+    "imb_ratio": (lambda v: _number(v) and v >= 1, "a number >= 1"),
+    "data_root": (lambda v: isinstance(v, str), "a string (a path)"),
+    "epochs": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
+    "net": (lambda v: isinstance(v, str), "a string"),
+    "batch_size": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
+    "lr": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "device": (lambda v: isinstance(v, str), "a string"),
+    "select": (lambda v: isinstance(v, str), "a string"),
+    "data_seed": (lambda v: _whole(v), "a whole number"),
+}
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return (_whole(value) or isinstance(value, float)) and value == value and abs(value) != float("inf")
+
+
+def _list_of(value: object, kind: type) -> bool:
+    return isinstance(value, list) and all(_whole(v) if kind is int else isinstance(v, kind) for v in value)
+
+
+def _check_type(path: Path, key: str, value: object) -> None:
+    check, kind = _KINDS[key]
+    if not check(value):
+        raise ExperimentError(f"{path}: '{key}' must be {kind}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -59,9 +97,14 @@ class Experiment:
     def load(cls, path: str | Path) -> "Experiment":
         path = Path(path)
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(read_limited(path, MAX_CONFIG_BYTES).decode("utf-8"))
+        except (FileTooLarge, NotARegularFile) as error:
+            raise ExperimentError(f"cannot read {path}: {error.reason}") from None
         except OSError as error:
-            raise ExperimentError(f"cannot read {path}: {error.strerror}") from None
+            raise ExperimentError(f"cannot read {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise ExperimentError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                                  f"{error.start})") from None
         except tomllib.TOMLDecodeError as error:
             raise ExperimentError(f"{path}: not valid TOML ({error})") from None
         known = {f for f in cls.__dataclass_fields__ if f != "base"}
@@ -71,6 +114,8 @@ class Experiment:
         for key in ("dataset", "methods", "policies"):
             if key not in raw:
                 raise ExperimentError(f"{path}: '{key}' is required")
+        for key, value in raw.items():
+            _check_type(path, key, value)
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         experiment = cls(**values, base=path.parent)
         experiment.validate()
@@ -92,19 +137,16 @@ class Experiment:
             self.policy_text(policy)
 
     def policy_text(self, policy: str) -> tuple[str, str]:
-        """(label, text) of a policy: an example's name, or a file relative to the config."""
-        from .search.run import example_policies
+        """(label, text) of a policy: an example's name, or a file relative to the config
+        (or to where the command runs). A file that cannot be read as a policy raises
+        PolicyError, as `autoda compile` reports it."""
+        from .policies import PolicyNotFound, resolve_policy
 
-        examples = example_policies()
-        if policy in examples:
-            return policy, examples[policy]
-        path = Path(policy) if Path(policy).is_absolute() else self.base / policy
-        if not path.is_file() and Path(policy).is_file():  # relative to where it runs, failing the config
-            path = Path(policy)
-        if not path.is_file():
-            raise ExperimentError(f"policy {policy!r} is neither an example ({', '.join(examples)}) nor a file")
-        text = path.read_text(encoding="utf-8")
-        return (path.parent.name if path.name in ("best.dsl", "best.py") else path.stem), text
+        try:
+            label, text, _ = resolve_policy(policy, self.base)
+        except PolicyNotFound as error:
+            raise ExperimentError(f"policy {error}") from None
+        return label, text
 
     def cells(self) -> list[tuple[str, str, int]]:
         return [(m, p, s) for m in self.methods for p in self.policies for s in self.seeds]
@@ -163,16 +205,16 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
     write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "base"},
                                         "policy_texts": dict(resolved.values())})
     fingerprint = experiment.fingerprint()
-    checked: dict[str, CheckedPolicy] = {}  # checked when a cell first needs it, as the cells come
+    # every policy checked before the first cell trains, so a bad one stops the run at once;
+    # diagnostics name the policy as the config does
+    checked = {policy: check_policy(text, file=policy) for policy, (label, text) in resolved.items()}
     results, data = [], None
     for method, policy, seed in experiment.cells():
         label, text = resolved[policy]
-        if policy not in checked:
-            checked[policy] = check_policy(text)
         name = cell_name(method, label, seed)
         path = cells_dir / f"{name}.json"
-        if path.exists():
-            existing = json.loads(path.read_text())
+        existing = _finished(path)
+        if existing is not None:
             # the same configuration and the same policy (a file may have changed since)
             if existing.get("fingerprint") == fingerprint and existing.get("policy_hash") == checked[policy].hash:
                 results.append(existing)
@@ -187,3 +229,13 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
         results.append(result)
         say(name, f"test {100 * result['test']['all']:.2f}%")
     return results
+
+
+def _finished(path: Path) -> dict | None:
+    """A cell's stored result, or None when there is none or it is damaged (truncated,
+    edited into something else): the cell then runs again and its file is replaced."""
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
+        return None
+    return result if isinstance(result, dict) else None

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from autoda.experiment import Experiment, ExperimentError, run_experiment
+from bounded import run_bounded
 from autoda.tables import csv_text, markdown, rows
 
 
@@ -80,3 +81,53 @@ def test_an_experiment_resumes_cell_by_cell(tmp_path):
     statuses.clear()
     run_experiment(longer, out, "cpu", on_cell=lambda name, status: statuses.append((name, status)))
     assert [s for _, s in statuses].count("running") == 2  # another configuration: every cell again
+
+
+def test_a_policy_that_does_not_check_stops_the_run_before_any_cell_trains(tmp_path):
+    import autoda
+    (tmp_path / "bad.dsl").write_text("policy p\nper sample:\n    rotat(0.2)\n")
+    config = write(tmp_path, 'dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none", "bad.dsl"]\n'
+                             'seeds = [0]\nepochs = 1\n')
+    statuses = []
+    with pytest.raises(autoda.PolicyError, match=r"bad.dsl:3:5: error\[N002\]"):
+        run_experiment(Experiment.load(config), tmp_path / "out", "cpu",
+                       on_cell=lambda name, status: statuses.append(status))
+    assert statuses == []  # `none` came first in the grid, and did not train
+
+
+@pytest.mark.parametrize("damage", ['{"fingerprint": ', "[1, 2]", "\udcff"], ids=["truncated", "a list", "not utf-8"])
+def test_a_damaged_cell_file_runs_the_cell_again(tmp_path, damage):
+    config = write(tmp_path, 'dataset = "synthetic"\nimb_ratio = 10\nmethods = ["ce"]\npolicies = ["none"]\n'
+                             'seeds = [0]\nepochs = 1\n')
+    experiment, out = Experiment.load(config), tmp_path / "out"
+    first = run_experiment(experiment, out, "cpu")
+    cell = out / "cells" / "ce__none__seed0.json"
+    cell.write_bytes(damage.encode("utf-8", "surrogateescape"))
+    statuses = []
+    again = run_experiment(experiment, out, "cpu", on_cell=lambda name, status: statuses.append(status))
+    assert "running" in statuses and again[0]["val"] == first[0]["val"]
+    assert json.loads(cell.read_text())["policy"] == "none"  # replaced by a good one
+
+
+@pytest.mark.parametrize("body,message", [
+    ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nepochs = "ten"\n', "'epochs' must be a whole number >= 1"),
+    ('dataset = "synthetic"\nmethods = "ce"\npolicies = ["none"]\n', "'methods' must be a list of strings"),
+    ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nseeds = [0, true]\n', "'seeds' must be a list of whole"),
+    ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nimb_ratio = nan\n', "'imb_ratio' must be a number >= 1"),
+    ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nlr = -1\n', "'lr' must be a number > 0"),
+    ('dataset = 3\nmethods = ["ce"]\npolicies = ["none"]\n', "'dataset' must be a string"),
+])
+def test_values_of_the_wrong_type_say_which_key(tmp_path, body, message):
+    with pytest.raises(ExperimentError, match=message):
+        Experiment.load(write(tmp_path, body))
+
+
+def test_a_config_that_is_not_utf8_or_not_a_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_bytes('dataset = "synth\xe9tic"\n'.encode("latin-1"))
+    with pytest.raises(ExperimentError, match=r"not UTF-8 text \(byte 0xe9 at offset 16\)"):
+        Experiment.load(path)
+    code = ("from autoda.experiment import Experiment, ExperimentError\n"
+            "try:\n    Experiment.load('/dev/zero')\nexcept ExperimentError as error:\n    print(error)\n")
+    result = run_bounded(code, imports="autoda.experiment")  # before: a read without end
+    assert result.stdout.strip() == "cannot read /dev/zero: a character device, not a regular file", result.stderr

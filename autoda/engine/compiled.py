@@ -13,6 +13,7 @@ the policy to another device needs no generator state.
 """
 from __future__ import annotations
 
+import operator
 import os
 from typing import Mapping
 
@@ -22,7 +23,7 @@ from ..compiler import CheckedPolicy, check_policy
 from ..compiler.cost import DEFAULT_BUDGET
 from .epoch import DTYPES, run_epoch, shape_of
 from .pipeline import Draw, Pipeline
-from .statistics import ClassStats, StatsError
+from .statistics import MAX_CLASSES, ClassStats, StatsError
 
 _EPOCH_STREAM = 1 << 40
 _MIX = 0x9E3779B97F4A7C15  # a large odd constant: spreads nearby counters over the seed space
@@ -38,6 +39,16 @@ class PythonPolicyError(PolicyRuntimeError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def _holds(condition: torch.Tensor) -> bool:
+    """Whether a CPU bool tensor is true, read by torch._assert_async, which raises at once
+    on the CPU and is not one of the tensor-to-Python reads the per-batch path avoids."""
+    try:
+        torch._assert_async(condition)
+    except RuntimeError:
+        return False
+    return True
 
 
 class CompiledPolicy(torch.nn.Module):
@@ -61,14 +72,20 @@ class CompiledPolicy(torch.nn.Module):
             from ..sandbox import PythonStep
             self.python_step = PythonStep(checked.python)
         if num_classes is not None:
-            self._materialise(int(num_classes))
+            self._materialise(num_classes)
 
     # --- state ---------------------------------------------------------------------------
 
     def _materialise(self, num_classes: int) -> None:
         device = self._device()
-        if num_classes < 1:
-            raise PolicyRuntimeError(f"a policy needs at least one class, got {num_classes}")
+        try:
+            if isinstance(num_classes, bool):
+                raise TypeError
+            num_classes = operator.index(num_classes)
+        except TypeError:
+            raise PolicyRuntimeError(f"num_classes must be a whole number, got {num_classes!r}") from None
+        if not 1 <= num_classes <= MAX_CLASSES:
+            raise PolicyRuntimeError(f"a policy needs 1 to {MAX_CLASSES:,} classes, got {num_classes}")
         self.num_classes = num_classes
         for s in self.plan.states:
             shape = shape_of("class_op" if s.per_op else "class", num_classes, self.plan.num_ops)
@@ -112,6 +129,9 @@ class CompiledPolicy(torch.nn.Module):
     def update_epoch(self, stats: ClassStats | Mapping[str, object]) -> None:
         """Run the epoch section at the start of an epoch, with the statistics of the one
         before (``ClassStats.initial`` before the first), and fix this epoch's parameters."""
+        if not isinstance(stats, (ClassStats, Mapping)):
+            raise PolicyRuntimeError(f"update_epoch takes ClassStats or a dict of statistics, "
+                                     f"not {type(stats).__name__}")
         try:
             if not isinstance(stats, ClassStats):
                 stats = ClassStats.from_mapping(stats)
@@ -152,25 +172,62 @@ class CompiledPolicy(torch.nn.Module):
     # --- per batch -----------------------------------------------------------------------
 
     def _check(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        if not self.ready:
-            raise PolicyRuntimeError("call update_epoch(stats) before the first batch; "
-                                     "ClassStats.initial(counts) gives the statistics before epoch 0")
+        """Refuse a batch the graph cannot run on. Types, shapes and devices are known on the
+        host, so these checks are free; values are checked by ``_check_values``."""
+        self._check_ready()
+        for name, value in (("images", images), ("labels", labels)):
+            if not isinstance(value, torch.Tensor):
+                raise PolicyRuntimeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
         if images.dim() != 4 or images.shape[1] != 3:
             raise PolicyRuntimeError(f"images must be [B, 3, H, W], got {tuple(images.shape)}")
+        if images.shape[2] < 1 or images.shape[3] < 1:
+            raise PolicyRuntimeError(f"images must be at least 1 x 1 pixels, got {tuple(images.shape)}")
         if images.dtype != torch.uint8 and not images.is_floating_point():
             raise PolicyRuntimeError(f"images must be uint8 or floating point, got {images.dtype}")
         if labels.shape != (images.shape[0],) or labels.dtype not in (torch.int64, torch.int32):
             raise PolicyRuntimeError(f"labels must be an int64 vector of length {images.shape[0]}, "
                                      f"got {labels.dtype} {tuple(labels.shape)}")
         if images.device != self.tables.device or labels.device != self.tables.device:
-            raise PolicyRuntimeError(f"images and labels must be on the policy's device ({self.tables.device}); "
-                                     "move the policy with .to(device)")
+            raise PolicyRuntimeError(f"images ({images.device}) and labels ({labels.device}) must be on the "
+                                     f"policy's device ({self.tables.device}); move the policy with .to(device)")
+        if images.device.type == "cpu":
+            self._check_values(images, labels)
+
+    def _check_values(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        """Labels in [0, C) and float pixels in [0, 1], on CPU batches only.
+
+        Out-of-range labels or pixels (or NaN) would index past the class table and the
+        colour lookup tables. Refusing them needs their values on the host: free on the
+        CPU, but on an accelerator a host sync per batch, which the per-batch path never
+        makes. There the graph clamps instead (labels into [0, C), pixels into [0, 1] with
+        NaN as 0: see ``draw`` and ``pipeline.to_unit``), so the policy never faults the
+        device; validating the data is left to whoever loads it. torch._assert_async is the
+        check: on the CPU it raises at once, and it is not a tensor-to-Python read.
+        """
+        c = self.num_classes
+        if not _holds(((labels >= 0) & (labels < c)).all()):
+            raise PolicyRuntimeError(f"labels must lie in [0, {c}) for a policy of {c} classes, got values "
+                                     f"in [{int(labels.min())}, {int(labels.max())}]")
+        if images.is_floating_point() and images.numel():
+            lo, hi = torch.aminmax(images)
+            if not _holds((lo >= 0) & (hi <= 1)):  # NaN fails both comparisons
+                if images.isnan().any():
+                    raise PolicyRuntimeError("float images contain NaN")
+                raise PolicyRuntimeError(f"float images must lie in [0, 1] (uint8 images in [0, 255]), got "
+                                         f"values in [{float(lo):g}, {float(hi):g}]")
+
+    def _check_ready(self) -> None:
+        if not self.ready:
+            raise PolicyRuntimeError("call update_epoch(stats) before the first batch; "
+                                     "ClassStats.initial(counts) gives the statistics before epoch 0")
 
     def draw(self, labels: torch.Tensor, image_shape: tuple[int, ...], step: int | None = None) -> Draw:
         """What batch number ``step`` (by default the next one) draws for these labels."""
+        self._check_ready()
         if step is None:
             step, self.step = self.step, self.step + 1
-        return self.pipeline.draw(self.tables, labels.long(), tuple(image_shape), self._generator(step))
+        labels = labels.long().clamp(0, self.num_classes - 1)  # see _check_values: never index past the table
+        return self.pipeline.draw(self.tables, labels, tuple(image_shape), self._generator(step))
 
     def apply(self, images: torch.Tensor, draw: Draw) -> torch.Tensor:
         """Apply a drawn batch (replays exactly)."""

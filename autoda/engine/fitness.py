@@ -93,14 +93,29 @@ class FitnessEvaluator:
         """The base method trained to e_ckp: from the cache, or trained now and cached."""
         if self._checkpoint is None:
             path = self.checkpoint_path()
-            if path.exists():
-                self._checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-            else:
+            self._checkpoint = self._cached(path)
+            if self._checkpoint is None:
                 trainer = self._trainer(self.base)
                 trainer.train(self.setup.e_ckp, lambda log: self.on_epoch and self.on_epoch("checkpoint", log))
                 self._checkpoint = trainer.state_dict()
-                write_atomic(path, lambda tmp: torch.save(self._checkpoint, tmp))
+                try:
+                    write_atomic(path, lambda tmp: torch.save(self._checkpoint, tmp))
+                except OSError:  # a read-only or full cache costs the next run this training, not this run
+                    pass
         return self._checkpoint
+
+    def _cached(self, path: Path) -> dict | None:
+        """The cached checkpoint, or None when it is missing, truncated, garbage or does not
+        fit this setup (it is then trained again and replaced). weights_only: a cache
+        folder may be shared, and a pickle that is not plain state is never run."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if state["epoch"] != self.setup.e_ckp:
+                return None
+            self._trainer(self.base).load_state_dict(state)  # every key and shape in place
+        except Exception:  # noqa: BLE001 -- whatever a missing or damaged file raises, the cure is to train
+            return None
+        return state
 
     # --- one candidate -------------------------------------------------------------------
 

@@ -212,7 +212,7 @@ class Pipeline(torch.nn.Module):
         return tuple(out)
 
     def apply(self, images: torch.Tensor, draw: Draw) -> torch.Tensor:
-        if not self.entries:  # only the identity: nothing to compute
+        if not self.entries or images.shape[0] == 0:  # only the identity, or no images: nothing to compute
             return images.clone()
         x = to_unit(images)
         b, _, h, w = x.shape
@@ -248,10 +248,16 @@ class Pipeline(torch.nn.Module):
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] or float [0, 1] images -> float32 in [0, 1]."""
+    """uint8 [0, 255] or float [0, 1] images -> contiguous float32 in [0, 1].
+
+    Any memory layout comes in (channels_last, a permuted view); the ops see one. Float
+    pixels outside [0, 1] are clamped and NaN reads as 0, so no value can index past a
+    colour lookup table: CompiledPolicy refuses such batches on the CPU, but cannot look
+    at an accelerator's values without a host sync (docs/engine.md, "Bad input")."""
+    x = images.to(torch.float32, memory_format=torch.contiguous_format)
     if images.dtype == torch.uint8:
-        return images.float().div_(255)
-    return images.float()
+        return x.div_(255)
+    return torch.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0).clamp_(0, 1)
 
 
 def from_unit(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -139,3 +139,97 @@ def test_no_cuda_sync_in_the_per_batch_path(path):
         policy(images, labels)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_an_empty_batch_gives_an_empty_batch():
+    images, labels = batch()
+    for dtype in (torch.uint8, torch.float32):
+        out = ready("examples/policies/randaugment.dsl")(images[:0].to(dtype), labels[:0])
+        assert out.shape == (0, 3, 16, 20) and out.dtype == dtype
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "permuted"])
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_any_memory_layout_gives_the_contiguous_result(path, layout):
+    images, labels = batch(h=16, w=16)
+    if layout == "channels_last":
+        strided = images.contiguous(memory_format=torch.channels_last)
+    else:  # a transposed view of the transposed images: the same values, other strides
+        strided = images.transpose(2, 3).contiguous().transpose(2, 3)
+    assert not strided.is_contiguous() and torch.equal(strided, images)
+    expected = ready(path)(images, labels)
+    assert torch.equal(ready(path)(strided, labels), expected)
+
+
+@pytest.mark.parametrize("images,labels,message", [
+    (torch.zeros(4, 3, 8, 8), torch.tensor([0, 1, 2, -28]), r"labels must lie in \[0, 6\).*-28"),
+    (torch.zeros(4, 3, 8, 8), torch.tensor([0, 1, 2, 6]), r"labels must lie in \[0, 6\)"),
+    (torch.full((4, 3, 8, 8), 255.0), torch.zeros(4, dtype=torch.long), r"must lie in \[0, 1\].*255"),
+    (torch.full((4, 3, 8, 8), -0.5), torch.zeros(4, dtype=torch.long), r"must lie in \[0, 1\]"),
+    (torch.full((4, 3, 8, 8), float("nan")), torch.zeros(4, dtype=torch.long), "NaN"),
+    (torch.zeros(4, 3, 0, 8), torch.zeros(4, dtype=torch.long), "at least 1 x 1"),
+    (torch.zeros(4, 3, 8, 8).numpy(), torch.zeros(4, dtype=torch.long), "images must be a torch.Tensor"),
+    (torch.zeros(4, 3, 8, 8), [0, 0, 0, 0], "labels must be a torch.Tensor"),
+    (torch.zeros(4, 3, 8, 8, dtype=torch.bool), torch.zeros(4, dtype=torch.long), "uint8 or floating"),
+    (torch.zeros(4, 3, 8, 8), torch.zeros(4, dtype=torch.long, device="meta"), "policy's device"),
+])
+def test_bad_values_on_the_cpu_are_refused_clearly(images, labels, message):
+    with pytest.raises(autoda.PolicyRuntimeError, match=message):
+        ready("examples/policies/randaugment.dsl")(images, labels)
+
+
+AUGMENTING = [p for p in EXAMPLES if p.stem != "none"]  # `none` returns its input untouched
+
+
+@pytest.mark.parametrize("path", AUGMENTING, ids=[p.stem for p in AUGMENTING])
+def test_bad_values_where_they_are_not_checked_are_clamped_not_a_device_fault(path):
+    # What an accelerator batch goes through (no per-batch check there): every value in range.
+    policy = ready(path)
+    images = torch.tensor([255.0, -3.0, float("nan"), float("inf")]).view(4, 1, 1, 1).expand(4, 3, 8, 8)
+    labels = torch.tensor([-28, 0, 6, 1000])
+    out = policy.apply(images, policy.draw(labels, images.shape))
+    assert out.shape == images.shape and bool(((out >= 0) & (out <= 1)).all())
+    clean = images.nan_to_num(0, 1, 0).clamp(0, 1)
+    assert torch.equal(policy.apply(clean, policy.draw(labels.clamp(0, 5), images.shape, step=policy.step - 1)), out)
+
+
+@pytest.mark.parametrize("num_classes,message", [
+    (0, "1 to 1,000,000 classes"), (10**12, "1 to 1,000,000 classes"), (1.5, "whole number"), ("a", "whole number"),
+])
+def test_bad_class_numbers_are_refused_clearly(num_classes, message):
+    with pytest.raises(autoda.PolicyRuntimeError, match=message):
+        autoda.compile_policy("examples/policies/randaugment.dsl", num_classes=num_classes)
+
+
+def test_drawing_before_the_first_epoch_update_says_what_to_do():
+    policy = autoda.compile_policy("examples/policies/randaugment.dsl")
+    with pytest.raises(autoda.PolicyRuntimeError, match="update_epoch"):
+        policy.draw(torch.zeros(4, dtype=torch.long), (4, 3, 8, 8))
+
+
+def test_policy_runtime_error_is_exported():
+    assert "PolicyRuntimeError" in autoda.__all__ and issubclass(autoda.PolicyRuntimeError, RuntimeError)
+
+
+def test_a_python_policy_refuses_bad_statistics_and_batches_the_same_way():
+    policy = autoda.compile_policy("examples/policies/paper_doda.py", num_classes=3, seed=0)
+    with pytest.raises(autoda.PolicyRuntimeError, match="'count' has values in"):
+        policy.update_epoch({"count": [5, 4, 0]})  # refused before the sandboxed step runs
+    policy.update_epoch(ClassStats.initial(torch.tensor([5, 4, 3])))
+    with pytest.raises(autoda.PolicyRuntimeError, match=r"labels must lie in \[0, 3\)"):
+        policy(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), torch.tensor([0, 9]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: bad values are clamped there")
+def test_bad_values_on_cuda_are_clamped_without_a_sync_or_a_device_assert():
+    policy = ready("examples/policies/randaugment.dsl").to("cuda")
+    images = torch.tensor([255.0, -3.0, float("nan"), float("inf")], device="cuda").view(4, 1, 1, 1).expand(4, 3, 8, 8)
+    labels = torch.tensor([-28, 0, 6, 1000], device="cuda")
+    policy(images[:1].clamp(0, 1), labels[1:2])  # warm-up: constants are built on first use
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out = policy(images.contiguous(memory_format=torch.channels_last), labels)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    torch.cuda.synchronize()  # a device-side assert would surface here
+    assert out.shape == images.shape and bool(((out >= 0) & (out <= 1)).all())

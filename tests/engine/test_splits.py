@@ -52,3 +52,45 @@ def test_fingerprint_changes_with_the_data():
     a = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16)
     assert a.fingerprint() == load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16).fingerprint()
     assert a.fingerprint() != load_dataset("synthetic", imb_ratio=20, seed=0, synthetic_size=16).fingerprint()
+
+
+def _folder(root, per_class, classes=("a", "b", "c"), split="train"):
+    import numpy as np
+    from PIL import Image
+    for c, name in enumerate(classes):
+        (root / split / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(np.full((4, 4, 3), 20 * c + i, dtype=np.uint8)).save(root / split / name / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("per_class,imb_ratio,message", [
+    (1, 100, r"classes 'a', 'b', 'c' have no image in the validation split: .* at least 8 images"),
+    (7, 1, r"classes .* have no image in the validation split: .* at least 8 images"),
+    (8, 10, r"class 'c' has no image in the training split: .* at most 6"),
+])
+def test_a_folder_too_small_for_its_splits_is_a_data_error_naming_it(tmp_path, per_class, imb_ratio, message):
+    root = _folder(tmp_path / "set", per_class)
+    with pytest.raises(DataError, match=f"^{tmp_path / 'set'}: {message}"):
+        load_dataset("folder", str(root), imb_ratio=imb_ratio)
+
+
+def test_the_smallest_folder_that_fits_loads(tmp_path):
+    data = load_dataset("folder", str(_folder(tmp_path / "set", 8)), imb_ratio=1)
+    assert data.train.counts().tolist() == [6] * 3 and data.val.counts().tolist() == data.test.counts().tolist() == [1] * 3
+
+
+def test_a_held_out_split_too_small_or_with_other_classes_is_a_data_error(tmp_path):
+    root = _folder(tmp_path / "set", 10)
+    _folder(root, 1, split="test")
+    with pytest.raises(DataError, match="held-out split .* needs at least 2 images of every class"):
+        load_dataset("folder", str(root), imb_ratio=1)
+    other = _folder(tmp_path / "other", 10)
+    _folder(other, 2, classes=("a", "b", "z"), split="test")
+    with pytest.raises(DataError, match=r"different classes \(classes 'c', 'z' in only one of them\)"):
+        load_dataset("folder", str(other), imb_ratio=1)
+
+
+def test_an_imbalance_ratio_that_leaves_the_synthetic_tail_empty_is_a_data_error():
+    with pytest.raises(DataError, match="^synthetic: classes .* no image in the training split: .* at most 100"):
+        load_dataset("synthetic", imb_ratio=1000, synthetic_size=8)

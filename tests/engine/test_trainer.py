@@ -92,11 +92,10 @@ def test_checkpoint_is_cached_and_keyed_by_what_determines_it(data, tmp_path):
     first = evaluator.evaluate("examples/policies/rank_scaled.dsl")
     assert first.ok and 0 <= first.fitness <= 1 and path.exists()
     stamp = path.stat().st_mtime_ns
-    again = FitnessEvaluator(data, small_setup(), tmp_path)  # a new process would do the same
-    trained = []
-    again._trainer = lambda checked, original=again._trainer: trained.append(1) or original(checked)
+    phases = []  # a new process would do the same
+    again = FitnessEvaluator(data, small_setup(), tmp_path, on_epoch=lambda phase, log: phases.append(phase))
     second = again.evaluate("examples/policies/rank_scaled.dsl")
-    assert path.stat().st_mtime_ns == stamp and len(trained) == 1  # only the fine-tune trainer: a cache hit
+    assert path.stat().st_mtime_ns == stamp and phases == ["fine-tune"]  # no checkpoint epoch: a cache hit
     assert second.fitness == first.fitness  # seeded: the same number
     for change in ({"seed": 1}, {"method": "bs"}, {"e_ckp": 1}):
         assert FitnessEvaluator(data, small_setup(**change), tmp_path).checkpoint_key() != evaluator.checkpoint_key()
@@ -121,3 +120,35 @@ def test_an_evaluation_does_not_depend_on_what_the_evaluator_ran_before(data, tm
     fresh = FitnessEvaluator(data, small_setup(), tmp_path).evaluate("examples/policies/rank_scaled.dsl")
     assert after.validation == fresh.validation
     assert [e["loss"] for e in after.epochs] == [e["loss"] for e in fresh.epochs]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    lambda path: path.write_bytes(b"not a checkpoint"),
+    lambda path: torch.save({"epoch": 2}, path),
+    lambda path: torch.save({**torch.load(path), "model": {"conv.weight": torch.zeros(1)}}, path),
+], ids=["truncated", "garbage", "missing keys", "another model"])
+def test_a_damaged_cached_checkpoint_is_trained_again(data, tmp_path, damage):
+    first = FitnessEvaluator(data, small_setup(), tmp_path)
+    expected = first.evaluate("examples/policies/none.dsl")
+    path = first.checkpoint_path()
+    damage(path)
+    again = FitnessEvaluator(data, small_setup(), tmp_path).evaluate("examples/policies/none.dsl")
+    assert again.ok and again.fitness == expected.fitness
+    assert torch.load(path, weights_only=True)["epoch"] == 2  # replaced by a good one
+
+
+def test_a_cached_checkpoint_is_never_unpickled_as_code(data, tmp_path):
+    evaluator = FitnessEvaluator(data, small_setup(), tmp_path)
+    marker = tmp_path / "ran"
+    evaluator.checkpoint_path().parent.mkdir(parents=True)
+    torch.save({"epoch": 2, "payload": _RunsOnLoad(str(marker))}, evaluator.checkpoint_path())
+    assert evaluator.checkpoint()["epoch"] == 2 and not marker.exists()
+
+
+class _RunsOnLoad:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))

@@ -85,6 +85,34 @@ def split_per_class(data: ImageSet, fraction: float, seed: int) -> tuple[ImageSe
     return _take(data, torch.cat(first)), _take(data, torch.cat(second))
 
 
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"class{'es' if len(names) > 1 else ''} {shown}"
+
+
+def _require_every_class(where: str, train: ImageSet, val: ImageSet, test: ImageSet, imb_ratio: float,
+                         held_from_train: bool) -> None:
+    """Every class needs a training, a validation and a test image: a class with none would
+    be read later as a policy's failure (a count of 0) or an accuracy of nothing."""
+    # the held-out splits first: no imbalance ratio gives a class held-out images
+    for split, part in (("validation", val), ("test", test), ("training", train)):
+        missing = [n for n, k in zip(part.class_names, part.counts().tolist()) if k == 0]
+        if not missing:
+            continue
+        if split == "training":
+            head = int(train.counts().max())
+            why = (f"the long-tail profile at imbalance ratio {imb_ratio:g} gives the rarest class 1/{imb_ratio:g} "
+                   f"of the head class's {head} images; lower the imbalance ratio (--imb-ratio) to at most "
+                   f"{head}, or give every class more images")
+        elif held_from_train:
+            why = ("with no test (or val) split, a fifth of each class's images is held out for validation and "
+                   "test, half each, so every class needs at least 8 images; or add a test/ split")
+        else:
+            why = "the held-out split (test/ or val/) needs at least 2 images of every class"
+        raise DataError(f"{where}: {_names(missing)} {'have' if len(missing) > 1 else 'has'} no image in the "
+                        f"{split} split: {why}")
+
+
 def _cifar(name: str, root: str | None, download: bool) -> tuple[ImageSet, ImageSet]:
     import torchvision  # only this data set needs it at load time
 
@@ -126,6 +154,7 @@ def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
     if imb_ratio < 1:
         raise DataError(f"the imbalance ratio must be >= 1, got {imb_ratio:g}")
+    where, held_from_train = data_root or name, False
     if name == "synthetic":
         train = make_synthetic(n_max=100, imb_ratio=imb_ratio, size=synthetic_size, seed=seed)
         held_out = make_synthetic(n_max=40, imb_ratio=1, size=synthetic_size, seed=seed + 1)
@@ -137,8 +166,15 @@ def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100
             pool, held_out = _folder(data_root, cache_dir, splits, image_size)
         if held_out is None:
             held_out, pool = split_per_class(pool, 0.2, seed)
-        train = longtail_subset(pool, imb_ratio, seed)
+            held_from_train = True
+        elif pool.class_names != held_out.class_names:
+            only = sorted(set(pool.class_names) ^ set(held_out.class_names))
+            raise DataError(f"{where}: the training and held-out (test) splits have different classes "
+                            f"({_names(only)} in only one of them)")
+        try:
+            train = longtail_subset(pool, imb_ratio, seed)
+        except DataError as error:
+            raise DataError(f"{where}: {error}") from None
     val, test = split_per_class(held_out, 0.5, seed)
-    if train.class_names != val.class_names:
-        raise DataError("the training and test splits have different classes")
+    _require_every_class(where, train, val, test, imb_ratio, held_from_train)
     return DataSplits(name, train, val, test, imb_ratio, seed)
