@@ -6,6 +6,9 @@ stderr; 2 bad usage. No input file ever produces a Python traceback.
 from __future__ import annotations
 
 import json
+import math
+import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -19,6 +22,7 @@ from .compiler.cost import DEFAULT_BUDGET
 from .compiler.pipeline import LANGUAGES
 from .compiler.source import MAX_SOURCE_BYTES
 from .files import write_atomic, write_json
+from .secrets import shown
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
 
@@ -41,9 +45,38 @@ def _read(name: str) -> tuple[bytes | Path, str]:
     return path, name
 
 
-_POLICY_LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
-                            help="How to read policies: auto takes .py files (or text defining get_aug_type) "
-                                 "as Python.")
+def _allow_weak_sandbox(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # read by every sandbox client: in this process and in evaluation workers it starts
+        from .sandbox.client import ALLOW_WEAK_ENV
+
+        os.environ[ALLOW_WEAK_ENV] = "1"
+
+
+_WEAK_SANDBOX = click.option("--allow-weak-sandbox", is_flag=True, expose_value=False, callback=_allow_weak_sandbox,
+                             help="Run Python policies even where this machine cannot cut their sandbox off "
+                                  "from files and the network (`autoda doctor` shows what it can do).")
+_LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
+                     help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+
+
+def _POLICY_LANG(command):
+    """--policy-lang and --allow-weak-sandbox: for every command that reads policies."""
+    return _LANG(_WEAK_SANDBOX(command))
+
+
+def _require_sandbox() -> None:
+    """Before a Python search does any work: the sandbox's OS isolation is there (or weak
+    isolation was allowed), else one line and exit 1, not a failure for every candidate."""
+    from .sandbox import SandboxClient, SandboxError
+
+    client = SandboxClient()
+    try:
+        client.start()
+    except SandboxError as error:
+        click.echo(f"error: Python policies cannot run: {error}", err=True)
+        sys.exit(1)
+    finally:
+        client.close()
 
 
 def _checked(name: str, lang: str):
@@ -292,6 +325,7 @@ _SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper
               help="Retries of an evaluation whose worker dies, before it is recorded as worker_lost [2].")
 @click.option("--policy-lang", type=click.Choice(["dsl", "python"]), default="dsl", show_default=True,
               help="What the LLM writes: the policy language, or the paper's Python get_aug_type (sandboxed).")
+@_WEAK_SANDBOX
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
@@ -310,12 +344,22 @@ def search_command(**o) -> None:
     from .engine.data import DataError
     from .engine.fitness import default_cache_dir
     from .reporting import search_progress
-    from .search.llm import LLMSettings
+    from .search.journal import JournalError
+    from .search.llm import LLMSettings, LLMSetupError
     from .search.report import best_file, leaderboard_table
-    from .search.run import RunError, baseline_text, new_config, open_run, run_search
+    from .search.run import RunError, baseline_text, explain, new_config, open_run, run_search
 
-    llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
-                              temperature=o["temperature"])
+    for option in ("max_time", "timeout", "temperature"):
+        if o[option] is not None and math.isnan(o[option]):
+            raise click.UsageError(f"--{option.replace('_', '-')} must be a number, not nan")
+    try:
+        llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
+                                  temperature=o["temperature"])
+    except LLMSetupError as error:
+        raise click.UsageError(shown(error)) from None
+    if o["api_key"]:
+        click.echo("warning: --api-key is visible to other processes on this machine (ps, /proc); "
+                   "prefer the OPENAI_API_KEY environment variable", err=True)
     if not o["resume"] and o["executor"] != "ray" and (o["gpus_per_eval"] or o["ray_address"]):
         raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
     if o["resume"]:
@@ -327,6 +371,8 @@ def search_command(**o) -> None:
         if proposer == "offline" and o["policy_lang"] == "python":
             raise click.UsageError("--policy-lang python needs an LLM: give --model (or AUTODA_MODEL); "
                                    "the offline proposer writes the policy language")
+        if o["policy_lang"] == "python":
+            _require_sandbox()
         if o["data_root"] and o["dataset"] == "folder" and not Path(o["data_root"]).exists():
             raise click.UsageError(f"--data-root {o['data_root']!r}: no such file or folder")
         defaults = _SEARCH_DEFAULTS["synthetic" if o["dataset"] == "synthetic" else "other"]
@@ -336,7 +382,7 @@ def search_command(**o) -> None:
         try:
             baselines = tuple(baseline_text(b) for b in o["baselines"])
         except RunError as error:
-            raise click.UsageError(str(error)) from None
+            raise click.UsageError(shown(error)) from None
         cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
         run_dir = Path(o["out"] or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{proposer}")
         config = new_config(
@@ -353,7 +399,12 @@ def search_command(**o) -> None:
     try:
         journal, config = open_run(run_dir, config)
     except RunError as error:
-        raise click.UsageError(str(error)) from None
+        raise click.UsageError(shown(error)) from None
+    except (JournalError, sqlite3.Error, OSError) as error:  # busy, damaged, unwritable, a full disk: one line
+        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
+        sys.exit(1)
+    if o["resume"] and config["search"].get("policy_lang") == "python":
+        _require_sandbox()
     for budget in ("max_evals", "max_time", "max_tokens"):  # a resumed run may get new budgets
         if o[budget] is not None:
             config["search"][budget] = o[budget]
@@ -367,37 +418,54 @@ def search_command(**o) -> None:
         journal.close()  # a resumed local run: its folder was there before
         raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
     if config["proposer"] == "llm" and llm is None and config.get("llm"):
-        llm = LLMSettings.resolve(config["llm"]["model"], config["llm"]["base_url"], o["api_key"])
-    click.echo(f"{'resuming' if o['resume'] else 'search'} {run_dir}: {config['proposer']} proposer, "
-               f"{config['search']['strategy']}, {config['dataset']} (imbalance {config['imb_ratio']:g}), "
-               f"{config['method']} on {config['net']}, fitness after {config['n_ft']} epochs from epoch "
-               f"{config['e_ckp']}; evaluations: {executor.get('kind', 'local')} x {executor.get('workers', 1)}",
-               err=True)
+        try:
+            llm = LLMSettings.resolve(config["llm"]["model"], config["llm"].get("base_url"), o["api_key"])
+        except LLMSetupError as error:  # a stored base URL from a damaged journal
+            journal.close()
+            click.echo(f"error: {shown(error)}", err=True)
+            sys.exit(1)
+    click.echo(shown(f"{'resuming' if o['resume'] else 'search'} {run_dir}: {config['proposer']} proposer, "
+                     f"{config['search']['strategy']}, {config['dataset']} (imbalance {config['imb_ratio']:g}), "
+                     f"{config['method']} on {config['net']}, fitness after {config['n_ft']} epochs from epoch "
+                     f"{config['e_ckp']}; evaluations: {executor.get('kind', 'local')} x "
+                     f"{executor.get('workers', 1)}"), err=True)
     try:
         with search_progress(config) as (on_progress, on_epoch):
             outcome, summary = run_search(run_dir, config, journal, llm, on_progress, on_epoch)
     except KeyboardInterrupt:
-        click.echo(f"interrupted; the journal is written: continue with --resume {run_dir}", err=True)
+        click.echo(shown(f"interrupted; the journal is written: continue with --resume {run_dir}"), err=True)
         sys.exit(130)
     except (DataError, RunError) as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)
+        sys.exit(1)
+    except (sqlite3.Error, JournalError, OSError) as error:  # a full disk, a journal damaged meanwhile
+        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
         sys.exit(1)
     finally:
         journal.close()
     best = summary["best"]
-    click.echo(leaderboard_table(journal_for(run_dir), f"{run_dir}: {outcome}"))
+    try:
+        finished = journal_for(run_dir)
+        try:
+            click.echo(leaderboard_table(finished, shown(f"{run_dir}: {outcome}")))
+        finally:
+            finished.close()
+    except (sqlite3.Error, JournalError) as error:
+        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
+        sys.exit(1)
     if best:
-        click.echo(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
-                   f"{run_dir / best_file(config)}")
+        click.echo(shown(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
+                         f"{run_dir / best_file(config)}"))
     else:
         click.echo("no candidate was evaluated successfully")
 
 
 def journal_for(run_dir: Path):
+    """A run's journal, read-only (a run folder may be read-only, or in use)."""
     from .search.journal import Journal
     from .search.run import JOURNAL
 
-    return Journal(run_dir / JOURNAL)
+    return Journal(run_dir / JOURNAL, read_only=True)
 
 
 @cli.command("experiment")
@@ -405,6 +473,7 @@ def journal_for(run_dir: Path):
 @click.option("--out", type=click.Path(file_okay=False), help="Result folder [the config's path without .toml].")
 @click.option("--device", default=None, help="Overrides the config's device.")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
+@_WEAK_SANDBOX
 def experiment_command(config: str, out: str | None, device: str | None, cache_dir: str | None) -> None:
     """Run a grid of methods x policies x seeds from a TOML file, cell by cell (an
     interrupted experiment resumes), and print the many/medium/few/all table."""
@@ -435,7 +504,7 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
 
     try:
         results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
-    except DataError as error:
+    except (DataError, PolicyError) as error:  # a policy that does not check: before any cell trains
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
@@ -452,18 +521,36 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
 @cli.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), help="The HTML file [RUN_DIR/report.html].")
+@_WEAK_SANDBOX
 def report_command(run_dir: str, out: str | None) -> None:
     """Write a self-contained HTML report (figures inlined) for a search run or an experiment."""
     from .report import ReportError, build_report
+    from .search.journal import JournalError
+    from .search.run import explain
 
     if not Path(run_dir).is_dir():
-        raise click.UsageError(f"{run_dir}: no such folder")
+        raise click.UsageError(shown(f"{run_dir}: no such folder"))
     try:
         path = build_report(run_dir, out)
     except ReportError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)
         sys.exit(1)
-    click.echo(str(path))
+    except (sqlite3.Error, JournalError, OSError) as error:
+        click.echo(f"error: {shown(explain(error, Path(run_dir)))}", err=True)
+        sys.exit(1)
+    click.echo(shown(path))
+
+
+@cli.command("doctor")
+def doctor_command() -> None:
+    """What this machine gives: the Python-policy sandbox's isolation layers, the device,
+    the versions. Exit 1 when Python policies would be refused here."""
+    from .doctor import doctor_text
+
+    text, ok = doctor_text()
+    click.echo(text)
+    if not ok:
+        sys.exit(1)
 
 
 @cli.group("runs")
@@ -475,19 +562,23 @@ def runs_group() -> None:
 @click.argument("folder", default="runs", required=False)
 def runs_list(folder: str) -> None:
     """A line per run under FOLDER (default runs/), best first."""
-    from .search.report import runs_table
+    from .search.report import best_fitness, runs_table
 
     root = Path(folder)
     if not root.is_dir():
-        raise click.UsageError(f"{folder}: no such folder")
+        raise click.UsageError(shown(f"{folder}: no such folder"))
     runs = []
     for summary_path in sorted(root.glob("*/summary.json")):
-        try:
-            runs.append((summary_path.parent, json.loads(summary_path.read_text())))
-        except (OSError, ValueError):
+        try:  # anyone may have written it: unreadable, not a plain file (a FIFO blocks) or not an object: left out
+            if not summary_path.is_file() or summary_path.stat().st_size > 16 << 20:
+                continue
+            summary = json.loads(summary_path.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, ValueError, RecursionError):
             continue
-    runs.sort(key=lambda r: -((r[1].get("best") or {}).get("fitness") or -1))
-    click.echo(runs_table(runs) if runs else f"no runs in {folder}")
+        if isinstance(summary, dict):
+            runs.append((summary_path.parent, summary))
+    runs.sort(key=lambda r: -best_fitness(r[1]))
+    click.echo(runs_table(runs) if runs else shown(f"no runs in {folder}"))
 
 
 @runs_group.command("show")
@@ -495,12 +586,21 @@ def runs_list(folder: str) -> None:
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 def runs_show(run_dir: str, top: int) -> None:
     """The leaderboard of one run."""
+    from .search.journal import JournalError
     from .search.report import leaderboard_table
-    from .search.run import JOURNAL
+    from .search.run import JOURNAL, explain
 
     if not (Path(run_dir) / JOURNAL).exists():
-        raise click.UsageError(f"{run_dir}: no {JOURNAL} there")
-    click.echo(leaderboard_table(journal_for(Path(run_dir)), run_dir, top))
+        raise click.UsageError(shown(f"{run_dir}: no {JOURNAL} there"))
+    try:
+        journal = journal_for(Path(run_dir))
+        try:
+            click.echo(leaderboard_table(journal, shown(run_dir), top))
+        finally:
+            journal.close()
+    except (sqlite3.Error, JournalError) as error:
+        click.echo(f"error: {shown(explain(error, Path(run_dir)))}", err=True)
+        sys.exit(1)
 
 
 def main() -> None:

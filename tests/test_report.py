@@ -61,6 +61,52 @@ def test_experiment_report_has_the_table_and_per_class_figures(experiment_dir):
     assert len(images_of(page)) == 3  # per-class for ce, cuda's heat maps and samples
 
 
+def test_outside_text_on_the_page_is_escaped_and_redacted(search_run, tmp_path, monkeypatch):
+    """An LLM's idea or policy name with markup, terminal controls, bidi overrides or the
+    API key reaches the page as inert text."""
+    import shutil
+    import sqlite3
+
+    from autoda import secrets
+
+    key = "sk-report-0123456789abcdef"
+    monkeypatch.setattr(secrets, "_active", secrets.Redactor([key]))
+    folder = tmp_path / "run"
+    shutil.copytree(search_run, folder)
+    hostile = f"<script>alert(1)</script>\x1b]8;;http://evil\x07\u202egnp.exe $\\frac{{ {key}"
+    with sqlite3.connect(folder / "journal.sqlite") as db:
+        db.execute("UPDATE candidates SET idea = ?, operator = ? WHERE status = 'evaluated'", (hostile, hostile))
+    result = run("report", str(folder))
+    assert result.exit_code == 0, result.output
+    page = (folder / "report.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\x1b" not in page and "\u202e" not in page and key not in page
+    assert "\\x1b]8;;" in page and "\\u202e" in page
+
+
+def test_an_experiment_report_leaves_damaged_cells_out(experiment_dir, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "grid"
+    shutil.copytree(experiment_dir, folder)
+    good = json.loads(next((folder / "cells").glob("*.json")).read_text())
+    bad = {"garbage": "{bad", "list": "[]", "deep": "[" * 100_000,
+           "strings": json.dumps({**good, "seed": "one", "test": {**good["test"], "all": "high"}}),
+           "short": json.dumps({**good, "test": {**good["test"], "per_class": [0.5]}}),
+           "counts": json.dumps({**good, "train_counts": [1, 2]})}
+    for name, text in bad.items():
+        (folder / "cells" / f"zz-{name}.json").write_text(text)
+    (folder / "experiment.json").write_text('{"policy_texts": ["x"], "methods": "ce", "epochs": "many"}')
+    result = run("report", str(folder))
+    assert result.exit_code == 0, result.output
+    assert f"{len(bad)} of {len(bad) + 4} result files could not be read" in (folder / "report.html").read_text()
+    for cell in (folder / "cells").glob("*.json"):
+        cell.write_text("{bad")
+    result = run("report", str(folder))
+    assert result.exit_code == 1 and "is a readable result" in result.stderr and "Traceback" not in result.output
+
+
 def test_report_of_a_folder_that_is_neither(tmp_path):
     result = run("report", str(tmp_path))
     assert result.exit_code == 1 and "neither a search run" in result.stderr

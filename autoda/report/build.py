@@ -7,9 +7,10 @@ import io
 import json
 from pathlib import Path
 
-from ..compiler import check_policy
+from ..compiler import PolicyError, check_policy
 from ..files import write_atomic
 from ..reporting import percent
+from ..secrets import printable, redact
 from . import plots
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -29,21 +30,28 @@ class ReportError(ValueError):
     pass
 
 
+def _esc(text: object) -> str:
+    """Outside text (an LLM's idea, a policy name, a journal's values) for the page: any key
+    redacted, controls, bidi overrides and zero-width characters shown as escapes (a page
+    can mislead as a terminal can), then HTML-escaped."""
+    return html.escape(printable(redact(str(text))))
+
+
 def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 0) -> str:
-    head = "".join(f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{html.escape(str(c))}</td>'
+    head = "".join(f'<th class="{"l" if i < left else ""}">{_esc(h)}</th>' for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_esc(c)}</td>'
                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _page(title: str, sections: list[tuple[str, str]]) -> str:
-    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}{_SELF_CHECK}</body></html>")
+    body = "".join(f"<h2>{_esc(h)}</h2>{content}" for h, content in sections)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{_esc(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{_esc(title)}</h1>{body}{_SELF_CHECK}</body></html>")
 
 
 def _policy_figures(text: str, label: str, counts: list[int], epochs: int, images) -> str:
@@ -53,8 +61,11 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
     from ..engine.preview import preview
     from .usage import op_usage
 
-    checked = check_policy(text)
-    parts = [f"<pre>{html.escape(checked.canonical)}</pre>"]
+    try:
+        checked = check_policy(text)
+    except PolicyError as error:  # journaled by a version whose compiler took more, or damaged
+        return f"<p class='note'>The policy no longer checks, so it has no figures:</p><pre>{_esc(error.render())}</pre>"
+    parts = [f"<pre>{_esc(checked.canonical)}</pre>"]
     ops, frequency, magnitude = op_usage(checked, counts, epochs)
     if ops:
         parts.append(_img(plots.op_heatmaps(ops, frequency, magnitude, f"{label}: op use over {epochs} epochs "
@@ -78,7 +89,7 @@ def _sample_images(config: dict):
         if config.get("dataset") == "folder" and config.get("data_root"):
             return load_image_folder(config["data_root"], "train", per_class_limit=1)
         return load_dataset(config["dataset"], config.get("data_root"), config.get("imb_ratio", 100)).train
-    except (DataError, OSError):
+    except (DataError, OSError, KeyError, TypeError, ValueError):  # a damaged configuration: no sample grid
         return None
 
 
@@ -89,18 +100,33 @@ def _train_counts(config: dict) -> list[int] | None:
     try:
         data = load_dataset(config["dataset"], config.get("data_root"), config["imb_ratio"], config.get("seed", 0),
                             cache_dir=config.get("cache_dir"))
-    except (DataError, KeyError, OSError):
+    except (DataError, KeyError, OSError, TypeError, ValueError):
         return None
     return data.train.counts().tolist()
+
+
+def _counts(value: object) -> list[int] | None:
+    """Stored class counts, if they are a list of counts."""
+    ok = isinstance(value, list) and value and all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                                   for n in value)
+    return value if ok else None
 
 
 def search_report(run_dir: Path) -> str:
     from ..search.journal import Journal
     from ..search.report import leaderboard
 
-    journal = Journal(run_dir / "journal.sqlite")
-    config = journal.meta("config") or {}
-    counts = journal.meta("train_counts") or _train_counts(config)
+    journal = Journal(run_dir / "journal.sqlite", read_only=True)  # a run folder may be read-only
+    try:
+        return _search_page(run_dir, journal, leaderboard)
+    finally:
+        journal.close()
+
+
+def _search_page(run_dir: Path, journal, leaderboard) -> str:
+    config = journal.meta("config")
+    config = config if isinstance(config, dict) else {}
+    counts = _counts(journal.meta("train_counts")) or _counts(_train_counts(config))
     candidates = journal.evaluated()
     found = [c for c in candidates if c.generation >= 0]
     references = {c.policy_name: c.fitness for c in candidates if c.generation < 0}
@@ -109,7 +135,7 @@ def search_report(run_dir: Path) -> str:
                                    [[journal.evaluations(), len(everything), sum(1 for c in everything if c.failure),
                                      sum(c.tokens_prompt + c.tokens_completion for c in everything),
                                      config.get("proposer", "-"), f"{config.get('dataset', '-')} "
-                                     f"(IR {config.get('imb_ratio', 0):g})", config.get("method", "-")]])),
+                                     f"(IR {_number(config.get('imb_ratio')):g})", config.get("method", "-")]])),
                 ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness) for i, c in enumerate(found)],
                                                            references), "fitness over the search")
                  + "<p class='note'>Each point is a candidate's balanced validation accuracy after "
@@ -117,37 +143,89 @@ def search_report(run_dir: Path) -> str:
     top = leaderboard(journal, 10)
     sections.append(("leaderboard", _table(
         ["rank", "fitness", "many", "medium", "few", "policy", "operator", "generation", "idea"],
-        [[i + 1, percent(c.fitness), percent(c.validation.get("many")), percent(c.validation.get("medium")),
-          percent(c.validation.get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
+        [[i + 1, percent(c.fitness), percent(_groups(c).get("many")), percent(_groups(c).get("medium")),
+          percent(_groups(c).get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
           c.idea or ""] for i, c in enumerate(top)])))
     if found and counts:
         best_found = sorted(found, key=lambda c: (-c.fitness, c.id))[:3]
-        series = {f"#{c.id} {c.policy_name} ({c.operator})": c.validation["per_class"] for c in best_found}
-        series.update({f"{c.policy_name} (reference)": c.validation["per_class"] for c in candidates if c.generation < 0})
-        sections.append(("per-class accuracy", _img(plots.accuracy_by_frequency(counts, series, "validation"),
-                                                    "per-class accuracy against class size")))
+        series = {f"#{c.id} {c.policy_name} ({c.operator})": _groups(c).get("per_class") for c in best_found}
+        series.update({f"{c.policy_name} (reference)": _groups(c).get("per_class") for c in candidates
+                       if c.generation < 0})
+        series = {label: values for label, values in series.items() if values}
+        if series:
+            sections.append(("per-class accuracy", _img(plots.accuracy_by_frequency(counts, series, "validation"),
+                                                        "per-class accuracy against class size")))
         best = best_found[0]
+        epochs = config.get("epochs") if isinstance(config.get("epochs"), int) and 0 < config["epochs"] < 10_000 else 20
         sections.append((f"the best policy: {best.policy_name}",
-                         _policy_figures(best.policy_text, best.policy_name, counts, config.get("epochs", 20),
+                         _policy_figures(best.policy_text, best.policy_name, counts, epochs,
                                          _sample_images(config))))
-    journal.close()
     return _page(f"autoda search {run_dir.name}", sections)
+
+
+def _groups(candidate) -> dict:
+    return candidate.validation or {}
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+MAX_JSON_BYTES = 16 << 20  # a cell result is a few kilobytes
+
+
+def _read_json(path: Path) -> object:
+    """A JSON file anyone may have written, or None when it cannot be read as JSON (a FIFO
+    or device is not read at all: reading one can block for ever)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_JSON_BYTES:
+            return None
+        return json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _accuracy(value: object) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
+
+
+def _usable_cell(cell: object, counts: list[int] | None) -> bool:
+    """A cell result with what the table and the figures read, each of the right kind."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("test"), dict):
+        return False
+    test, cell_counts = cell["test"], _counts(cell.get("train_counts"))
+    per_class = test.get("per_class")
+    return (isinstance(cell.get("method"), str) and isinstance(cell.get("policy"), str)
+            and isinstance(cell.get("seed"), int) and not isinstance(cell.get("seed"), bool)
+            and all(_accuracy(test.get(k)) for k in ("many", "medium", "few", "all"))
+            and cell_counts is not None and (counts is None or cell_counts == counts)
+            and isinstance(per_class, list) and len(per_class) == len(cell_counts) and all(map(_accuracy, per_class)))
 
 
 def experiment_report(out_dir: Path) -> str:
     from ..tables import HEADER, formatted, rows
 
-    cells = [json.loads(p.read_text()) for p in sorted((out_dir / "cells").glob("*.json"))]
-    if not cells:
+    found = [_read_json(p) for p in sorted((out_dir / "cells").glob("*.json"))]
+    if not found:
         raise ReportError(f"{out_dir}: no cells/*.json yet")
-    config = json.loads((out_dir / "experiment.json").read_text()) if (out_dir / "experiment.json").exists() else {}
-    labels = list(config.get("policy_texts") or {})
-    methods = list(config.get("methods") or [])
+    first = next((c for c in found if _usable_cell(c, None)), None)
+    counts = first["train_counts"] if first else None
+    cells = [c for c in found if _usable_cell(c, counts)]
+    if not cells:
+        raise ReportError(f"{out_dir}: none of its {len(found)} cells/*.json is a readable result")
+    config = _read_json(out_dir / "experiment.json") if (out_dir / "experiment.json").exists() else {}
+    config = config if isinstance(config, dict) else {}
+    texts = config.get("policy_texts") if isinstance(config.get("policy_texts"), dict) else {}
+    texts = {k: v for k, v in texts.items() if isinstance(v, str)}
+    labels = list(texts)
+    methods = [m for m in config.get("methods") or [] if isinstance(m, str)] if isinstance(config.get("methods"), list) else []
     cells.sort(key=lambda c: (methods.index(c["method"]) if c["method"] in methods else len(methods),
                               labels.index(c["policy"]) if c["policy"] in labels else len(labels), c["seed"]))
     table = rows(cells)
-    counts = cells[0]["train_counts"]
     sections = [("test accuracy (mean ± std over seeds)", _table(list(HEADER), [formatted(r) for r in table], left=2))]
+    if len(cells) < len(found):
+        sections[0] = (sections[0][0], sections[0][1] + f"<p class='note'>{len(found) - len(cells)} of {len(found)} "
+                       "result files could not be read (damaged, or from another version) and are left out.</p>")
     for method in dict.fromkeys(c["method"] for c in cells):
         series: dict[str, list] = {}
         for policy in dict.fromkeys(c["policy"] for c in cells if c["method"] == method):
@@ -157,9 +235,10 @@ def experiment_report(out_dir: Path) -> str:
         sections.append((f"{method}: per-class test accuracy", _img(plots.accuracy_by_frequency(counts, series, "test"),
                                                                     f"{method} per-class accuracy")))
     images = _sample_images(config) if config else None
-    for label, text in (config.get("policy_texts") or {}).items():
+    epochs = config.get("epochs") if isinstance(config.get("epochs"), int) and 0 < config["epochs"] < 10_000 else 20
+    for label, text in texts.items():
         if label != "none":
-            sections.append((f"policy {label}", _policy_figures(text, label, counts, config.get("epochs", 20), images)))
+            sections.append((f"policy {label}", _policy_figures(text, label, counts, epochs, images)))
     return _page(f"autoda experiment {out_dir.name}", sections)
 
 
@@ -173,5 +252,9 @@ def build_report(path: str | Path, out: str | Path | None = None) -> Path:
     else:
         raise ReportError(f"{path}: neither a search run (journal.sqlite) nor an experiment (cells/)")
     target = Path(out) if out else path / "report.html"
-    write_atomic(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    try:
+        write_atomic(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    except OSError as error:
+        raise ReportError(f"cannot write {target}: {error.strerror or error}"
+                          + ("" if out else "; choose where with --out")) from None
     return target

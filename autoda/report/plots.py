@@ -8,7 +8,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..secrets import printable, redact  # noqa: E402
+
 FIGSIZE = (7.5, 3.6)
+
+
+def _label(text: object) -> str:
+    """A label as written: controls escaped, and no '$' starting matplotlib's math mode (an
+    unbalanced one makes it raise)."""
+    return printable(redact(str(text))).replace("$", r"\$")
 
 
 def _png(fig) -> bytes:
@@ -31,11 +39,12 @@ def fitness_over_search(points: list[tuple[int, int, float]], references: dict[s
             best = max(best, f)
             line.append(100 * best)
         ax.step(order, line, where="post", color="black", linewidth=1.2, label="best so far")
-    for i, (name, value) in enumerate(sorted(references.items())):
-        ax.axhline(100 * value, linestyle="--", linewidth=1, color=f"C{i + 1}", label=f"{name} (reference)")
+    for i, (name, value) in enumerate(sorted(references.items(), key=lambda item: str(item[0]))):
+        ax.axhline(100 * value, linestyle="--", linewidth=1, color=f"C{i + 1}", label=_label(f"{name} (reference)"))
     ax.set_xlabel("evaluation")
     ax.set_ylabel("fitness: balanced val. accuracy (%)")
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return _png(fig)
 
@@ -46,13 +55,14 @@ def accuracy_by_frequency(counts: list[int], series: dict[str, list[float | None
     for i, (label, accuracy) in enumerate(series.items()):
         pairs = sorted((n, 100 * a) for n, a in zip(counts, accuracy) if a is not None)
         if pairs:
-            ax.plot(*zip(*pairs), marker="o", markersize=4, linewidth=1, color=f"C{i}", label=label)
+            ax.plot(*zip(*pairs), marker="o", markersize=4, linewidth=1, color=f"C{i}", label=_label(label))
     ax.set_xscale("log")
     ax.set_xlabel("training images of the class (log scale)")
     ax.set_ylabel(f"{split} accuracy (%)")
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _png(fig)
 
 
@@ -66,5 +76,5 @@ def op_heatmaps(ops: list[str], frequency, magnitude, title: str) -> bytes:
         ax.set_title(label, fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046)
     axes[0].set_yticks(range(len(ops)), ops, fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_label(title), fontsize=10)
     return _png(fig)

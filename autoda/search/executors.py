@@ -10,16 +10,22 @@ LLM, so proposing the next candidates overlaps evaluating the last ones.
 
 Every evaluation runs with the same number of torch threads (`threads`) and the same seeds,
 so a candidate's fitness does not depend on which executor or worker ran it.
+
+Workers never hold the driver's secrets: multiprocessing's spawn starts a child with the
+parent's environment, so worker processes are started with the API key, tokens and
+proxies taken out of it for that moment (autoda.secrets.scrubbed_environ).
 """
 from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import multiprocessing.context
 import os
 from dataclasses import dataclass
 from typing import Callable
 
 from ..compiler import CheckedPolicy
+from ..secrets import scrubbed_environ
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,19 @@ class LocalExecutor:
 
 # --- worker processes --------------------------------------------------------------------
 
+class CleanSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process started without the secrets in its environment: spawn execs the
+    child with os.environ as it is at start(), so that is the moment to take them out."""
+
+    def start(self) -> None:
+        with scrubbed_environ():
+            super().start()
+
+
+class CleanSpawnContext(multiprocessing.context.SpawnContext):
+    Process = CleanSpawnProcess
+
+
 _worker_evaluator = None
 
 
@@ -106,7 +125,7 @@ class ProcessExecutor:
                  task: Callable[[str], dict] | None = None) -> None:
         self.spec, self.workers, self.retries = spec, workers, retries
         self.task = task or _evaluate_in_worker  # a module-level function: workers import it
-        self.context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+        self.context = CleanSpawnContext()  # spawn: torch and fork do not mix
         self.jobs: dict[futures.Future, tuple[int, str, int]] = {}  # future -> (row, text, attempt)
         self.finished: list[tuple[int, object]] = []
         self.pool = self._pool()

@@ -1,6 +1,12 @@
 """Policy text and a one-line idea, from whatever an LLM answers: a fenced block (of any
 language tag), or bare text starting at a `policy` line, with prose around it or not; for
-Python policies, the block (or bare text) that defines get_aug_type."""
+Python policies, the block (or bare text) that defines get_aug_type.
+
+Answers come from outside and may be megabytes of whitespace, fences or near-misses, so
+every pattern here runs in time linear in the answer: each is anchored at a line start or
+a literal, and nothing it repeats can cross a newline (a `^\\s*` under re.M would rescan
+every following blank line from every line start: quadratic).
+"""
 from __future__ import annotations
 
 import re
@@ -8,16 +14,18 @@ import re
 # the compiler's test: a Python policy is text that defines get_aug_type
 from ..compiler.pipeline import PYTHON_POLICY as _PYTHON_DEF
 
-_FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)
-_POLICY_LINE = re.compile(r"^\s*policy\s+[A-Za-z_]", re.M)
-_IDEA = re.compile(r"^\s*(?:[*_#>\-]\s*)*idea\s*[:\-]\s*(.+)$", re.I | re.M)
+_FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)  # an opening fence's tag cannot cross a line
+_POLICY_LINE = re.compile(r"^[ \t]*policy[ \t]+[A-Za-z_]", re.M)
+_IDEA = re.compile(r"^[ \t]*(?:[*_#>\-][ \t]*)*idea[ \t]*[:\-][ \t]*(.+)$", re.I | re.M)
+_DESCRIPTION = re.compile(r'[ \t]*policy[ \t]+\w+[ \t]+"([^"\n]*)"')
 
 
 def extract_policy(answer: str) -> str | None:
     """The policy in an answer, or None when there is none."""
     for block in _FENCE.findall(answer):
-        if _POLICY_LINE.search(block):
-            return block[_POLICY_LINE.search(block).start():].strip() + "\n"
+        match = _POLICY_LINE.search(block)
+        if match:
+            return block[match.start():].strip() + "\n"
     match = _POLICY_LINE.search(answer)
     if match is None:
         return None
@@ -48,7 +56,7 @@ def extract_idea(answer: str, policy_text: str | None = None) -> str | None:
     if match:
         return match.group(1).strip().strip("*_`\"").strip()[:300] or None
     if policy_text:
-        header = re.match(r'\s*policy\s+\w+\s+"([^"\n]*)"', policy_text)
+        header = _DESCRIPTION.match(policy_text)
         if header:
             return header.group(1)
     return None

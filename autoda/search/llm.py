@@ -1,32 +1,77 @@
 """The LLM client: any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp's
 server) through the openai package. Timeout, retries, temperature and answer length are
 set here, in one place; every call returns the text with its request id and token counts,
-or raises LLMError with a kind the journal records."""
+or raises LLMError with a kind the journal records.
+
+The timeout is a deadline on the whole call, retries and their waits included (the openai
+client's own timeout is per read, so a server trickling a byte a second would hold it for
+ever): each attempt runs in a worker thread that reads the body in chunks against the
+deadline and at most MAX_RESPONSE_BYTES of it, and the caller waits for that thread only
+until the deadline, then shuts its connection down. The body is read and checked here
+(autoda.search.completion), not by the openai client, so a broken answer is an LLMError
+of kind `api`, never an exception from deep inside a library.
+"""
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
 import time
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, field
 
 import openai
 
-TIMEOUT_SECONDS = 120.0
-RETRIES = 2  # the openai client's own retries, with backoff, for 429, 5xx and dropped connections
+from ..secrets import protect, redact
+from .completion import BadCompletion, read_completion
+
+TIMEOUT_SECONDS = 120.0  # the whole call, retries included
+RETRIES = 2  # for 429, 5xx, dropped connections and cut-off answers, with backoff
 TEMPERATURE = 0.8
 MAX_TOKENS = 2000
+MAX_RESPONSE_BYTES = 4 << 20  # a 2,000-token answer is ~10 kB of JSON
+MAX_MESSAGE_CHARS = 500  # of an error message, for the journal and the terminal
+BACKOFF_SECONDS = (0.5, 2.0, 8.0)  # before retry 1, 2, 3...; a server's Retry-After up to a minute wins
+CHUNK_BYTES = 16384
 
 
 class LLMError(RuntimeError):
     def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+        message = redact(message)
+        super().__init__(message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "...")
         self.kind = kind  # timeout, rate_limit, server, connection, api
+
+
+class LLMSetupError(ValueError):
+    """Settings no call could work with (a base URL that is not an http(s) URL)."""
+
+
+def check_base_url(url: str | None) -> None:
+    if url is None:
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as error:
+        raise LLMSetupError(f"--base-url {url!r} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LLMSetupError(f"--base-url {url!r} is not an http(s) URL (like http://127.0.0.1:8080/v1)")
+
+
+class _Retryable(Exception):
+    """An attempt that failed in a way another attempt may not (429, 5xx, a dropped connection)."""
+
+    def __init__(self, error: LLMError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.retry_after = error, retry_after
 
 
 @dataclass(frozen=True)
 class LLMSettings:
     model: str
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never printed, journaled or sent anywhere but the server
     timeout: float = TIMEOUT_SECONDS
     retries: int = RETRIES
     temperature: float = TEMPERATURE
@@ -35,17 +80,21 @@ class LLMSettings:
     @classmethod
     def resolve(cls, model: str | None, base_url: str | None, api_key: str | None, **overrides) -> "LLMSettings | None":
         """From flags, else OPENAI_BASE_URL, OPENAI_API_KEY and AUTODA_MODEL; None when no
-        model is configured (then the search runs offline)."""
+        model is configured (then the search runs offline). Every key seen is redacted from
+        then on, wherever text goes."""
+        protect(api_key, os.environ.get("OPENAI_API_KEY"))
         model = model or os.environ.get("AUTODA_MODEL")
         if not model:
             return None
-        return cls(model, base_url or os.environ.get("OPENAI_BASE_URL"), api_key or os.environ.get("OPENAI_API_KEY"),
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        check_base_url(base_url)
+        return cls(model, base_url, api_key or os.environ.get("OPENAI_API_KEY"),
                    **{k: v for k, v in overrides.items() if v is not None})
 
     def public(self) -> dict:
         """What the journal records: everything but the key."""
-        return {"model": self.model, "base_url": self.base_url, "timeout": self.timeout, "retries": self.retries,
-                "temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {"model": self.model, "base_url": redact(self.base_url), "timeout": self.timeout,
+                "retries": self.retries, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
 
 @dataclass(frozen=True)
@@ -57,31 +106,130 @@ class Completion:
     seconds: float
 
 
+def _retry_after(response) -> float | None:
+    try:
+        return min(60.0, max(0.0, float(response.headers.get("retry-after"))))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+class _Attempt:
+    """One request in a worker thread. ``abort`` (from the caller, at the deadline) makes
+    the thread give up: a flag it checks between chunks, and its socket shut down, which
+    ends a blocked read at once."""
+
+    def __init__(self, client: openai.OpenAI, settings: LLMSettings, messages: list[dict], deadline: float,
+                 late: str) -> None:
+        self.client, self.settings, self.messages, self.deadline = client, settings, messages, deadline
+        self.late = late  # what a timeout says: whose deadline it was
+        self.done = threading.Event()
+        self.aborted = False
+        self.socket: socket.socket | None = None
+        self.result = None  # an Answer, or the exception to raise in the caller
+        self.thread = threading.Thread(target=self._run, daemon=True, name="autoda-llm-call")
+
+    def abort(self) -> None:
+        self.aborted = True
+        if self.socket is not None:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
+
+    def _run(self) -> None:
+        try:
+            self.result = self._request()
+        except (LLMError, _Retryable) as error:
+            self.result = error
+        except openai.APITimeoutError:
+            self.result = LLMError("timeout", self.late)
+        except openai.RateLimitError as error:
+            self.result = _Retryable(LLMError("rate_limit", f"rate limited ({error})"), _retry_after(error.response))
+        except openai.APIStatusError as error:  # 5xx, 408 and 409 may pass; 4xx will not
+            status = error.status_code
+            failure = LLMError("server" if status >= 500 or status in (408, 409) else "api",
+                               f"the server answered HTTP {status} ({error})")
+            self.result = _Retryable(failure, _retry_after(error.response)) if failure.kind == "server" else failure
+        except openai.APIConnectionError as error:
+            self.result = _Retryable(LLMError("connection", f"cannot reach {self.settings.base_url or 'the API'} "
+                                                            f"({error})"))
+        except BaseException as error:  # noqa: BLE001 - a thread's exception must come back as a value
+            # reading the body raises the HTTP library's own errors (httpx or httpx2 by openai version)
+            self.result = (LLMError("timeout", self.late) if self.aborted else
+                           _Retryable(LLMError("connection", f"the answer was cut off ({type(error).__name__}: "
+                                                             f"{error})")))
+        finally:
+            self.done.set()
+
+    def _request(self):
+        remaining = max(0.001, self.deadline - time.monotonic())
+        with self.client.chat.completions.with_streaming_response.create(
+                model=self.settings.model, messages=self.messages, temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens, timeout=remaining) as response:
+            raw = response.http_response
+            stream = raw.extensions.get("network_stream")
+            self.socket = stream.get_extra_info("socket") if stream is not None else None
+            if self.aborted:
+                self.abort()
+            body = bytearray()
+            for chunk in raw.iter_bytes(CHUNK_BYTES):
+                body += chunk
+                if self.aborted or time.monotonic() > self.deadline:
+                    raise LLMError("timeout", f"{self.late} ({len(body):,} bytes came)")
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise LLMError("api", f"the answer is over {MAX_RESPONSE_BYTES:,} bytes; a policy is a page")
+            content_type, header_id = raw.headers.get("content-type"), raw.headers.get("x-request-id")
+        try:
+            return read_completion(bytes(body), content_type, header_id)
+        except BadCompletion as error:
+            raise LLMError("api", str(error)) from None
+
+    def run(self) -> object:
+        """The answer, or the exception that ended the attempt; never later than the deadline."""
+        self.thread.start()
+        try:
+            finished = self.done.wait(max(0.0, self.deadline - time.monotonic()))
+        except BaseException:  # Ctrl-C: the thread must not go on reading
+            self.abort()
+            raise
+        if not finished:
+            self.abort()
+            return LLMError("timeout", self.late)
+        return self.result
+
+
 class LLMClient:
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
-        # a local server needs no key, but the client insists on one
-        self.client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or "not-needed",
-                                    timeout=settings.timeout, max_retries=settings.retries)
-
-    def complete(self, messages: list[dict]) -> Completion:
-        start = time.perf_counter()
+        check_base_url(settings.base_url)
+        # a local server needs no key, but the client insists on one; retries are ours, within the deadline
         try:
-            response = self.client.chat.completions.create(
-                model=self.settings.model, messages=messages, temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens)
-        except openai.APITimeoutError as error:
-            raise LLMError("timeout", f"no answer within {self.settings.timeout:g} s ({error})") from None
-        except openai.RateLimitError as error:
-            raise LLMError("rate_limit", f"rate limited after {self.settings.retries} retries ({error})") from None
-        except openai.InternalServerError as error:
-            raise LLMError("server", f"server error after {self.settings.retries} retries ({error})") from None
-        except openai.APIConnectionError as error:
-            raise LLMError("connection", f"cannot reach {self.settings.base_url or 'the API'} ({error})") from None
-        except openai.APIError as error:
-            raise LLMError("api", str(error)) from None
-        choice = response.choices[0] if response.choices else None
-        text = (choice.message.content or "") if choice is not None else ""
-        usage = response.usage
-        return Completion(text, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0,
-                          getattr(response, "id", None), time.perf_counter() - start)
+            self.client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or "not-needed",
+                                        timeout=settings.timeout, max_retries=0)
+        except Exception as error:  # noqa: BLE001 - whatever the client refuses to start with
+            raise LLMSetupError(redact(f"cannot set up the LLM client: {error}")) from None
+
+    def complete(self, messages: list[dict], deadline: float | None = None) -> Completion:
+        """One answer within the timeout, retries included, and by ``deadline`` (a
+        time.monotonic() value: the search's own time budget) when one is given."""
+        start = time.monotonic()
+        end = start + self.settings.timeout
+        late = f"no complete answer within {self.settings.timeout:g} s"
+        if deadline is not None and deadline < end:
+            end, late = deadline, "the search's time budget (--max-time) ran out before a complete answer"
+        messages = [{**m, "content": redact(m["content"])} for m in messages]  # no key goes into a prompt
+        retries = 0
+        while True:
+            if time.monotonic() >= end:
+                raise LLMError("timeout", late)
+            result = _Attempt(self.client, self.settings, messages, end, late).run()
+            if not isinstance(result, BaseException):
+                return Completion(result.text, result.prompt_tokens, result.completion_tokens, result.request_id,
+                                  time.monotonic() - start)
+            if not isinstance(result, _Retryable):
+                raise result
+            wait = result.retry_after if result.retry_after is not None else \
+                BACKOFF_SECONDS[min(retries, len(BACKOFF_SECONDS) - 1)]
+            if retries >= self.settings.retries or time.monotonic() + wait >= end:
+                raise LLMError(result.error.kind, f"{result.error} after {retries} "
+                                                  f"retr{'y' if retries == 1 else 'ies'}")
+            retries += 1
+            time.sleep(wait)

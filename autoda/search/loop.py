@@ -12,9 +12,10 @@ goes back with that said. Every attempt is a journal row. Randomness is seeded p
 """
 from __future__ import annotations
 
+import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
@@ -52,9 +53,39 @@ class SearchConfig:
     policy_lang: str = "dsl"  # what proposers write: "dsl" or "python" (the paper's get_aug_type)
     baselines: tuple[tuple[str, str], ...] = ()  # (name, policy text), evaluated as references
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "SearchConfig":
+        """Stored settings, checked (a journal may be damaged or from another version):
+        ValueError names the first bad one; settings this version does not know are left out."""
+        known = {f.name: f for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        for name, value in values.items():
+            default = known[name].default
+            optional = name in ("max_evals", "max_time", "max_tokens")
+            if value is None and optional:
+                continue
+            if name == "baselines":
+                if not (isinstance(value, (list, tuple)) and all(
+                        isinstance(b, (list, tuple)) and len(b) == 2 and all(isinstance(x, str) for x in b)
+                        for b in value)):
+                    raise ValueError("baselines is not a list of (name, policy) pairs")
+                values[name] = tuple(tuple(b) for b in value)
+            elif isinstance(default, str):
+                if value not in _CHOICES.get(name, (value,)) or not isinstance(value, str):
+                    raise ValueError(f"{name} is {value!r}")
+            else:
+                number = (int,) if isinstance(default, int) or name in ("max_evals", "max_tokens") else (int, float)
+                if (isinstance(value, bool) or not isinstance(value, number) or math.isnan(value)
+                        or (math.isinf(value) and name != "max_time") or (value < 0 and name != "seed")):
+                    raise ValueError(f"{name} is {value!r}")
+        return cls(**values)
+
     def planned(self) -> int:
         """Evaluations the strategy plans (besides the references)."""
         return 1 if self.strategy == "simple" else self.population + self.generations * (self.explore + self.mutations)
+
+
+_CHOICES = {"strategy": ("evolve", "simple"), "policy_lang": ("dsl", "python")}
 
 
 @dataclass
@@ -74,7 +105,10 @@ class Search:
         self.executor = evaluate if hasattr(evaluate, "submit") else LocalExecutor(evaluate)
         self.journal, self.proposer, self.config = journal, proposer, config
         self.on_progress = on_progress or (lambda progress, event: None)
-        self.started = time.perf_counter()
+        self.started = time.monotonic()
+        self.deadline = None if config.max_time is None else self.started + config.max_time
+        if hasattr(proposer, "deadline"):  # an LLM call ends by the deadline, whatever its own timeout
+            proposer.deadline = self.deadline
         self.progress = Progress()
         self._refresh()
 
@@ -89,10 +123,13 @@ class Search:
         c = self.config
         if c.max_evals is not None and self.journal.evaluations() + self.executor.pending() >= c.max_evals:
             raise BudgetSpent(f"max-evals ({c.max_evals})")
-        if c.max_time is not None and time.perf_counter() - self.started >= c.max_time:
-            raise BudgetSpent(f"max-time ({c.max_time:g} s)")
+        self._check_time()
         if c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
             raise BudgetSpent(f"max-tokens ({c.max_tokens})")
+
+    def _check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise BudgetSpent(f"max-time ({self.config.max_time:g} s)")
 
     def _event(self, text: str) -> None:
         self._refresh()
@@ -115,9 +152,16 @@ class Search:
             self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
 
     def _resume_in_flight(self) -> None:
-        for candidate in self.journal.in_flight():  # killed mid-evaluation: evaluate it again
+        """Evaluate again what a killed (or stopped) run left in flight."""
+        for candidate in self.journal.in_flight():
             self._check_budgets()
-            self._evaluate(candidate.id, check_policy(candidate.policy_text, max_cost=self.config.max_cost))
+            try:  # the journal may be damaged, or from a version whose compiler took more
+                checked = check_policy(candidate.policy_text or "", max_cost=self.config.max_cost)
+            except PolicyError as error:
+                self.journal.update(candidate.id, status="failed", failure="compile", final=1,
+                                    message=f"in flight when the run stopped, and no longer checks: {error.render()}")
+                continue
+            self._evaluate(candidate.id, checked)
         self._collect(wait=True)  # their slots count as done only once they are journaled
 
     # --- one offspring slot --------------------------------------------------------------
@@ -136,6 +180,7 @@ class Search:
             row, checked, follow = self._record(generation, slot, attempt, operator, parents, proposal)
             last = attempt >= limit - 1
             if checked is not None:
+                self._start_by_deadline(row)
                 self._evaluate(row, checked)
                 return
             if last:
@@ -143,6 +188,13 @@ class Search:
                 self._event(f"slot {generation}.{slot} gave up after {attempt + 1} attempts")
                 return
             self._event(f"attempt {attempt + 1} of slot {generation}.{slot} failed")
+
+    def _start_by_deadline(self, row: int) -> None:
+        """No evaluation starts after the time budget: a candidate checked too late stays in
+        flight, and the next --resume evaluates it."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.journal.update(row, status="evaluating")
+            self._check_time()
 
     def _record(self, generation: int, slot: int, attempt: int, operator: str, parents: list[Candidate],
                 proposal: Proposal) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
@@ -233,7 +285,13 @@ class Search:
         if self.journal.slot_done(-1, index):
             return
         self._check_budgets()
-        checked = check_policy(text, max_cost=self.config.max_cost)
+        try:
+            checked = check_policy(text, max_cost=self.config.max_cost)
+        except PolicyError as error:  # a stored reference that no longer checks: recorded, not a crash
+            self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=text, policy_name=name,
+                             status="failed", failure="compile", message=error.render(), final=1)
+            return
         row = self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=checked.canonical,
                                policy_hash=checked.hash, policy_name=name, idea=f"reference policy {name}")
+        self._start_by_deadline(row)
         self._evaluate(row, checked)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..compiler import CheckedPolicy, check_policy
+from ..compiler import CheckedPolicy, PolicyError, check_policy
 from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
@@ -47,6 +47,7 @@ class LLMProposer:
 
     def __init__(self, client: LLMClient, task: TaskContext) -> None:
         self.client = client
+        self.deadline: float | None = None  # time.monotonic() by which answers must be in (the search sets it)
         self.language = task.language
         self.system = system_prompt(task)
         self.messages: list[dict] = []
@@ -54,7 +55,7 @@ class LLMProposer:
     def _ask(self, prompt: str) -> Proposal:
         self.messages.append({"role": "user", "content": prompt})
         try:
-            completion = self.client.complete(self.messages)
+            completion = self.client.complete(self.messages, self.deadline)
         except LLMError as error:
             self.messages.pop()
             return Proposal(None, prompt, error=error.kind, message=str(error))
@@ -84,7 +85,12 @@ class OfflineProposer:
         # the journal holds policy text; checking it again gives the tree and types GP edits,
         # once a slot: its follow-ups reuse them
         self.operator = operator
-        self.parents = [check_policy(p.policy_text, max_cost=self.gp.max_cost) for p in parents]
+        self.parents = []
+        for parent in parents:
+            try:
+                self.parents.append(check_policy(parent.policy_text, max_cost=self.gp.max_cost))
+            except PolicyError:  # journaled by a version whose compiler took more: not a parent now
+                continue
         return self._propose(seed, started)
 
     def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:

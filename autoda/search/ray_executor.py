@@ -5,6 +5,10 @@ the evaluator and returns the result as a dict. GPUs per task may be fractional,
 models share a GPU. A task whose worker dies is retried by Ray up to `retries` times, then
 recorded as `worker_lost`; an exception inside a task (not expected: evaluations record
 their failures) is recorded as `error`.
+
+Tasks never see the driver's secrets: a local cluster is started with the API key, tokens
+and proxies taken out of the environment its processes copy, and every task's runtime
+environment blanks the ones this process has (a joined cluster's own are its business).
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import os
 from typing import Callable
 
 from ..compiler import CheckedPolicy
+from ..secrets import scrubbed_environ, secret_names
 from .executors import EvaluationSpec, failed_evaluation, result_from
 
 
@@ -55,15 +60,18 @@ class RayExecutor:
             try:
                 if address:
                     ray.init(address=address, **options)
-                else:  # a local cluster sized for the evaluations asked for
-                    ray.init(num_cpus=workers * spec.threads, num_gpus=None, **options)
+                else:  # a local cluster sized for the evaluations asked for, its processes without secrets
+                    with scrubbed_environ():
+                        ray.init(num_cpus=workers * spec.threads, num_gpus=None, **options)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise RayUnavailable(f"cannot start or reach Ray{f' at {address}' if address else ''}: {error}") from None
         self.spec = spec
         self.data_ref = ray.put(data)  # once: every task reads the same objects
         self.checkpoint_ref = ray.put(checkpoint)
+        blank = {name: "" for name in secret_names()}
         self.remote = ray.remote(task).options(num_cpus=spec.threads, num_gpus=gpus_per_eval, max_retries=retries,
-                                               retry_exceptions=False)
+                                               retry_exceptions=False,
+                                               **({"runtime_env": {"env_vars": blank}} if blank else {}))
         self.refs: dict = {}  # object ref -> journal row
         self.finished: list[tuple[int, object]] = []
 

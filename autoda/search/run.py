@@ -3,17 +3,20 @@ evaluator, the proposer and the loop, wired once for a new run and again, from t
 journal's stored configuration, for `--resume`."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from ..compiler import check_policy
-from ..resources import resource_names, resource_text
+from ..compiler import PolicyError, check_policy
+from ..policies import PolicyNotFound, example_policies, resolve_policy
 from .executors import EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
-from .journal import Journal
-from .llm import LLMClient, LLMSettings
+from .journal import Journal, JournalError
+from .llm import LLMClient, LLMSettings, LLMSetupError
 from .loop import Progress, Search, SearchConfig
 from .prompts import TaskContext
 from .proposers import LLMProposer, OfflineProposer
@@ -26,35 +29,91 @@ class RunError(ValueError):
     """A run that cannot start as asked (a missing run folder, a bad baseline, no model)."""
 
 
-def example_policies() -> dict[str, str]:
-    return {name.removesuffix(".dsl"): resource_text("autoda.examples", name)
-            for name in resource_names("autoda.examples", ".dsl")}
-
-
 def baseline_text(name_or_path: str) -> tuple[str, str]:
-    """A reference policy: an example's name, or a file."""
-    examples = example_policies()
-    if name_or_path in examples:
-        return name_or_path, examples[name_or_path]
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise RunError(f"--baseline {name_or_path!r} is neither an example policy ({', '.join(examples)}) nor a file")
-    return path.stem, path.read_text(encoding="utf-8")
+    """A reference policy: an example's name, or a file (read as `autoda compile` reads it)."""
+    try:
+        label, text, _ = resolve_policy(name_or_path)
+    except PolicyNotFound as error:
+        raise RunError(f"--baseline {error}") from None
+    except PolicyError as error:
+        raise RunError(f"--baseline {name_or_path!r}: {error.render()}") from None
+    return label, text
 
 
 def open_run(run_dir: Path, config: dict | None) -> tuple[Journal, dict]:
-    """A new run (config given) or a resumed one (config from its journal)."""
+    """A new run (config given) or a resumed one (config from its journal). The journal
+    holds the run folder's lock until it is closed, so two searches never share a folder.
+    RunError for a folder that is not what was asked for; JournalError for one that is
+    busy, damaged or cannot be written."""
     path = run_dir / JOURNAL
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir} is a file, not a run folder")
     if config is None:
-        if not path.exists():
-            raise RunError(f"--resume {run_dir}: no {JOURNAL} there")
-        journal = Journal(path)
-        return journal, journal.meta("config")
+        if not path.is_file():
+            raise RunError(f"--resume {run_dir}: no {JOURNAL} there" if not path.exists() else
+                           f"--resume {run_dir}: {JOURNAL} there is not a file")
+        journal = Journal(path, lock=True)
+        try:
+            return journal, stored_config(journal)
+        except RunError:
+            journal.close()
+            raise
     if path.exists():
         raise RunError(f"{run_dir} already holds a search; resume it with --resume {run_dir}, or choose --out")
-    journal = Journal(path)
+    journal = Journal(path, lock=True)
+    if journal.meta("config") is not None:  # another search started here since the check above
+        journal.close()
+        raise RunError(f"{run_dir} already holds a search; resume it with --resume {run_dir}, or choose --out")
     journal.set_meta("config", config)
     return journal, config
+
+
+# what run_search and the command line read from a stored configuration, and its type
+_CONFIG = {"proposer": str, "dataset": str, "imb_ratio": (int, float), "method": str, "net": str, "seed": int,
+           "epochs": int, "e_ckp": int, "n_ft": int, "batch_size": int, "lr": (int, float), "device": str,
+           "search": dict}
+
+
+def stored_config(journal: Journal) -> dict:
+    """A resumed run's configuration, checked: a journal may be damaged or from another
+    version, and a bad value must stop the resume with one line, not a traceback later."""
+    config = journal.meta("config")
+    where = f"--resume {journal.path.parent}"
+    if not isinstance(config, dict):
+        raise RunError(f"{where}: the journal holds no readable run configuration (not a run, or damaged)")
+    bad = [k for k, kind in _CONFIG.items() if not isinstance(config.get(k), kind) or isinstance(config.get(k), bool)]
+    if config.get("llm") is not None and not (isinstance(config["llm"], dict) and isinstance(config["llm"].get("model"), str)):
+        bad.append("llm")
+    if bad:
+        raise RunError(f"{where}: the stored configuration is damaged or from another version "
+                       f"(missing or bad: {', '.join(bad)})")
+    try:
+        config["search"] = asdict(SearchConfig.from_dict(config["search"]))
+    except ValueError as error:
+        raise RunError(f"{where}: the stored search settings are damaged ({error})") from None
+    if not isinstance(config.get("executor"), dict):
+        config["executor"] = {}
+    return config
+
+
+def explain(error: BaseException, run_dir: Path) -> str:
+    """One line for what stopped a run or a look at one: a damaged, busy or unwritable
+    journal, a full disk, a file that could not be written. Every committed journal row
+    stays: each was its own transaction."""
+    text = str(error)
+    full = (isinstance(error, sqlite3.OperationalError) and "full" in text) or \
+        (isinstance(error, OSError) and error.errno == errno.ENOSPC)
+    if full:
+        where = f" writing {error.filename}" if isinstance(error, OSError) and error.filename else ""
+        return (f"the disk is full{where}; every journal row written before is kept: free some space and "
+                f"continue with --resume {run_dir}")
+    if isinstance(error, JournalError):
+        return text
+    if isinstance(error, sqlite3.Error):
+        return f"the journal {run_dir / JOURNAL} failed: {text}"
+    if isinstance(error, OSError):
+        return f"cannot write {error.filename or run_dir}: {error.strerror or text}"
+    return text
 
 
 def task_line(data) -> str:
@@ -70,7 +129,7 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
     from ..engine.fitness import FitnessEvaluator, FitnessSetup
     from ..engine.trainer import Recipe
 
-    started = time.perf_counter()
+    started = time.monotonic()
     outcome = "interrupted"
     try:
         # load_dataset's arguments, for the workers too (download aside: this process fetches the data)
@@ -83,15 +142,20 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
         evaluator = FitnessEvaluator(data, setup, config.get("fitness_cache"), on_epoch=on_epoch)
         journal.set_meta("train_counts", data.train.counts().tolist())  # for reports
         journal.set_meta("class_names", list(data.train.class_names))
-        search_config = SearchConfig(**{k: (tuple(tuple(b) for b in v) if k == "baselines" else v)
-                                        for k, v in config["search"].items()})
+        try:
+            search_config = SearchConfig.from_dict(config["search"])
+        except ValueError as error:
+            raise RunError(f"the search settings are not usable ({error})") from None
         if config["proposer"] == "llm":
             if llm is None:
                 raise RunError("this search uses an LLM: give --model (or AUTODA_MODEL), and --base-url and "
                                "--api-key as the endpoint needs")
             task = TaskContext(task_line(data), config["net"], config["method"], config["e_ckp"], config["n_ft"],
                                search_config.policy_lang)
-            proposer = LLMProposer(LLMClient(llm), task)
+            try:
+                proposer = LLMProposer(LLMClient(llm), task)
+            except LLMSetupError as error:
+                raise RunError(str(error)) from None
         else:
             if search_config.policy_lang != "dsl":
                 raise RunError("the offline proposer writes policy-language programs; "
@@ -103,9 +167,13 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
             outcome = Search(journal, executor, proposer, search_config, on_progress).run()
         finally:
             executor.close()
-    finally:
-        summary = summarise(journal, run_dir, time.perf_counter() - started, outcome)
-    return outcome, summary
+    except BaseException:
+        # best.dsl and summary.json for what is journaled, if the disk takes them; the
+        # error that stopped the run is the one to tell
+        with contextlib.suppress(sqlite3.Error, OSError):
+            summarise(journal, run_dir, time.monotonic() - started, outcome)
+        raise
+    return outcome, summarise(journal, run_dir, time.monotonic() - started, outcome)
 
 
 def make_executor(config: dict, data_args: dict, data, evaluator):

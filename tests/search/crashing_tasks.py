@@ -34,3 +34,18 @@ def crash_first_time_local(text):
     if attempts == 0:
         os.kill(os.getpid(), signal.SIGKILL)
     return _evaluate_in_worker(text)
+
+
+def report_environment(text):
+    """A task that reports what secrets its worker process holds: in os.environ, and in the
+    environment block the process was started with (/proc/self/environ)."""
+    import json
+
+    key = os.environ.get("AUTODA_TEST_KEY_HINT", "")
+    names = sorted(n for n, v in os.environ.items() if v and (n.endswith(("_API_KEY", "_TOKEN")) or
+                                                              n.upper().endswith("PROXY")))
+    started_with = Path("/proc/self/environ").read_bytes() if Path("/proc/self/environ").exists() else b""
+    found = {"names": names, "key_in_environ": any(key and key in v for v in os.environ.values()),
+             "key_at_start": bool(key) and key.encode() in started_with}
+    return {"ok": True, "fitness": 0.5, "validation": None, "failure": None, "message": json.dumps(found),
+            "seconds": 0.0}

@@ -1,6 +1,6 @@
 """A small OpenAI-compatible chat server on 127.0.0.1 for tests: it answers each request
 with the next scripted behaviour, so the real openai client meets valid answers, broken
-ones, errors and stalls over real HTTP."""
+ones, hostile ones, errors and stalls over real HTTP."""
 from __future__ import annotations
 
 import json
@@ -8,16 +8,44 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+MISSING = object()  # a field left out of the answer altogether
+_USUAL = object()
+
+
+def completion(content: object = "", *, message: object = _USUAL, choices: object = _USUAL,
+               usage: object = _USUAL, id: object = "chatcmpl-1", model: str = "fake") -> dict:
+    """A chat completion payload; any part can be replaced (MISSING leaves it out)."""
+    if message is _USUAL:
+        message = {"role": "assistant", "content": content}
+    if choices is _USUAL:
+        choices = [{"index": 0, "finish_reason": "stop", "message": message}]
+        if message is MISSING:
+            del choices[0]["message"]
+    if usage is _USUAL:
+        usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    payload = {"id": id, "object": "chat.completion", "created": 0, "model": model, "choices": choices,
+               "usage": usage}
+    return {k: v for k, v in payload.items() if v is not MISSING}
+
 
 class FakeOpenAI:
-    """Script items: a str (the answer), or a dict with "status" (an HTTP error) and/or
-    "sleep" (seconds before answering) and "content". When the script runs out, the
-    fallback answers."""
+    """Script items, one per request:
 
-    def __init__(self, script: list, fallback: str | None = None) -> None:
+    - a str (or None): the answer's content;
+    - a callable: called with the request ({"body", "headers"}), returns an item;
+    - a dict with any of
+      "status" (an HTTP error), "sleep" (seconds before answering), "content" (any JSON
+      value as the message's content), "payload" (the whole JSON body), "body" (raw body
+      bytes), "content_type", "length" (a Content-Length other than the body's: more cuts
+      the body off), "trickle" (send the body a byte at a time, this many seconds apart).
+
+    When the script runs out, the fallback answers."""
+
+    def __init__(self, script: list, fallback: object = None) -> None:
         self.script = list(script)
         self.fallback = fallback
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # the JSON bodies received
+        self.headers: list[dict] = []  # and their headers (lower-case names)
         self.lock = threading.Lock()
         server = self
 
@@ -27,33 +55,45 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                headers = {k.lower(): v for k, v in self.headers.items()}  # names as sent vary in case
                 with server.lock:
                     server.requests.append(body)
+                    server.headers.append(headers)
                     item = server.script.pop(0) if server.script else server.fallback
+                if callable(item):
+                    item = item({"body": body, "headers": headers})
                 item = {"content": item} if isinstance(item, str) or item is None else item
                 if item.get("sleep"):
                     time.sleep(item["sleep"])
                 status = item.get("status", 200)
-                if status != 200:
-                    payload = {"error": {"message": f"scripted {status}", "type": "test", "code": status}}
+                if "body" in item:
+                    data = item["body"]
+                elif status != 200:
+                    data = json.dumps({"error": {"message": f"scripted {status}", "type": "test", "code": status}}).encode()
+                elif "payload" in item:
+                    data = json.dumps(item["payload"]).encode()
                 else:
-                    content = item.get("content") or ""
-                    payload = {"id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion", "created": 0,
-                               "model": body.get("model", "fake"),
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": content}}],
-                               "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
-                data = json.dumps(payload).encode()
+                    data = json.dumps(completion(item.get("content") or "", id=f"chatcmpl-{len(server.requests)}",
+                                                 model=body.get("model", "fake"))).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Type", item.get("content_type", "application/json"))
+                    self.send_header("Content-Length", str(item.get("length", len(data))))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if item.get("trickle"):
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(item["trickle"])
+                    else:
+                        self.wfile.write(data)
+                    if item.get("length", len(data)) != len(data):
+                        self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

@@ -140,6 +140,78 @@ def test_local_workers_replace_a_dead_worker_and_retry(fitness, tmp_path, monkey
     assert result.fitness == expected.results()[0][1].fitness
 
 
+SECRET = "sk-test-9f8e7d6c5b4a39281706"
+
+
+def secret_environment(monkeypatch):
+    from autoda import secrets
+
+    monkeypatch.setattr(secrets, "_active", secrets.Redactor([SECRET]))
+    for name, value in {"OPENAI_API_KEY": SECRET, "OTHER_API_KEY": "other", "HF_TOKEN": "token",
+                        "HTTPS_PROXY": "http://user:pass@proxy:3128", "AUTODA_TEST_KEY_HINT": SECRET[3:]}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_local_workers_start_without_secrets_in_their_environment(fitness, monkeypatch):
+    import json
+
+    import crashing_tasks
+
+    secret_environment(monkeypatch)
+    data, evaluator, spec = fitness
+    executor = ProcessExecutor(spec, workers=1, retries=0, task=crashing_tasks.report_environment)
+    try:
+        [result] = run_all(executor, POLICIES[:1])
+    finally:
+        executor.close()
+    assert json.loads(result.message) == {"names": [], "key_in_environ": False, "key_at_start": False}
+    assert os.environ["OPENAI_API_KEY"] == SECRET  # the driver keeps its own
+
+
+RAY_SCRIPT = """
+import json, sys
+import crashing_tasks, ray
+from autoda import secrets
+from autoda.engine.data import load_dataset
+from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.trainer import Recipe
+from autoda.search.executors import EvaluationSpec
+from autoda.search.ray_executor import RayExecutor
+from test_executors import POLICIES, SECRET
+
+secrets.protect(SECRET)
+ray.cloudpickle.register_pickle_by_value(crashing_tasks)
+data = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16)
+setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(4, batch_size=32, lr=0.05), 0, e_ckp=2, n_ft=1)
+spec = EvaluationSpec({}, setup, sys.argv[1], threads=1)
+executor = RayExecutor(spec, data, {}, workers=1, task=lambda s, d, c, text, g: crashing_tasks.report_environment(text))
+try:
+    executor.submit(0, POLICIES[0])
+    [(_, result)] = executor.results(wait=True)
+finally:
+    executor.close()
+print(result.message)
+"""
+
+
+def test_ray_tasks_see_no_secrets(tmp_path, monkeypatch):
+    """A local cluster started for the run (a fresh process: Ray copies the environment as
+    it starts) and its tasks hold no key, token or proxy."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'autoda[ray]'")
+    secret_environment(monkeypatch)
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", RAY_SCRIPT, str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"names": [], "key_in_environ": False, "key_at_start": False}
+
+
 def test_ray_only_options_need_the_ray_executor(tmp_path):
     from click.testing import CliRunner
 

@@ -66,3 +66,42 @@ def test_python_answers_give_the_module_that_defines_get_aug_type(answer):
 def test_python_answers_without_the_function_give_none():
     assert extract_python("```python\ndef helper(x):\n    return x\n```") is None
     assert extract_python("policy p\nper sample:\n    identity\n") is None
+
+
+MB2 = 2_000_000
+ADVERSARIAL = {
+    "newlines": "\n" * MB2,
+    "whitespace": " \t\n\r\x0b\x0c" * (MB2 // 6),
+    "fences": "```" * (MB2 // 3),
+    "fence lines": "```\n" * (MB2 // 4),
+    "an opening fence and a long line": "```" + "a" * MB2,
+    "an unclosed fence of blank lines": "```policy\n" + "\n" * MB2,
+    "policy words": "policy " * (MB2 // 7),
+    "policy lines": "policy\n" * (MB2 // 7),
+    "indented near misses": (" " * 60 + "polic y\n") * (MB2 // 68),
+    "idea near misses": "- * # > idea" * (MB2 // 12),
+    "idea lines": "IDEA\n" * (MB2 // 5),
+    "markers": "- " * (MB2 // 2),
+    "def lines": "def\n" * (MB2 // 4),
+    "def and spaces": "def" + " " * MB2,
+    "capitals": "A" * MB2,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_extraction_is_linear_on_megabytes_of_adversarial_answers(name):
+    """Each of these took minutes or more with `^\\s*` patterns (quadratic: 40,000 newlines
+    took 44 s); linear, each is a fraction of a second."""
+    import time
+
+    answer = ADVERSARIAL[name]
+    started = time.monotonic()
+    extract_policy(answer)
+    extract_python(answer)
+    extract_idea(answer, "policy p" + " " * MB2)
+    assert time.monotonic() - started < 5
+
+
+def test_a_policy_after_megabytes_of_whitespace_is_still_found():
+    assert extract_policy("\n" * MB2 + POLICY) == POLICY
+    assert extract_idea(" \n" * 100_000 + "IDEA: late\n" + POLICY) == "late"

@@ -51,6 +51,24 @@ def test_each_budget_stops_the_run(tmp_path, budget, outcome, evaluations):
     assert journal.evaluations() == evaluations
 
 
+def test_max_time_holds_while_a_candidate_compiles(tmp_path, monkeypatch):
+    """A step that runs past the budget (here a slow check) is journaled, no evaluation
+    starts after the deadline, and the candidate waits in flight for --resume."""
+    import autoda.search.loop as loop
+
+    check = loop.check_policy
+    monkeypatch.setattr(loop, "check_policy", lambda *args, **kw: time.sleep(1.5) or check(*args, **kw))
+    s, journal = offline(tmp_path, population=3, generations=0, max_time=1.0)
+    assert s.run() == "stopped: max-time (1 s)"
+    assert journal.evaluations() == 0
+    [waiting] = journal.in_flight()
+    monkeypatch.undo()
+    resumed = Search(journal, fake_fitness, OfflineProposer(GeneticProgramming(SEEDS, 64)),
+                     SearchConfig(population=3, generations=0))
+    assert resumed.run() == "done" and journal.evaluations() == 3
+    assert waiting.id in {c.id for c in journal.evaluated()}
+
+
 def test_references_are_evaluated_once_and_kept_out_of_the_population(tmp_path):
     text = example_policies()["none"]
     s, journal = offline(tmp_path, population=2, generations=1, explore=1, mutations=1, baselines=(("none", text),))
