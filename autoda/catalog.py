@@ -4,6 +4,12 @@ DATASETS = ("synthetic", "cifar10-lt", "cifar100-lt", "folder")
 METHODS = ("ce", "ce-drw", "ldam-drw", "bs")
 MODELS = ("resnet32", "resnet8", "resnet50")
 
+# Bounds on numbers the commands, experiment configurations and stored run configurations
+# take, so an extreme one is refused with one line rather than failing deep in torch:
+SEED_RANGE = (-(2**31), 2**31 - 1)  # seeds are mixed into 64-bit generator seeds (seed * 1_000_003 + epoch)
+MAX_EPOCHS = 10_000  # far beyond any recipe; preview simulates every epoch up to --epoch
+MAX_LR = 1_000.0  # above it SGD only diverges; near float32's limit it overflows before it can
+
 
 def default_net(dataset: str, image_size: int | None = None) -> str:
     """The network `auto` means: resnet8 for the synthetic set, ResNet-32 for CIFAR-sized

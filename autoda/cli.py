@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .catalog import DATASETS, METHODS, MODELS, default_net
+from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.pipeline import LANGUAGES
@@ -25,6 +25,9 @@ from .files import write_atomic, write_json
 from .secrets import shown
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
+SEED = click.IntRange(*SEED_RANGE)
+EPOCHS = click.IntRange(1, MAX_EPOCHS)
+LR = click.FloatRange(min=0, max=MAX_LR, min_open=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,10 +76,27 @@ def _require_sandbox() -> None:
     try:
         client.start()
     except SandboxError as error:
-        click.echo(f"error: Python policies cannot run: {error}", err=True)
+        click.echo(f"error: Python policies cannot run: {shown(error)}", err=True)
         sys.exit(1)
     finally:
         client.close()
+
+
+def _untrusted_endpoints(o: dict, config: dict, executor: dict) -> str | None:
+    """Why a resumed run cannot go on with the endpoints its journal names, or None. Anyone
+    who could write the run folder chose them: a stored base URL would be sent the API key,
+    and a stored Ray cluster's results are unpickled (run) in this process. Each is used
+    only when named again on the command line (or OPENAI_BASE_URL)."""
+    stored_url = (config.get("llm") or {}).get("base_url") if config["proposer"] == "llm" else None
+    named_url = o["base_url"] or os.environ.get("OPENAI_BASE_URL")
+    has_key = bool(o["api_key"] or os.environ.get("OPENAI_API_KEY"))
+    if stored_url and has_key and not named_url:
+        return (f"this run's LLM server is {stored_url!r}, as its journal says; the API key goes only to a "
+                f"server named here: resume with --base-url (or OPENAI_BASE_URL)")
+    if executor.get("kind") == "ray" and executor.get("ray_address") and not o["ray_address"]:
+        return (f"this run evaluated on the Ray cluster at {executor['ray_address']!r}, as its journal says; a "
+                f"cluster's results run as code here, so it is joined only when named: resume with --ray-address")
+    return None
 
 
 def _checked(name: str, lang: str):
@@ -85,7 +105,7 @@ def _checked(name: str, lang: str):
     try:
         return check_policy(source, file=file, lang=lang)
     except PolicyError as error:
-        click.echo(error.render(), err=True)
+        click.echo(shown(error.render()), err=True)  # file names, bidi controls in quoted lines
         sys.exit(1)
 
 
@@ -116,7 +136,7 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
             checked = check_policy(source, file=file, max_cost=max_cost, lang=policy_lang)
         except PolicyError as error:
             failed = True
-            click.echo(error.render(), err=True)
+            click.echo(shown(error.render()), err=True)
             results.append(_failure(file, error))
             continue
         if emit == "json":
@@ -125,7 +145,7 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
             info["plan"] = checked.lower().to_dict()
             results.append(info)
         elif emit == "summary":
-            click.echo(summary_text(checked))
+            click.echo(shown(summary_text(checked)))  # a description may hold bidi controls
         elif emit == "canonical":
             click.echo(checked.canonical, nl=False)
         elif emit == "ast":
@@ -148,12 +168,12 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
 @click.option("--split", default="train", show_default=True, help="Which split of an image folder to read.")
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True,
               help="Imbalance ratio of the simulated long-tailed set (class counts for the statistics).")
-@click.option("--epoch", type=click.IntRange(min=0), default=10, show_default=True,
+@click.option("--epoch", type=click.IntRange(0, MAX_EPOCHS), default=10, show_default=True,
               help="Run the epoch section up to this epoch, on simulated statistics.")
-@click.option("--epochs", "total_epochs", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--epochs", "total_epochs", type=EPOCHS, default=20, show_default=True,
               help="Total epochs of the simulated run (for 'progress').")
 @click.option("--samples", type=click.IntRange(1, 32), default=8, show_default=True, help="Draws per class.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default="preview.png", show_default=True)
 @_POLICY_LANG
 def preview_command(policy: str, data_source: str, split: str, imb_ratio: float, epoch: int, total_epochs: int,
@@ -174,10 +194,10 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
         image, rows = preview(compiled, data, imb_ratio=imb_ratio, epoch=epoch, total_epochs=total_epochs,
                               samples=samples)
     except (DataError, PolicyRuntimeError) as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)  # names files of the folder
         sys.exit(1)
     write_atomic(out, lambda tmp: image.save(tmp, format="PNG"))
-    click.echo(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}")
+    click.echo(shown(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}"))
 
 
 def _device(name: str) -> str:
@@ -202,14 +222,14 @@ def _device(name: str) -> str:
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
 @click.option("--model", type=click.Choice(("auto",) + MODELS), default="auto",
               show_default=True, help="auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above.")
-@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--epochs", type=EPOCHS, default=200, show_default=True,
               help="The recipe's milestones, warm-up and DRW epoch scale with it.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
+@click.option("--lr", type=LR, default=0.1, show_default=True)
 @click.option("--policy", "policy_file", help="A policy to augment with (after the standard crop and flip).")
 @click.option("--no-standard-aug", is_flag=True, help="Do not apply the standard pad-crop and flip.")
 @_POLICY_LANG
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
 @click.option("--report-test", is_flag=True, help="Also report the test split (final reports only).")
@@ -238,7 +258,7 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
         data = load_dataset(dataset, data_root, imb_ratio, seed, download, cache_dir or str(default_cache_dir() / "data"),
                             train_list=train_list, test_list=test_list, image_size=image_size)
     except DataError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)
         sys.exit(1)
     recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
     model = default_net(dataset, data.train.images.shape[-1]) if model == "auto" else model
@@ -251,10 +271,10 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
         with progress_bar(epochs, "training") as advance:
             trainer.train(epochs, advance)
     except Diverged as error:
-        click.echo(f"error: training diverged: {error}", err=True)
+        click.echo(f"error: training diverged: {shown(error)}", err=True)
         sys.exit(1)
     except PolicyRuntimeError as error:
-        click.echo(f"error: the policy failed at run time: {error}", err=True)
+        click.echo(f"error: the policy failed at run time: {shown(error)}", err=True)
         sys.exit(1)
     validation = trainer.evaluate(data.val)
     results = {"val": validation}
@@ -294,11 +314,11 @@ _SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
 @click.option("--net", type=click.Choice(("auto",) + MODELS), default="auto", show_default=True,
               help="The network (auto: resnet8 for synthetic, else resnet32).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs of the recipe [synthetic: 20, else 200].")
-@click.option("--e-ckp", type=click.IntRange(min=0), help="Checkpoint epoch [synthetic: 10, else 50].")
-@click.option("--n-ft", type=click.IntRange(min=1), help="Fine-tuning epochs per candidate [synthetic: 4, else 20].")
+@click.option("--epochs", type=EPOCHS, help="Epochs of the recipe [synthetic: 20, else 200].")
+@click.option("--e-ckp", type=click.IntRange(0, MAX_EPOCHS), help="Checkpoint epoch [synthetic: 10, else 50].")
+@click.option("--n-ft", type=EPOCHS, help="Fine-tuning epochs per candidate [synthetic: 4, else 20].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True)
+@click.option("--lr", type=LR, default=0.1, show_default=True)
 @click.option("--population", type=click.IntRange(min=1), default=4, show_default=True, help="N")
 @click.option("--parents", type=click.IntRange(min=1), default=2, show_default=True, help="N_p, for crossover")
 @click.option("--explore", type=click.IntRange(min=0), default=2, show_default=True,
@@ -326,7 +346,7 @@ _SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper
 @click.option("--policy-lang", type=click.Choice(["dsl", "python"]), default="dsl", show_default=True,
               help="What the LLM writes: the policy language, or the paper's Python get_aug_type (sandboxed).")
 @_WEAK_SANDBOX
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue the search in this run folder.")
@@ -343,6 +363,7 @@ def search_command(**o) -> None:
     """
     from .engine.data import DataError
     from .engine.fitness import default_cache_dir
+    from .engine.trainer import Diverged
     from .reporting import search_progress
     from .search.journal import JournalError
     from .search.llm import LLMSettings, LLMSetupError
@@ -417,9 +438,15 @@ def search_command(**o) -> None:
     if executor.get("kind", "local") == "local" and (o["gpus_per_eval"] or o["ray_address"]):
         journal.close()  # a resumed local run: its folder was there before
         raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
+    refused = _untrusted_endpoints(o, config, executor) if o["resume"] else None
+    if refused:  # a run folder is read without trust: it does not choose where the key or pickles go
+        journal.close()
+        click.echo(f"error: {shown(refused)}", err=True)
+        sys.exit(1)
     if config["proposer"] == "llm" and llm is None and config.get("llm"):
         try:
-            llm = LLMSettings.resolve(config["llm"]["model"], config["llm"].get("base_url"), o["api_key"])
+            base_url = o["base_url"] or os.environ.get("OPENAI_BASE_URL") or config["llm"].get("base_url")
+            llm = LLMSettings.resolve(config["llm"]["model"], base_url, o["api_key"])
         except LLMSetupError as error:  # a stored base URL from a damaged journal
             journal.close()
             click.echo(f"error: {shown(error)}", err=True)
@@ -437,6 +464,9 @@ def search_command(**o) -> None:
         sys.exit(130)
     except (DataError, RunError) as error:
         click.echo(f"error: {shown(error)}", err=True)
+        sys.exit(1)
+    except Diverged as error:  # the checkpoint's training (a candidate's divergence is its own failure)
+        click.echo(f"error: training the checkpoint diverged: {shown(error)}", err=True)
         sys.exit(1)
     except (sqlite3.Error, JournalError, OSError) as error:  # a full disk, a journal damaged meanwhile
         click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
@@ -487,7 +517,7 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
     try:
         experiment = Experiment.load(config)
     except (ExperimentError, PolicyError) as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)
         sys.exit(1)
     out_dir = Path(out) if out else Path(config).with_suffix("")
     device = _device(device or experiment.device)
@@ -500,12 +530,12 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
     def on_cell(name: str, status: str) -> None:
         if status != "running":
             done.append(name)
-        click.echo(f"[{len(done)}/{len(cells)}] {name}: {status}", err=True)
+        click.echo(shown(f"[{len(done)}/{len(cells)}] {name}: {status}"), err=True)
 
     try:
         results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
     except (DataError, PolicyError) as error:  # a policy that does not check: before any cell trains
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {shown(error)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again",

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .catalog import DATASETS, METHODS, MODELS, default_net
+from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import CheckedPolicy, check_policy
 from .files import FileTooLarge, NotARegularFile, read_limited, write_json
 
@@ -39,27 +39,32 @@ class ExperimentError(ValueError):
 
 
 MAX_CONFIG_BYTES = 1 << 20  # a grid of a few dozen lines; far more is not a configuration
+_SEEDS = f"[{SEED_RANGE[0]}, {SEED_RANGE[1]}]"
 
 # What each key of a configuration holds: (a check, what to say when it fails)
 _KINDS = {
     "dataset": (lambda v: isinstance(v, str), "a string"),
     "methods": (lambda v: _list_of(v, str), "a list of strings"),
     "policies": (lambda v: _list_of(v, str), "a list of strings"),
-    "seeds": (lambda v: _list_of(v, int), "a list of whole numbers"),
+    "seeds": (lambda v: _list_of(v, int) and all(_seed(s) for s in v), f"a list of whole numbers in {_SEEDS}"),
     "imb_ratio": (lambda v: _number(v) and v >= 1, "a number >= 1"),
     "data_root": (lambda v: isinstance(v, str), "a string (a path)"),
-    "epochs": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
+    "epochs": (lambda v: _whole(v) and 1 <= v <= MAX_EPOCHS, f"a whole number >= 1 and <= {MAX_EPOCHS}"),
     "net": (lambda v: isinstance(v, str), "a string"),
     "batch_size": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
-    "lr": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "lr": (lambda v: _number(v) and 0 < v <= MAX_LR, f"a number > 0 and <= {MAX_LR:g}"),
     "device": (lambda v: isinstance(v, str), "a string"),
     "select": (lambda v: isinstance(v, str), "a string"),
-    "data_seed": (lambda v: _whole(v), "a whole number"),
+    "data_seed": (lambda v: _seed(v), f"a whole number in {_SEEDS}"),
 }
 
 
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seed(value: object) -> bool:
+    return _whole(value) and SEED_RANGE[0] <= value <= SEED_RANGE[1]
 
 
 def _number(value: object) -> bool:

@@ -14,8 +14,9 @@ safe to show.
   C1 control but newline and tab (so no CSI or OSC sequence survives), bidi overrides and
   isolates, zero-width characters and lone surrogates. ``shown`` is both: what a person
   may see.
-- ``scrubbed_environ()``: os.environ without credentials while a worker process starts, so
-  the child never holds them (multiprocessing's spawn copies the parent's environment).
+- ``scrubbed_environ()``: os.environ (and sys.argv) without credentials while a worker
+  process starts, so the child never holds them (multiprocessing's spawn copies the parent's
+  environment and its sys.argv).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import contextlib
 import logging
 import os
 import re
+import sys
 import threading
 from typing import Iterable, Iterator
 
@@ -213,10 +215,15 @@ _environ_lock = threading.Lock()
 @contextlib.contextmanager
 def scrubbed_environ() -> Iterator[list[str]]:
     """os.environ without secrets for the moment a child process is started (spawn and
-    Ray's local cluster copy the environment as they start), then as it was."""
+    Ray's local cluster copy the environment as they start), then as it was; sys.argv
+    redacted for that moment too (spawn hands the child the parent's sys.argv, which holds
+    the key after `--api-key KEY`)."""
     with _environ_lock:
         saved = {name: os.environ.pop(name) for name in secret_names()}
+        argv = sys.argv
+        sys.argv = [redact(arg) for arg in argv]
         try:
             yield list(saved)
         finally:
+            sys.argv = argv
             os.environ.update(saved)

@@ -170,6 +170,24 @@ def test_search_usage_errors(args, message, monkeypatch):
     assert result.exit_code == 2 and message in result.stderr
 
 
+PREVIEW = ["preview", "examples/policies/cuda.dsl", "--out", "unwritten.png"]
+
+
+@pytest.mark.parametrize("args", [
+    ["search", "--seed", str(10**30)], ["train", "--seed", str(2**63 - 1)], PREVIEW + ["--seed", str(-(2**63))],
+    ["search", "--lr", "1e300"], ["train", "--lr", "1e300"],
+    ["search", "--epochs", str(2 * 10**9)], ["train", "--epochs", str(2 * 10**9)],
+    PREVIEW + ["--epoch", str(10**9 - 1), "--epochs", str(10**9)],
+])
+def test_numbers_past_what_training_takes_are_usage_errors(args, monkeypatch, tmp_path):
+    """Each reached torch as it stood (an overflow, a learning rate float32 cannot hold, a
+    schedule past the statistics' bound) or ran for days (preview's epochs, one at a time)."""
+    monkeypatch.chdir(ROOT)
+    result = run(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "is not in the range" in result.stderr
+
+
 def test_a_run_folder_is_never_overwritten(tmp_path):
     (tmp_path / "journal.sqlite").write_text("")
     result = run("search", "--out", str(tmp_path))
@@ -195,3 +213,23 @@ def test_experiment_errors(tmp_path):
     bad.write_text('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["cudaa"]\n')
     result = run("experiment", str(bad))
     assert result.exit_code == 1 and "neither an example" in result.stderr
+
+
+def test_names_from_an_image_folder_reach_the_terminal_escaped(tmp_path):
+    """Class folders and files are named by whoever made the data set: an OSC sequence in
+    one would retitle (or worse) the terminal of whoever previews or trains on it."""
+    from PIL import Image
+
+    hostile = "\x1b]0;owned\x07\u202e"
+    for name in ("plain", "other", f"tail{hostile}"):
+        (tmp_path / "data" / "train" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (40 * i, 90, 10)).save(tmp_path / "data" / "train" / name / f"{i}.png")
+    policy = str(ROOT / "examples/policies/cuda.dsl")
+    good = run("preview", policy, "--data", str(tmp_path / "data"), "--out", str(tmp_path / "grid.png"))
+    assert good.exit_code == 0, good.output
+    (tmp_path / "data" / "train" / "plain" / f"{hostile}bad.png").write_bytes(b"not an image")  # read first
+    bad = run("preview", policy, "--data", str(tmp_path / "data"), "--out", str(tmp_path / "grid.png"))
+    assert bad.exit_code == 1 and "cannot decode" in bad.stderr
+    for result in (good, bad):
+        assert "\x1b" not in result.output and "\u202e" not in result.output and "\\x1b]0;owned" in result.output

@@ -131,3 +131,16 @@ def test_a_config_that_is_not_utf8_or_not_a_file_is_a_clear_error(tmp_path):
             "try:\n    Experiment.load('/dev/zero')\nexcept ExperimentError as error:\n    print(error)\n")
     result = run_bounded(code, imports="autoda.experiment")  # before: a read without end
     assert result.stdout.strip() == "cannot read /dev/zero: a character device, not a regular file", result.stderr
+
+
+@pytest.mark.parametrize("body,message", [
+    ("seeds = [10000000000000000000000000000]\n", "'seeds' must be a list of whole numbers in"),
+    ("data_seed = -100000000000000000000\n", "'data_seed' must be a whole number in"),
+    ("lr = 1e300\n", "'lr' must be a number > 0 and <= 1000"),
+    ("epochs = 2000000000\n", "'epochs' must be a whole number >= 1 and <= 10000"),
+])
+def test_numbers_past_what_training_takes_say_which_key(tmp_path, body, message):
+    """Each reached torch as it stood: an overflow in a generator's seed, a learning rate
+    float32 cannot hold, a schedule past the class statistics' bound."""
+    with pytest.raises(ExperimentError, match=message):
+        Experiment.load(write(tmp_path, 'dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\n' + body))

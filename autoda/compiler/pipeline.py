@@ -66,7 +66,7 @@ def is_python_policy(src: Source) -> bool:
 
 
 def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | None = None,
-                 max_cost: float = DEFAULT_BUDGET, lang: str = "auto") -> CheckedPolicy:
+                 max_cost: float = DEFAULT_BUDGET, lang: str = "auto", deadline: float | None = None) -> CheckedPolicy:
     """Check a policy (a path, its text, its bytes, or a syntax tree); raise PolicyError
     listing every fault.
 
@@ -74,6 +74,8 @@ def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | 
     policy (run sandboxed, see autoda.sandbox) and anything else as the policy language.
     A syntax tree (say, a checked policy's with stages added) is checked as it stands,
     not formatted and parsed again: it needs no room under the limits on text.
+    ``deadline`` (time.monotonic()): when a Python policy's trial run must end by (a
+    search's --max-time); past it the trial stops with P005.
 
     >>> checked = check_policy("policy p\\nper sample:\\n    flip_lr with probability 0.5\\n")
     >>> checked.name, checked.lower().ops
@@ -95,7 +97,7 @@ def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | 
             lines = src.lines
             if lang == "python" or (lang == "auto" and is_python_policy(src)):
                 from ..sandbox.policy import check_python_policy  # RestrictedPython, only when needed
-                return check_python_policy(src, max_cost)
+                return check_python_policy(src, max_cost, deadline=deadline)
             tree = parse(src)
         resolution, found = resolve(tree)
         typing, more = typecheck(tree, resolution)

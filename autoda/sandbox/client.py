@@ -6,6 +6,11 @@ sends one JSON line per call and waits for the answer with a wall-clock deadline
 that runs past it, a worker that dies (SIGXCPU at its CPU limit, a crash) and an answer
 that reports a failure all become a SandboxError with a kind; after any of them the worker
 is replaced, so no call sees what an earlier one left behind.
+
+Nothing the worker sends is trusted (the policy may run native code there): requests are
+written and answers read against the deadline (a worker that stops reading cannot block the
+parent on a full pipe), an answer that is not a small JSON object is a crash, and a
+failure's kind must be one of KINDS and its message is shown as one printable line.
 """
 from __future__ import annotations
 
@@ -20,10 +25,12 @@ import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..secrets import printable
 from .isolation import LAYERS, missing_cuts
 
 KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash", "isolation")
 MAX_ANSWER_BYTES = 64 << 20
+MAX_MESSAGE = 2000  # characters of a failure's message that reach journals, prompts and terminals
 ALLOW_WEAK_ENV = "AUTODA_ALLOW_WEAK_SANDBOX"  # "1": run without the OS isolation this machine lacks
 WORKER = ("-m", "autoda.sandbox.worker")
 
@@ -128,9 +135,15 @@ class SandboxClient:
 
     # --- one call ------------------------------------------------------------------------
 
-    def _died(self) -> SandboxError:
+    def _died(self, deadline: float) -> SandboxError:
+        """What ended the worker, once its pipe closed; one that closed the pipe but lives on
+        is killed at the deadline."""
         process = self._process
-        code = process.wait()
+        try:
+            code = process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.close()
+            return SandboxError("crash", "the sandbox worker closed its pipe and was killed")
         self.close()
         if code == -signal.SIGXCPU:
             return SandboxError("timeout", f"the function ran past its CPU limit of {self.limits.cpu_seconds:g} s")
@@ -155,30 +168,59 @@ class SandboxClient:
                                                   f"{self.limits.wall_seconds:g} s and was killed")
                 chunk = os.read(stream.fileno(), 1 << 16)
                 if not chunk:
-                    raise self._died()
+                    raise self._died(deadline)
                 buffer += chunk
                 if len(buffer) > MAX_ANSWER_BYTES:
                     self.close()
                     raise SandboxError("crash", "the sandbox worker's answer is too large")
         try:
             answer = json.loads(buffer)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON; or nested deeper than the decoder's stack
             answer = None
         if not isinstance(answer, dict):
             self.close()
             raise SandboxError("crash", "the sandbox worker's answer is malformed")
         return answer
 
+    def _write(self, data: bytes, deadline: float) -> None:
+        """Send data before the deadline: a request is larger than a pipe holds (100 classes x
+        22 ops is about 120 kB), and a worker that stops reading must not block the parent."""
+        stream = self._process.stdin
+        os.set_blocking(stream.fileno(), False)
+        view = memoryview(data)
+        with selectors.DefaultSelector() as selector:
+            selector.register(stream, selectors.EVENT_WRITE)
+            while view:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    self.close()
+                    raise SandboxError("timeout", f"the sandbox worker took no request for "
+                                                  f"{self.limits.wall_seconds:g} s and was killed")
+                try:
+                    view = view[os.write(stream.fileno(), view):]
+                except BlockingIOError:
+                    continue
+                except OSError:  # BrokenPipeError: it died, or closed its end
+                    raise self._died(deadline) from None
+
     def call(self, request: dict) -> dict:
         """Send one request; return the worker's answer, or raise SandboxError."""
         self.start()
-        try:
-            self._process.stdin.write(json.dumps(request).encode() + b"\n")
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died() from None
-        answer = self._read(time.monotonic() + self.limits.wall_seconds)
-        if not answer.get("ok"):
+        deadline = time.monotonic() + self.limits.wall_seconds
+        self._write(json.dumps(request).encode() + b"\n", deadline)
+        answer = self._read(deadline)
+        if answer.get("ok") is not True:
             self.close()  # a fresh worker for the next call
-            raise SandboxError(answer.get("kind", "crash"), answer.get("message", "no message"))
+            raise failure_of(answer)
         return answer
+
+
+def failure_of(answer: dict) -> SandboxError:
+    """The SandboxError a failure answer stands for: a kind of KINDS (else crash) and the
+    message as one printable line (the function chose its text: it may carry terminal
+    controls, or lines that look like autoda's own)."""
+    kind = answer.get("kind")
+    message = answer.get("message")
+    message = message if isinstance(message, str) else "no message"
+    message = printable(message[:MAX_MESSAGE]).replace("\n", "\\n")
+    return SandboxError(kind if kind in KINDS else "crash", message)

@@ -52,8 +52,11 @@ _ARRAY_KINDS = set("biufcU")  # booleans, integers, floats, complex, text: no ob
 
 
 def _check_value(value):
-    """Refuse arrays (and numpy scalars) of object, void, bytes or time dtypes."""
-    if isinstance(value, (_np.ndarray, _np.generic)) and value.dtype.kind not in _ARRAY_KINDS:
+    """Refuse arrays (and numpy scalars) of object, void, bytes or time dtypes, and of
+    dtypes with fields: a union dtype such as ('f8', {'s': ('S8', 0)}) has a float's kind,
+    but indexing its field gives raw bytes."""
+    if isinstance(value, (_np.ndarray, _np.generic)) and (value.dtype.kind not in _ARRAY_KINDS
+                                                          or value.dtype.fields is not None):
         raise GuardViolation(f"arrays of dtype {value.dtype} are not allowed (numbers, booleans or text only)")
     if isinstance(value, tuple):  # np.unique(..., return_counts=True), np.nonzero, ...
         for item in value:
@@ -61,15 +64,34 @@ def _check_value(value):
     return value
 
 
-def _checked(function):
-    """``function`` whose results pass _check_value: numpy infers object arrays from
-    anything (np.array([f])), and dtype= arguments can name any type."""
+def _checked(function, out_position: int | None = None):
+    """``function`` whose arguments and results pass _check_value: numpy infers object
+    arrays from anything (np.array([f])), dtype= arguments can name any type, and arithmetic
+    (ACCs + [10 ** 30]) makes object arrays, which the guards can only stop where they next
+    meet them (here, and in _getattr_, _getitem_, _write_ and _getiter_).
+
+    ``out_position``: for an elementwise function (a ufunc, clip), the index of its
+    positional ``out``. Called with where= and no out, it leaves the elements where is
+    false as whatever memory held (heap addresses, like np.empty would): refused."""
 
     def call(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            _check_value(value)
+        if (out_position is not None and kwargs.get("where", True) is not True and kwargs.get("out") is None
+                and len(args) <= out_position):
+            raise GuardViolation(f"{call.__name__}(..., where=...) without out= leaves uninitialised memory: "
+                                 "pass out= (np.zeros_like(x), say)")
         return _check_value(function(*args, **kwargs))
 
     call.__name__ = getattr(function, "__name__", "function")
     return call
+
+
+def _out_position(function) -> int | None:
+    """Where a numpy function takes a positional out, if it is elementwise (see _checked)."""
+    if isinstance(function, _np.ufunc):
+        return function.nin
+    return 3 if function is _np.clip else None
 
 
 class _ArrayTypeCheck(type):
@@ -106,7 +128,7 @@ _RANDOM_FUNCTIONS = "rand random randint choice uniform normal permutation shuff
 def numpy_proxy(rng: _np.random.Generator | _np.random.RandomState):
     random_part = _namespace("numpy.random", {name: _checked(getattr(rng, name)) for name in _RANDOM_FUNCTIONS
                                               if hasattr(rng, name)})
-    items = {name: _checked(getattr(_np, name)) for name in _NUMPY_FUNCTIONS}
+    items = {name: _checked(getattr(_np, name), _out_position(getattr(_np, name))) for name in _NUMPY_FUNCTIONS}
     items.update({name: getattr(_np, name) for name in _NUMPY_VALUES})
     items.update(ndarray=_ArrayType, empty=_checked(_np.zeros), random=random_part)
     return _namespace("numpy", items)
@@ -135,8 +157,10 @@ def guarded_getattr(obj, name, default=None):
         raise GuardViolation(f"attribute {name!r} is not allowed")
     if isinstance(obj, (_np.ndarray, _np.generic)):
         if name in _ARRAY_ATTRIBUTES:
-            value = getattr(obj, name)
-            return _checked(value) if callable(value) else value  # a.astype(object), a.sum(dtype=...)
+            value = getattr(_check_value(obj), name)  # an object array from arithmetic: refused
+            if callable(value):  # a.astype(object), a.sum(dtype=...), a.clip(0, 1, where=m)
+                return _checked(value, 2 if name == "clip" else None)
+            return value
     elif isinstance(obj, _Proxy):
         if hasattr(type(obj), name):  # only what it was built with
             return getattr(obj, name)
@@ -175,12 +199,18 @@ class _ItemWriter:
 
 def guarded_write(obj):
     if isinstance(obj, (_np.ndarray, list, dict, set)):
-        return _ItemWriter(obj)
+        return _ItemWriter(_check_value(obj))
     raise GuardViolation(f"writing into {type(obj).__name__} is not allowed")
 
 
 def guarded_getitem(obj, index):
-    return obj[index]
+    """obj[index]; neither may be an array of a refused dtype (a field of a union, an
+    object array from arithmetic)."""
+    return _check_value(_check_value(obj)[_check_value(index)])
+
+
+def guarded_iter(obj):
+    return iter(_check_value(obj))
 
 
 _INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
@@ -231,6 +261,6 @@ def restricted_globals(seed: int) -> dict:
     builtins = dict(_BUILTINS)
     builtins["__import__"] = guarded_import
     return {"__builtins__": builtins, "__name__": "policy", "_getattr_": guarded_getattr,
-            "_getitem_": guarded_getitem, "_write_": guarded_write, "_getiter_": iter,
+            "_getitem_": guarded_getitem, "_write_": guarded_write, "_getiter_": guarded_iter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
             "_inplacevar_": inplace, "_print_": PrintCollector, "_apply_": lambda f, *a, **k: f(*a, **k)}

@@ -12,6 +12,7 @@ and `epoch` the epoch about to start, from 0.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from ..compiler.diagnostics import Diagnostic, PolicyError
 from ..compiler.source import Source
 from .client import SandboxClient, SandboxError, SandboxLimits
 from .source import PythonPolicy, check_python_source
+from .validate import ResultError, step_array, validate_result
 from .wire import decode, encode
 
 STATE = ("aug_weight", "history_acc", "chose", "ext")  # the carrier's state, in this order
@@ -30,6 +32,19 @@ def initial_state(classes: int, ops: int) -> dict[str, np.ndarray]:
     shape = (classes, ops)
     return {"aug_weight": np.ones(shape), "history_acc": np.zeros(shape), "chose": np.zeros(shape, dtype=bool),
             "ext": np.zeros(shape)}
+
+
+def checked_answer(answer: dict, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The next state from a worker's answer, checked again in the parent as the worker
+    checked it (validate_result): a worker running native code can send anything, and a
+    wrong shape, a NaN or a value outside the carrier's declared ranges must not reach the
+    engine. ValueError (ResultError) when it is not a policy step."""
+    chose, exts, weight = validate_result((decode(answer["chose"]), decode(answer["exts"]),
+                                           decode(answer["aug_weight"])), None, shape)
+    history = step_array(decode(answer["history"]), "history", shape)
+    if not (np.isfinite(history).all() and 0 <= history.min() and history.max() <= 1):
+        raise ResultError("history must lie in [0, 1]")
+    return {"aug_weight": weight, "history_acc": history.astype(np.float64), "chose": chose, "ext": exts}
 
 
 class PythonStep:
@@ -47,8 +62,7 @@ class PythonStep:
                                    "history": encode(state["history_acc"]), "chose": encode(state["chose"]),
                                    "exts": encode(state["ext"])})
         try:
-            return {"aug_weight": decode(answer["aug_weight"]), "history_acc": decode(answer["history"]),
-                    "chose": decode(answer["chose"]), "ext": decode(answer["exts"])}
+            return checked_answer(answer, state["aug_weight"].shape)
         except (KeyError, TypeError, ValueError) as error:
             raise SandboxError("crash", f"the sandbox worker's answer is malformed: {error}") from None
 
@@ -56,15 +70,35 @@ class PythonStep:
         self.client.close()
 
 
-def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3) -> tuple[str, ...]:
+class TrialCut(SandboxError):
+    """The trial run reached its deadline: the time budget's failure, not the function's."""
+
+    def __init__(self) -> None:
+        super().__init__("timeout", "the time budget (--max-time) ran out during the trial run")
+
+
+def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3,
+              deadline: float | None = None) -> tuple[str, ...]:
     """Run the function for a few epochs of a made-up 10-class long tail; the isolation
-    layers it ran in, or SandboxError when it fails."""
+    layers it ran in, or SandboxError when it fails (TrialCut at the deadline, which
+    shortens each call's wall-clock limit: three calls at the CPU limit take half a minute)."""
     step = PythonStep(policy, limits)
     try:
         state = initial_state(TRIAL_CLASSES, len(policy.ops))
         for epoch in range(epochs):
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TrialCut()
+                step.client.limits = dataclasses.replace(step.client.limits,
+                                                         wall_seconds=min(step.client.limits.wall_seconds, left))
             accs = 0.9 * (1 - np.arange(TRIAL_CLASSES) / TRIAL_CLASSES) * epoch / epochs  # rises, head first
-            state = step(state, accs, epoch, seed=epoch)
+            try:
+                state = step(state, accs, epoch, seed=epoch)
+            except SandboxError as failure:
+                if failure.kind == "timeout" and deadline is not None and time.monotonic() >= deadline:
+                    raise TrialCut() from None
+                raise
         return tuple(name for name, layer in step.client.layers.items() if layer.get("active"))
     finally:
         step.close()
@@ -78,8 +112,9 @@ def _trial_failure(src: Source, failure: SandboxError) -> PolicyError:
 
 
 def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | None = None,
-                        trial: bool = True) -> "CheckedPolicy":  # noqa: F821 - avoids an import cycle
-    """A checked carrier policy for a Python policy, or PolicyError (P001-P005)."""
+                        trial: bool = True, deadline: float | None = None) -> "CheckedPolicy":  # noqa: F821
+    """A checked carrier policy for a Python policy, or PolicyError (P001-P005); the trial
+    run ends by ``deadline`` (time.monotonic()) when one is given."""
     from ..compiler.pipeline import check_policy
 
     python = check_python_source(src)
@@ -93,9 +128,9 @@ def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | No
     if trial:
         if python.hash not in _trials:
             try:
-                _trials[python.hash] = trial_run(python, limits)
+                _trials[python.hash] = trial_run(python, limits, deadline=deadline)
             except SandboxError as failure:
-                if failure.kind == "isolation":  # the machine's, not the function's: not cached
+                if failure.kind == "isolation" or isinstance(failure, TrialCut):  # not the function's: not cached
                     raise _trial_failure(src, failure) from None
                 _trials[python.hash] = failure
         outcome = _trials[python.hash]

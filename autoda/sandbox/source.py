@@ -16,6 +16,7 @@ import ast
 import functools
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from RestrictedPython import compile_restricted_exec
@@ -136,7 +137,9 @@ def check_python_source(source: Source) -> PythonPolicy:
     """The static checks; PolicyError with P001-P004 diagnostics when any fails."""
     lines = source.lines
     try:
-        tree = ast.parse(source.text, filename=source.file)
+        with warnings.catch_warnings():  # SyntaxWarnings (1if x, "\d") would print the file's lines to stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source.text, filename=source.file)
     except SyntaxError as error:
         raise PolicyError([_diagnostic(source, "P001", f"Python syntax error: {error.msg}",
                                        line=error.lineno or 1, column=error.offset or 1)], lines) from None
@@ -172,10 +175,15 @@ def check_python_source(source: Source) -> PythonPolicy:
     try:
         # hashed before RestrictedPython compiles the same tree (it rewrites the tree in place)
         digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
-        compiled = compile_restricted_exec(tree, source.file)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compiled = compile_restricted_exec(tree, source.file)
     except (RecursionError, MemoryError) as error:  # ast.parse takes nesting its tree walkers cannot
         raise PolicyError([_diagnostic(source, "P001", f"the Python source nests too deeply to check "
                                                        f"({type(error).__name__})")], lines) from None
+    except SyntaxError as error:  # what parses but does not compile: 'return' outside function, ...
+        raise PolicyError([_diagnostic(source, "P001", f"Python syntax error: {error.msg}",
+                                       line=error.lineno or 1, column=error.offset or 1)], lines) from None
     for error in compiled.errors:
         match = _LINE.match(error)
         line, message = (int(match.group(1)), match.group(2)) if match else (1, error)

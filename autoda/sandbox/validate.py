@@ -17,7 +17,7 @@ class ResultError(ValueError):
     """The function returned something that is not a policy step."""
 
 
-def _array(value, name: str, shape: tuple[int, int]) -> np.ndarray:
+def step_array(value, name: str, shape: tuple[int, int]) -> np.ndarray:
     if isinstance(value, (str, bytes, dict, set)) or value is None:
         raise ResultError(f"{name} must be a [{shape[0]}, {shape[1]}] array, got {type(value).__name__}")
     try:
@@ -43,16 +43,16 @@ def validate_result(result, aug_weight: np.ndarray, shape: tuple[int, int]) -> t
         raise ResultError("get_aug_type must return (chose_matrix, chose_exts) or "
                           f"(chose_matrix, chose_exts, aug_weight), got {type(result).__name__}"
                           + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
-    chose = _array(result[0], "chose_matrix", shape)
+    chose = step_array(result[0], "chose_matrix", shape)
     if chose.dtype.kind != "b":
         if not np.isin(chose, (0, 1)).all():
             raise ResultError("chose_matrix must be boolean (or hold only 0 and 1)")
-    exts = _array(result[1], "chose_exts", shape).astype(np.float64)
+    exts = step_array(result[1], "chose_exts", shape).astype(np.float64)
     if not np.isfinite(exts).all():
         raise ResultError("chose_exts holds NaN or infinity")
     if exts.min() < 0 or exts.max() > 1:
         raise ResultError(f"chose_exts must lie in [0, 1], got values in [{exts.min():.4g}, {exts.max():.4g}]")
-    weight = _array(result[2] if len(result) == 3 else aug_weight, "aug_weight", shape).astype(np.float64)
+    weight = step_array(result[2] if len(result) == 3 else aug_weight, "aug_weight", shape).astype(np.float64)
     if not np.isfinite(weight).all() or np.abs(weight).max() > WEIGHT_LIMIT:
         raise ResultError(f"aug_weight must be finite and within +-{WEIGHT_LIMIT:g}")
     return chose.astype(bool), exts, weight

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import openai
 
-from ..secrets import protect, redact
+from ..secrets import MARK, protect, redact
 from .completion import BadCompletion, read_completion
 
 TIMEOUT_SECONDS = 120.0  # the whole call, retries included
@@ -59,6 +59,34 @@ def check_base_url(url: str | None) -> None:
         raise LLMSetupError(f"--base-url {url!r} is not an http(s) URL (like http://127.0.0.1:8080/v1)")
 
 
+_SECRET_QUERY = ("key", "token", "secret", "password", "auth", "sig")  # parts of query names that hold credentials
+
+
+def url_credentials(url: str | None) -> list[str]:
+    """The secrets a base URL may carry: the password of http://user:password@host, and
+    query values named like keys or tokens (?api-key=..., ?token=...)."""
+    if not url:
+        return []
+    parts = urllib.parse.urlsplit(url)
+    values = [parts.password or ""] + [value for name, value in urllib.parse.parse_qsl(parts.query)
+                                       if any(word in name.lower() for word in _SECRET_QUERY)]
+    return [value for value in values if value]
+
+
+def public_url(url: str | None) -> str | None:
+    """The base URL as journals and terminals may show it: credentials replaced by [redacted]
+    (short passwords too, which the redactor leaves alone), other keys redacted."""
+    if not url_credentials(url):
+        return redact(url) if url else url
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:{MARK}@{netloc.rpartition('@')[2]}"
+    query = "&".join(f"{name}={MARK if value in url_credentials(url) else value}"
+                     for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    return redact(urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query)))
+
+
 class _Retryable(Exception):
     """An attempt that failed in a way another attempt may not (429, 5xx, a dropped connection)."""
 
@@ -88,12 +116,14 @@ class LLMSettings:
             return None
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         check_base_url(base_url)
+        protect(*url_credentials(base_url))  # in error messages that quote the URL, say
         return cls(model, base_url, api_key or os.environ.get("OPENAI_API_KEY"),
                    **{k: v for k, v in overrides.items() if v is not None})
 
     def public(self) -> dict:
-        """What the journal records: everything but the key."""
-        return {"model": self.model, "base_url": redact(self.base_url), "timeout": self.timeout,
+        """What the journal records: everything but the key (and credentials in the URL: a
+        resumed run that needs them is given --model and --base-url again)."""
+        return {"model": self.model, "base_url": public_url(self.base_url), "timeout": self.timeout,
                 "retries": self.retries, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
 

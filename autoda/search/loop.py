@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Callable
 
+from ..catalog import SEED_RANGE
 from ..compiler import CheckedPolicy, PolicyError, check_policy
 from .executors import LocalExecutor
 from .extract import extract_idea, extract_policy, extract_python
@@ -76,7 +77,8 @@ class SearchConfig:
             else:
                 number = (int,) if isinstance(default, int) or name in ("max_evals", "max_tokens") else (int, float)
                 if (isinstance(value, bool) or not isinstance(value, number) or math.isnan(value)
-                        or (math.isinf(value) and name != "max_time") or (value < 0 and name != "seed")):
+                        or (math.isinf(value) and name != "max_time") or (value < 0 and name != "seed")
+                        or (name == "seed" and not SEED_RANGE[0] <= value <= SEED_RANGE[1])):
                     raise ValueError(f"{name} is {value!r}")
         return cls(**values)
 
@@ -156,8 +158,10 @@ class Search:
         for candidate in self.journal.in_flight():
             self._check_budgets()
             try:  # the journal may be damaged, or from a version whose compiler took more
-                checked = check_policy(candidate.policy_text or "", max_cost=self.config.max_cost)
+                checked = check_policy(candidate.policy_text or "", max_cost=self.config.max_cost,
+                                       deadline=self.deadline)
             except PolicyError as error:
+                self._check_time()  # a trial run cut by --max-time: still in flight for the next --resume
                 self.journal.update(candidate.id, status="failed", failure="compile", final=1,
                                     message=f"in flight when the run stopped, and no longer checks: {error.render()}")
                 continue
@@ -217,8 +221,10 @@ class Search:
                                 message="the answer is empty" if empty else "no policy in the answer")
             return row, None, ("missing", "")
         try:
-            checked = check_policy(text, max_cost=self.config.max_cost, lang=self.config.policy_lang)
+            checked = check_policy(text, max_cost=self.config.max_cost, lang=self.config.policy_lang,
+                                   deadline=self.deadline)  # a Python policy's trial run ends by --max-time
         except PolicyError as error:
+            self._start_by_deadline(row)  # checked too late (the trial cut short): in flight for --resume
             self.journal.update(row, status="failed", failure="compile", message=error.render(),
                                 diagnostics=[d.to_dict() for d in error.diagnostics])
             return row, None, ("repair", error.render())

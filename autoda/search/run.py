@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
+import re
 import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from ..catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
 from ..compiler import PolicyError, check_policy
 from ..policies import PolicyNotFound, example_policies, resolve_policy
 from .executors import EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
@@ -68,10 +71,36 @@ def open_run(run_dir: Path, config: dict | None) -> tuple[Journal, dict]:
     return journal, config
 
 
-# what run_search and the command line read from a stored configuration, and its type
-_CONFIG = {"proposer": str, "dataset": str, "imb_ratio": (int, float), "method": str, "net": str, "seed": int,
-           "epochs": int, "e_ckp": int, "n_ft": int, "batch_size": int, "lr": (int, float), "device": str,
-           "search": dict}
+def _whole(low: int, high: int | None = None) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v and (high is None or v <= high)
+
+
+def _number(low: float, high: float = math.inf, above: bool = False) -> Callable[[object], bool]:
+    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                      and (v > low if above else v >= low) and v <= high)
+
+
+def _optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _one_of(*names: str) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, str) and v in names
+
+
+_text = _optional(lambda v: isinstance(v, str))
+_DEVICE = re.compile(r"cpu|cuda(:\d{1,2})?|mps")
+# What run_search and the command line read from a stored configuration: the bounds the
+# command line puts on each, since anyone who could write the run folder chose the values
+_CONFIG = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "imb_ratio": _number(1),
+           "method": _one_of(*METHODS), "net": _one_of(*MODELS), "seed": _whole(*SEED_RANGE),
+           "epochs": _whole(1, MAX_EPOCHS), "e_ckp": _whole(0, MAX_EPOCHS), "n_ft": _whole(1, MAX_EPOCHS),
+           "batch_size": _whole(1), "lr": _number(0, MAX_LR, above=True),
+           "device": lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
+           "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
+           "download": _optional(lambda v: isinstance(v, bool))}
+_EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
+             "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0)}
 
 
 def stored_config(journal: Journal) -> dict:
@@ -81,7 +110,13 @@ def stored_config(journal: Journal) -> dict:
     where = f"--resume {journal.path.parent}"
     if not isinstance(config, dict):
         raise RunError(f"{where}: the journal holds no readable run configuration (not a run, or damaged)")
-    bad = [k for k, kind in _CONFIG.items() if not isinstance(config.get(k), kind) or isinstance(config.get(k), bool)]
+    if not isinstance(config.get("executor"), dict):
+        config["executor"] = {}
+    bad = [k for k, check in _CONFIG.items() if not check(config.get(k))]
+    bad += [f"executor.{k}" for k, check in _EXECUTOR.items() if k in config["executor"]
+            and not check(config["executor"][k])]
+    if "e_ckp" not in bad and "epochs" not in bad and config["e_ckp"] >= config["epochs"]:
+        bad.append("e_ckp (not below epochs)")
     if config.get("llm") is not None and not (isinstance(config["llm"], dict) and isinstance(config["llm"].get("model"), str)):
         bad.append("llm")
     if bad:
@@ -91,8 +126,6 @@ def stored_config(journal: Journal) -> dict:
         config["search"] = asdict(SearchConfig.from_dict(config["search"]))
     except ValueError as error:
         raise RunError(f"{where}: the stored search settings are damaged ({error})") from None
-    if not isinstance(config.get("executor"), dict):
-        config["executor"] = {}
     return config
 
 
@@ -135,6 +168,7 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
         # load_dataset's arguments, for the workers too (download aside: this process fetches the data)
         data_args = {"name": config["dataset"], "data_root": config.get("data_root"),
                      "imb_ratio": config["imb_ratio"], "seed": config["seed"], "cache_dir": config.get("cache_dir")}
+        _check_device(config["device"])
         data = load_dataset(**data_args, download=config.get("download", False))
         recipe = Recipe.for_epochs(config["epochs"], batch_size=config["batch_size"], lr=config["lr"])
         setup = FitnessSetup(config["method"], config["net"], recipe, config["seed"], config["e_ckp"], config["n_ft"],
@@ -174,6 +208,17 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
             summarise(journal, run_dir, time.monotonic() - started, outcome)
         raise
     return outcome, summarise(journal, run_dir, time.monotonic() - started, outcome)
+
+
+def _check_device(device: str) -> None:
+    """RunError when this machine lacks the device a (resumed) run trains on."""
+    import torch
+
+    kind, _, index = device.partition(":")
+    if kind == "cuda" and int(index or 0) >= torch.cuda.device_count():
+        raise RunError(f"this run trains on {device}, and this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise RunError(f"this run trains on {device}, and this machine has no MPS device")
 
 
 def make_executor(config: dict, data_args: dict, data, evaluator):

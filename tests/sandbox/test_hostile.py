@@ -78,6 +78,17 @@ CORPUS = [
     ("stride tricks", function("x = np.lib.stride_tricks.as_strided(ACCs, (10 ** 6,), (8,))"), "guard"),
     ("ctypeslib", function("x = np.ctypeslib"), "guard"),
     ("array interface", function("x = ACCs.__array_interface__"), "P001"),
+    ("union dtype: a float with a bytes field", function("x = np.zeros(2, dtype=('f8', {'s': ('S8', 0)}))['s']"),
+     "guard"),
+    ("astype to a union dtype", function("x = ACCs.astype(('i8', {'v': ('V8', 0)}))"), "guard"),
+    ("where= without out= shows the heap", function("x = np.sqrt(np.ones(8), where=False)"), "guard"),
+    ("two-argument ufunc where= without out=", function("x = np.maximum(ACCs, 0.5, where=ACCs > 0.7)"), "guard"),
+    ("clip method where= without out=", function("x = ACCs.clip(0, 1, where=False)"), "guard"),
+    ("object array from arithmetic", function("x = (ACCs + [10 ** 30]).tolist()"), "guard"),
+    ("object array item", function("x = (ACCs + [10 ** 30])[0]"), "guard"),
+    ("object array iterated", function("x = [e for e in ACCs + [10 ** 30]]"), "guard"),
+    ("object array written", function("x = ACCs + [10 ** 30]\nx[0] = len"), "guard"),
+    ("object array into numpy", function("x = np.sqrt(ACCs + [10 ** 30])"), "guard"),
     ("setting an array's shape", function("aug_weight.shape = (10, 4)"), "guard"),
     ("setting an array's strides", function("ACCs.strides = (0,)"), "guard"),
     ("deleting an attribute", function("del ACCs.shape"), "guard"),
@@ -172,3 +183,21 @@ def test_wall_clock_timeout_kills_the_process_group_when_the_cpu_limit_is_far():
         run_once(function("while True:\n    pass"), limits)
     assert error.value.kind == "timeout" and "wall-clock" in str(error.value)
     assert time.monotonic() - start < 10
+
+
+def test_a_functions_message_reaches_terminals_and_prompts_as_one_printable_line(tmp_path):
+    """The function chooses its exception's text: an OSC or CSI sequence would drive the
+    terminal of whoever runs `autoda compile` or `train`; a newline would forge a line."""
+    from click.testing import CliRunner
+
+    from autoda.cli import cli
+
+    source = function('raise ValueError("\\x1b]0;owned\\x07\\x1b[2Jred\\nerror: forged line")')
+    with pytest.raises(SandboxError) as error:
+        run_once(source)
+    message = str(error.value)
+    assert "\x1b" not in message and "\x07" not in message and "\n" not in message
+    assert "\\x1b]0;owned\\x07" in message and "\\nerror: forged line" in message
+    (tmp_path / "loud.py").write_text(source)
+    result = CliRunner().invoke(cli, ["compile", str(tmp_path / "loud.py")])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "\nerror: forged" not in result.output

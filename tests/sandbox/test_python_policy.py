@@ -34,6 +34,10 @@ def codes(text: str) -> set[str]:
     ("OPS = sorted(['rotate'])\n" + KEEP, "P003"),  # not a literal
     ("AUG_PROB = 1.5\n" + KEEP, "P003"),
     ("def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch)\n", "P001"),
+    # syntax that parses and fails only in Python's compiler: was X001, "internal compiler error"
+    ("return 1\n" + KEEP, "P001"),
+    (SIGNATURE.replace("History_ACCs", "ACCs") + "    return ACCs, ACCs\n", "P001"),
+    (SIGNATURE + "    break\n", "P001"),
     ("import pickle\n" + KEEP, "P004"),
     (SIGNATURE + "    return None\n", "P005"),  # a bad result, found by the trial run
     (SIGNATURE + "    return lats_chose_matix, lats_chose_exts + 3\n", "P005"),
@@ -142,7 +146,8 @@ def test_cli_search_in_python_needs_an_llm(tmp_path):
 
 def test_what_the_guards_keep_open_still_works():
     """The numpy surface a strategy function needs survives the audit: isinstance checks,
-    np.empty (as zeros), dtypes by name, unique with counts, text arrays."""
+    np.empty (as zeros), dtypes by name, unique with counts, text arrays, where= with out=
+    (and in reductions), indexing."""
     from autoda.sandbox import PythonStep
     from autoda.sandbox.policy import initial_state
 
@@ -154,7 +159,10 @@ def test_what_the_guards_keep_open_still_works():
             "    names = np.array(['rotate', 'invert'])\n"
             "    chose = np.zeros(aug_weight.shape, dtype='bool')\n"
             "    chose[:, 0] = counts[0] == 2 and names[0] == 'rotate'\n"
-            "    return chose, blank.astype(np.float32) + 0.25\n")
+            "    half = np.sqrt(np.full(aug_weight.shape, 0.0625), out=np.zeros(aug_weight.shape), where=True)\n"
+            "    np.minimum(half, 1, out=half, where=ACCs[:, None] >= 0)\n"
+            "    assert np.sum(ACCs, where=ACCs > 0) == ACCs.sum() and aug_weight[0, 0] == 1\n"
+            "    return chose, half.astype(np.float32)\n")
     step = PythonStep(check_python_source(Source(SIGNATURE + body, "ok.py")))
     try:
         result = step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0)

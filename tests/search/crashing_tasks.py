@@ -6,6 +6,8 @@ from pathlib import Path
 
 from autoda.search.ray_executor import evaluate_task
 
+SECRET = "sk-test-9f8e7d6c5b4a39281706"  # the driver's API key in the secrets tests
+
 
 def crash_first_time(marker: Path):
     """A task that dies mid-evaluation on its first attempt (the marker file counts
@@ -37,15 +39,18 @@ def crash_first_time_local(text):
 
 
 def report_environment(text):
-    """A task that reports what secrets its worker process holds: in os.environ, and in the
-    environment block the process was started with (/proc/self/environ)."""
+    """A task that reports what secrets its worker process holds: in os.environ, in the
+    environment block the process was started with (/proc/self/environ), and in sys.argv
+    (spawn hands a child the parent's)."""
     import json
+    import sys
 
-    key = os.environ.get("AUTODA_TEST_KEY_HINT", "")
+    key = SECRET[3:]  # not from the environment: the driver scrubs every value that holds the key
     names = sorted(n for n, v in os.environ.items() if v and (n.endswith(("_API_KEY", "_TOKEN")) or
                                                               n.upper().endswith("PROXY")))
     started_with = Path("/proc/self/environ").read_bytes() if Path("/proc/self/environ").exists() else b""
     found = {"names": names, "key_in_environ": any(key and key in v for v in os.environ.values()),
-             "key_at_start": bool(key) and key.encode() in started_with}
+             "key_at_start": bool(key) and key.encode() in started_with,
+             "key_in_argv": bool(key) and any(key in arg for arg in sys.argv)}
     return {"ok": True, "fitness": 0.5, "validation": None, "failure": None, "message": json.dumps(found),
             "seconds": 0.0}

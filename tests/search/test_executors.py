@@ -2,6 +2,7 @@
 local Ray cluster the tests start (2 CPUs, usage statistics off). The same seeds give the
 same numbers everywhere; a worker that dies is retried, then recorded as worker_lost."""
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from autoda.engine.trainer import Recipe
 from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
 from autoda.search.journal import Journal
 from autoda.search.run import new_config, open_run, run_search
+import crashing_tasks
 
 ROOT = Path(__file__).parents[2]
 POLICIES = [check_policy(ROOT / f"examples/policies/{name}.dsl") for name in ("cuda", "rank_scaled", "doda")]
@@ -140,7 +142,7 @@ def test_local_workers_replace_a_dead_worker_and_retry(fitness, tmp_path, monkey
     assert result.fitness == expected.results()[0][1].fitness
 
 
-SECRET = "sk-test-9f8e7d6c5b4a39281706"
+SECRET = crashing_tasks.SECRET
 
 
 def secret_environment(monkeypatch):
@@ -158,14 +160,16 @@ def test_local_workers_start_without_secrets_in_their_environment(fitness, monke
     import crashing_tasks
 
     secret_environment(monkeypatch)
+    monkeypatch.setattr("sys.argv", ["autoda", "search", "--api-key", SECRET])  # as `--api-key KEY` leaves it
     data, evaluator, spec = fitness
     executor = ProcessExecutor(spec, workers=1, retries=0, task=crashing_tasks.report_environment)
     try:
         [result] = run_all(executor, POLICIES[:1])
     finally:
         executor.close()
-    assert json.loads(result.message) == {"names": [], "key_in_environ": False, "key_at_start": False}
-    assert os.environ["OPENAI_API_KEY"] == SECRET  # the driver keeps its own
+    assert json.loads(result.message) == {"names": [], "key_in_environ": False, "key_at_start": False,
+                                          "key_in_argv": False}
+    assert os.environ["OPENAI_API_KEY"] == SECRET and SECRET in sys.argv  # the driver keeps its own
 
 
 RAY_SCRIPT = """
@@ -209,7 +213,7 @@ def test_ray_tasks_see_no_secrets(tmp_path, monkeypatch):
                           cwd=ROOT, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found == {"names": [], "key_in_environ": False, "key_at_start": False}
+    assert found == {"names": [], "key_in_environ": False, "key_at_start": False, "key_in_argv": False}
 
 
 def test_ray_only_options_need_the_ray_executor(tmp_path):

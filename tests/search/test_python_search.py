@@ -49,3 +49,27 @@ def test_a_python_search_evaluates_repairs_and_records_sandbox_failures(tmp_path
     assert "get_aug_type failed at epoch 3 (exception): ZeroDivisionError" in late.message
     summarise(journal, tmp_path, 1.0, "done")
     assert (tmp_path / "best.py").read_text().endswith(DODA) and not (tmp_path / "best.dsl").exists()
+
+
+def test_max_time_cuts_a_python_policys_trial_run_short(tmp_path):
+    """A function that spends most of its CPU limit on every call made the trial run (three
+    calls) last half a minute past --max-time; the trial now ends by it, and the candidate
+    waits in flight for --resume, as one checked too late does."""
+    import time
+
+    class Result:  # what the stand-in fitness returns; no candidate gets that far here
+        ok, fitness, validation, failure, message, seconds = True, 0.5, {}, None, None, 0.0
+
+    slow = SIGNATURE + "    for i in range(10 ** 10):\n        pass\n    return lats_chose_matix, lats_chose_exts\n"
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.set_meta("config", {"search": {"policy_lang": "python"}})
+    with FakeOpenAI([], fallback="IDEA: slow\n```python\n" + slow + "```") as server:
+        client = LLMClient(LLMSettings("fake", server.base_url, None, timeout=5, retries=0))
+        task = TaskContext("synthetic with 10 classes", "resnet8", "ce", 3, 1, language="python")
+        config = SearchConfig(population=1, generations=0, repair_tries=0, policy_lang="python", max_time=1.5)
+        started = time.monotonic()
+        assert Search(journal, lambda checked: Result(), LLMProposer(client, task), config).run() == \
+            "stopped: max-time (1.5 s)"
+        assert time.monotonic() - started < 6  # the CPU limit alone would stop it after 10 s
+    [row] = journal.all()
+    assert row.status == "evaluating" and row.failure is None  # in flight: the next --resume checks it again

@@ -249,6 +249,37 @@ def test_a_resume_goes_on_over_damaged_rows(tmp_path):
     journal.close()
 
 
+# values a hand-edited journal's configuration may hold, each of which reached torch,
+# multiprocessing or os.path as it stood and ended in a traceback
+TAMPERED = {
+    "workers": {"executor": {"workers": "x"}}, "no workers": {"executor": {"workers": 0}},
+    "fractional workers": {"executor": {"workers": 2.5}}, "threads": {"executor": {"workers": 2, "cpus_per_eval": -1}},
+    "executor kind": {"executor": {"kind": ["local"]}}, "cache path": {"fitness_cache": [1]},
+    "data path": {"data_root": 7}, "network": {"net": "evil"}, "method": {"method": "evil"},
+    "device": {"device": HOSTILE}, "batch size": {"batch_size": 0}, "learning rate": {"lr": float("nan")},
+    "epochs": {"epochs": 10**12}, "checkpoint after the end": {"e_ckp": 5, "epochs": 2}, "seed": {"seed": 10**30},
+    "proposer": {"proposer": "evil"},
+}
+
+
+@pytest.mark.parametrize("name", TAMPERED)
+def test_a_tampered_configuration_is_one_line(tmp_path, name):
+    folder = tmp_path / "run"
+    journal, config = open_run(folder, a_config(tmp_path, max_evals=1))
+    config.update(TAMPERED[name])
+    journal.set_meta("config", config)
+    journal.close()
+    line = one_error_line(run("search", "--resume", folder), 2)
+    assert "stored configuration is damaged" in line and "\x1b" not in line
+
+
+def test_a_run_on_a_device_this_machine_lacks_is_one_line(tmp_path):
+    folder = tmp_path / "run"
+    journal, config = open_run(folder, {**a_config(tmp_path, max_evals=1), "device": "cuda:99"})
+    journal.close()
+    assert "this run trains on cuda:99" in one_error_line(run("search", "--resume", folder))
+
+
 # --- read-only folders -----------------------------------------------------------------------
 
 def _without_root_powers() -> None:

@@ -80,3 +80,46 @@ def test_hostile_text_in_arguments_reaches_the_terminal_escaped(tmp_path):
     result = CliRunner().invoke(cli, ["search", "--resume", str(tmp_path / "\x1b]0;owned\x07\u202erun")])
     assert result.exit_code == 2 and "\x1b" not in result.output and "\u202e" not in result.output
     assert "\\x1b" in result.stderr
+
+
+def test_credentials_in_the_base_url_are_journaled_and_shown_as_redacted(protected):
+    url = "http://alice:correct-horse-battery@127.0.0.1:9/v1?api-key=q0123456789abcdef&model=x"
+    settings = LLMSettings.resolve("fake", url, None)
+    stored = settings.public()["base_url"]  # what the journal's configuration holds
+    assert "correct-horse" not in stored and "q0123456789" not in stored
+    assert stored == "http://alice:[redacted]@127.0.0.1:9/v1?api-key=[redacted]&model=x"
+    assert secrets.shown(f"cannot connect to {url}") == f"cannot connect to {stored}"  # messages that quote it
+    short = LLMSettings.resolve("fake", "http://bob:pw@127.0.0.1:9/v1", None).public()["base_url"]
+    assert short == "http://bob:[redacted]@127.0.0.1:9/v1"  # too short for the redactor, still kept out
+    assert LLMSettings.resolve("fake", "http://127.0.0.1:9/v1", None).public()["base_url"] == "http://127.0.0.1:9/v1"
+
+
+def tampered_run(tmp_path, llm: dict | None, executor: dict | None = None):
+    """A run folder whose journal names an LLM server or a Ray cluster (anyone who could
+    write the folder chose them)."""
+    from autoda.search.run import new_config, open_run
+
+    config = new_config(proposer="llm" if llm else "offline", dataset="synthetic", data_root=None, download=False,
+                        imb_ratio=10, method="ce", net="resnet8", batch_size=64, lr=0.05, seed=0, device="cpu",
+                        cache_dir=str(tmp_path / "cache" / "data"), fitness_cache=str(tmp_path / "cache"), llm=llm,
+                        epochs=2, e_ckp=1, n_ft=1, executor=executor or {},
+                        search={"population": 1, "generations": 0, "max_evals": 1, "repair_tries": 0})
+    journal, _ = open_run(tmp_path / "run", config)
+    journal.close()
+    return str(tmp_path / "run")
+
+
+def test_a_run_folder_does_not_choose_where_the_key_goes(tmp_path, protected, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with FakeOpenAI([]) as attacker:
+        run = tampered_run(tmp_path, {"model": "fake", "base_url": attacker.base_url})
+        result = CliRunner().invoke(cli, ["search", "--resume", run])
+        assert result.exit_code == 1 and attacker.requests == [] and attacker.headers == []
+    assert "resume with --base-url" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_run_folder_does_not_choose_a_ray_cluster_to_join(tmp_path):
+    run = tampered_run(tmp_path, None, {"kind": "ray", "ray_address": "ray://203.0.113.7:10001"})
+    result = CliRunner().invoke(cli, ["search", "--resume", run])
+    assert result.exit_code == 1 and "resume with --ray-address" in result.stderr, result.output
