@@ -19,7 +19,7 @@ from . import __version__
 from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import PolicyError, check_policy
 from .compiler.cost import DEFAULT_BUDGET
-from .compiler.pipeline import LANGUAGES
+from .compiler.check import LANGUAGES
 from .compiler.source import MAX_SOURCE_BYTES
 from .files import write_atomic, write_json
 from .secrets import shown
@@ -182,8 +182,8 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
     import os
 
     from .engine import PolicyRuntimeError, compile_policy
-    from .engine.data import DataError, load_image_folder, make_synthetic
-    from .engine.preview import preview
+    from .engine.train.data import DataError, load_image_folder, make_synthetic
+    from .report.preview import preview
 
     compiled = compile_policy(_checked(policy, policy_lang), seed=seed)
     if data_source != "synthetic" and not os.path.exists(data_source):
@@ -244,11 +244,12 @@ def train_command(dataset, data_root, download, imb_ratio, method, model, epochs
     import torch
 
     from .engine import PolicyRuntimeError
-    from .engine.augment import training_policy
-    from .engine.data import DataError, load_dataset
-    from .engine.fitness import default_cache_dir
-    from .engine.trainer import Diverged, Recipe, build_trainer
-    from .reporting import accuracy_table, progress_bar
+    from .engine.augment.standard import training_policy
+    from .engine.train.data import DataError, load_dataset
+    from .engine.train.fitness import default_cache_dir
+    from .engine.train.trainer import Diverged, Recipe, build_trainer
+    from .report.progress import progress_bar
+    from .report.tables import accuracy_table
 
     device = _device(device)
     checked = _checked(policy_file, policy_lang) if policy_file is not None else None
@@ -361,14 +362,15 @@ def search_command(**o) -> None:
 
     With no options: a short offline search on the synthetic set, under a minute on a CPU.
     """
-    from .engine.data import DataError
-    from .engine.fitness import default_cache_dir
-    from .engine.trainer import Diverged
-    from .reporting import search_progress
+    from .engine.train.data import DataError
+    from .engine.train.fitness import default_cache_dir
+    from .engine.train.trainer import Diverged
+    from .report.leaderboard import leaderboard_table
+    from .report.progress import search_progress
     from .search.journal import JournalError
     from .search.llm import LLMSettings, LLMSetupError
-    from .search.report import best_file, leaderboard_table
     from .search.run import RunError, baseline_text, explain, new_config, open_run, run_search
+    from .search.summary import best_file
 
     for option in ("max_time", "timeout", "temperature"):
         if o[option] is not None and math.isnan(o[option]):
@@ -507,10 +509,10 @@ def journal_for(run_dir: Path):
 def experiment_command(config: str, out: str | None, device: str | None, cache_dir: str | None) -> None:
     """Run a grid of methods x policies x seeds from a TOML file, cell by cell (an
     interrupted experiment resumes), and print the many/medium/few/all table."""
-    from .engine.data import DataError
-    from .engine.fitness import default_cache_dir
+    from .engine.train.data import DataError
+    from .engine.train.fitness import default_cache_dir
     from .experiment import Experiment, ExperimentError, run_experiment
-    from .tables import csv_text, markdown, rich_table, rows
+    from .report.tables import csv_text, markdown, rich_table, rows
 
     if not Path(config).is_file():
         raise click.UsageError(f"{config}: no such file")
@@ -592,7 +594,7 @@ def runs_group() -> None:
 @click.argument("folder", default="runs", required=False)
 def runs_list(folder: str) -> None:
     """A line per run under FOLDER (default runs/), best first."""
-    from .search.report import best_fitness, runs_table
+    from .report.leaderboard import best_fitness, runs_table
 
     root = Path(folder)
     if not root.is_dir():
@@ -616,8 +618,8 @@ def runs_list(folder: str) -> None:
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 def runs_show(run_dir: str, top: int) -> None:
     """The leaderboard of one run."""
+    from .report.leaderboard import leaderboard_table
     from .search.journal import JournalError
-    from .search.report import leaderboard_table
     from .search.run import JOURNAL, explain
 
     if not (Path(run_dir) / JOURNAL).exists():

@@ -170,8 +170,8 @@ def run_cell(experiment: Experiment, data, method: str, label: str, checked: Che
              device: str, on_epoch: Callable | None = None) -> dict:
     import torch
 
-    from .engine.augment import training_policy
-    from .engine.trainer import Recipe, build_trainer
+    from .engine.augment.standard import training_policy
+    from .engine.train.trainer import Recipe, build_trainer
 
     recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr)
     net = experiment.net if experiment.net != "auto" else default_net(experiment.dataset)
@@ -202,7 +202,7 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
                    on_cell: Callable[[str, str], None] | None = None, on_epoch: Callable | None = None) -> list[dict]:
     """Run every cell whose result is missing (or was made with another configuration or
     another version of its policy)."""
-    from .engine.data import load_dataset
+    from .engine.train.data import load_dataset
 
     say = on_cell or (lambda name, status: None)
     cells_dir = out / "cells"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("identity", "geometric", "colour", "filter", "erase")
+OP_KINDS = ("identity", "geometric", "colour", "filter", "erase")
 
 
 @dataclass(frozen=True)

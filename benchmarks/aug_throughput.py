@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
 from autoda.engine import ClassStats  # noqa: E402
-from autoda.engine import filters  # noqa: E402
+from autoda.engine.augment import filters  # noqa: E402
 from autoda.ops import OPS  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"

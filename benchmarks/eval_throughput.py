@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 
 from autoda.compiler import check_policy
-from autoda.engine.data import load_dataset
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
-from autoda.engine.trainer import Recipe
+from autoda.engine.train.data import load_dataset
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.train.trainer import Recipe
 from autoda.files import write_json
 from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
 from autoda.search.run import example_policies

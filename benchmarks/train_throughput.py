@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
-from autoda.engine.augment import with_standard  # noqa: E402
-from autoda.engine.data import load_dataset  # noqa: E402
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir  # noqa: E402
-from autoda.engine.models import build_model  # noqa: E402
-from autoda.engine.trainer import Recipe, Trainer, build_trainer  # noqa: E402
+from autoda.engine.augment.standard import with_standard  # noqa: E402
+from autoda.engine.train.data import load_dataset  # noqa: E402
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir  # noqa: E402
+from autoda.engine.train.models import build_model  # noqa: E402
+from autoda.engine.train.trainer import Recipe, Trainer, build_trainer  # noqa: E402
 from aug_throughput import per_sample_op  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"

@@ -1,8 +1,8 @@
 """Regenerate the tables of docs/language.md from the registries (ops, statistics,
-functions, diagnostic codes). tests/compiler/test_reference.py fails when they are stale."""
+functions, diagnostic codes). tests/compiler/test_doc_tables.py fails when they are stale."""
 from pathlib import Path
 
-from autoda.compiler.reference import update_tables
+from autoda.compiler.doc_tables import update_tables
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "language.md"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from autoda.ops import KINDS, OPS
+from autoda.ops import OP_KINDS, OPS
 
 # The ops ../shared/DESIGN.md requires: CUDA's 22 PIL ops and LLM-AutoDA's 10 among them.
 REQUIRED = """identity flip_lr flip_ud rotate shear_x shear_y translate_x translate_y scale crop
@@ -18,7 +18,7 @@ def test_registry_has_every_required_op():
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_each_op_is_well_formed(name):
     op = OPS[name]
-    assert op.kind in KINDS and op.cost >= 0 and op.summary
+    assert op.kind in OP_KINDS and op.cost >= 0 and op.summary
     if op.param is not None:
         assert op.param.identity == op.parameter(0.0)  # magnitude 0 is the identity
         assert op.parameter(1.0) == op.param.at_one != op.param.identity

@@ -88,10 +88,6 @@ class Diagnostic:
     file: str = "<policy>"
     severity: str = "error"
 
-    @property
-    def title(self) -> str:
-        return CODES[self.code]
-
     def sort_key(self) -> tuple:
         return (self.line, self.column, self.code, self.message)
 

@@ -65,10 +65,6 @@ class Interval:
     def __str__(self) -> str:
         return f"[{format_number(self.lo)}, {format_number(self.hi)}]"
 
-    @property
-    def is_point(self) -> bool:
-        return self.lo == self.hi
-
     def within(self, lo: float, hi: float) -> bool:
         return self.lo >= lo - _SLACK * max(1.0, abs(lo)) and self.hi <= hi + _SLACK * max(1.0, abs(hi))
 

@@ -18,7 +18,7 @@ from .plan import Instr, Magnitude, Plan, StagePlan, StatePlan
 from .types import Type, broadcast, numeric_dtype
 
 if TYPE_CHECKING:
-    from .pipeline import CheckedPolicy
+    from .check import CheckedPolicy
 
 _BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "<": "lt", "<=": "le",
                ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "and": "and", "or": "or"}
@@ -27,7 +27,9 @@ _REDUCTIONS = {"mean": "class_mean", "sum": "class_sum", "min": "class_min", "ma
 _ONE = Type("float", "scalar")
 
 
-class _Builder:
+class _PlanBuilder:
+    """The ``build`` pass: a checked policy's expressions -> the plan's instructions."""
+
     def __init__(self, checked: "CheckedPolicy") -> None:
         self.checked = checked
         self.instrs: list[Instr] = []
@@ -176,7 +178,7 @@ def eliminate_dead(instrs: list[Instr], updates: list[tuple[str, int]],
 
 
 def lower(checked: "CheckedPolicy") -> Plan:
-    builder = _Builder(checked)
+    builder = _PlanBuilder(checked)
     updates, stages = builder.build()
     instrs, updates, stages = eliminate_dead(builder.instrs, updates, stages)
     policy = checked.ast

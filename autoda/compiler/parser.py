@@ -354,7 +354,7 @@ def parse(src: Source) -> ast.Policy:
     check_tokens(src.text, src.file, src.lines)  # the parse's cost grows with the tokens
     tree = _parse_tree(src)
     _check_depth(tree, src.lines)
-    policy = _Builder().policy(tree)
+    policy = _TreeBuilder().policy(tree)
     faults = expression_limits(policy)
     if faults:
         raise PolicyError(faults, src.lines)
@@ -387,7 +387,7 @@ _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%", "pow": "*
 _ASSIGN_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/"}
 
 
-class _Builder:
+class _TreeBuilder:
     """Turns Lark's parse tree into ``ast`` nodes (depth already bounded by MAX_PARSE_DEPTH)."""
 
     def policy(self, tree: Tree) -> ast.Policy:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .format import format_expr
 from .intervals import format_number
-from .pipeline import CheckedPolicy
+from .check import CheckedPolicy
 from . import ast
 
 

@@ -1,7 +1,16 @@
-"""The engine: compiled augmentation graphs on the device (this package), and later data,
-models, training and fitness. Its input is the compiler's plan (autoda.compiler.plan)."""
-from .compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError, compile_policy
-from .pipeline import Draw
-from .statistics import ClassStats, StatsError
+"""The engine: what runs on the device. Its input is the compiler's plan
+(autoda.compiler.plan).
+
+- augment/: the compiled augmentation graph (epoch program, op library by kind, the
+  per-batch pipeline, the compiled policy), the per-sample reference interpreter, and the
+  class statistics a policy reads;
+- train/: data sets and splits, models, losses (methods), the trainer, metrics, and fitness
+  with its checkpoint cache.
+
+The names below are the engine's public face: ``from autoda.engine import ClassStats``.
+"""
+from .augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError, compile_policy
+from .augment.pipeline import Draw
+from .augment.statistics import ClassStats, StatsError
 
 __all__ = ["ClassStats", "CompiledPolicy", "Draw", "PolicyRuntimeError", "PythonPolicyError", "StatsError", "compile_policy"]

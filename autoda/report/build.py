@@ -9,9 +9,12 @@ from pathlib import Path
 
 from ..compiler import PolicyError, check_policy
 from ..files import write_atomic
-from ..reporting import percent
+from ..search.summary import ranked, tally
 from ..secrets import printable, redact
 from . import plots
+from .leaderboard import COLUMNS as LEADERBOARD_COLUMNS
+from .leaderboard import leaderboard_rows
+from .tables import HEADER, formatted, rows
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -57,8 +60,8 @@ def _page(title: str, sections: list[tuple[str, str]]) -> str:
 def _policy_figures(text: str, label: str, counts: list[int], epochs: int, images) -> str:
     """The op usage heat maps and a grid of augmented samples for one policy."""
     from ..engine import CompiledPolicy
-    from ..engine.augment import with_standard
-    from ..engine.preview import preview
+    from ..engine.augment.standard import with_standard
+    from .preview import preview
     from .usage import op_usage
 
     try:
@@ -81,7 +84,7 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
 
 def _sample_images(config: dict):
     """A few images per class of the run's data set (for the sample grids), or None."""
-    from ..engine.data import DataError, load_dataset, load_image_folder, make_synthetic
+    from ..engine.train.data import DataError, load_dataset, load_image_folder, make_synthetic
 
     try:
         if config.get("dataset") == "synthetic":
@@ -95,7 +98,7 @@ def _sample_images(config: dict):
 
 def _train_counts(config: dict) -> list[int] | None:
     """The class counts of a run that did not record them (runs from before it did)."""
-    from ..engine.data import DataError, load_dataset
+    from ..engine.train.data import DataError, load_dataset
 
     try:
         data = load_dataset(config["dataset"], config.get("data_root"), config["imb_ratio"], config.get("seed", 0),
@@ -114,42 +117,39 @@ def _counts(value: object) -> list[int] | None:
 
 def search_report(run_dir: Path) -> str:
     from ..search.journal import Journal
-    from ..search.report import leaderboard
 
     journal = Journal(run_dir / "journal.sqlite", read_only=True)  # a run folder may be read-only
     try:
-        return _search_page(run_dir, journal, leaderboard)
+        return _search_page(run_dir, journal)
     finally:
         journal.close()
 
 
-def _search_page(run_dir: Path, journal, leaderboard) -> str:
+# The page's leaderboard: the terminal's columns but the id, which the page does not show.
+_LEADERBOARD = [c for c in LEADERBOARD_COLUMNS if c != "id"]
+
+
+def _search_page(run_dir: Path, journal) -> str:
     config = journal.meta("config")
     config = config if isinstance(config, dict) else {}
     counts = _counts(journal.meta("train_counts")) or _counts(_train_counts(config))
-    candidates = journal.evaluated()
-    found = [c for c in candidates if c.generation >= 0]
-    references = {c.policy_name: c.fitness for c in candidates if c.generation < 0}
-    everything = journal.all()
+    run = tally(journal)
+    found = run.found
     sections = [("summary", _table(["evaluations", "candidates", "failures", "tokens", "proposer", "data set", "method"],
-                                   [[journal.evaluations(), len(everything), sum(1 for c in everything if c.failure),
-                                     sum(c.tokens_prompt + c.tokens_completion for c in everything),
+                                   [[run.evaluations, len(run.everything), sum(run.failures.values()),
+                                     run.tokens_prompt + run.tokens_completion,
                                      config.get("proposer", "-"), f"{config.get('dataset', '-')} "
                                      f"(IR {_number(config.get('imb_ratio')):g})", config.get("method", "-")]])),
                 ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness) for i, c in enumerate(found)],
-                                                           references), "fitness over the search")
+                                                           run.references), "fitness over the search")
                  + "<p class='note'>Each point is a candidate's balanced validation accuracy after "
                    f"{config.get('n_ft', '?')} fine-tuning epochs from epoch {config.get('e_ckp', '?')}.</p>")]
-    top = leaderboard(journal, 10)
-    sections.append(("leaderboard", _table(
-        ["rank", "fitness", "many", "medium", "few", "policy", "operator", "generation", "idea"],
-        [[i + 1, percent(c.fitness), percent(_groups(c).get("many")), percent(_groups(c).get("medium")),
-          percent(_groups(c).get("few")), c.policy_name, c.operator, c.generation if c.generation >= 0 else "ref",
-          c.idea or ""] for i, c in enumerate(top)])))
+    sections.append(("leaderboard", _table(_LEADERBOARD, [[row[c] for c in _LEADERBOARD]
+                                                          for row in leaderboard_rows(journal, 10)])))
     if found and counts:
-        best_found = sorted(found, key=lambda c: (-c.fitness, c.id))[:3]
+        best_found = ranked(found)[:3]
         series = {f"#{c.id} {c.policy_name} ({c.operator})": _groups(c).get("per_class") for c in best_found}
-        series.update({f"{c.policy_name} (reference)": _groups(c).get("per_class") for c in candidates
+        series.update({f"{c.policy_name} (reference)": _groups(c).get("per_class") for c in run.evaluated
                        if c.generation < 0})
         series = {label: values for label, values in series.items() if values}
         if series:
@@ -203,8 +203,6 @@ def _usable_cell(cell: object, counts: list[int] | None) -> bool:
 
 
 def experiment_report(out_dir: Path) -> str:
-    from ..tables import HEADER, formatted, rows
-
     found = [_read_json(p) for p in sorted((out_dir / "cells").glob("*.json"))]
     if not found:
         raise ReportError(f"{out_dir}: no cells/*.json yet")

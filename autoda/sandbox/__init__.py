@@ -1,15 +1,15 @@
 """Paper-compatible Python policies, run without trusting them: RestrictedPython in a
 resource-limited worker process. See docs/python-policies.md.
 
-- source: static checks in the parent (P001-P004) and the carrier policy;
+- static_checks: static checks in the parent (P001-P004) and the carrier policy;
 - guards: what restricted code may touch, inside the worker;
 - worker / client: the worker process and the parent's side of it (limits, timeouts);
 - validate: the checks on what get_aug_type returns;
 - policy: checking a Python policy (with a trial run) and stepping it one epoch.
 """
-from .client import KINDS, SandboxClient, SandboxError, SandboxLimits
+from .client import FAILURE_KINDS, SandboxClient, SandboxError, SandboxLimits
 from .policy import PythonStep, check_python_policy, trial_run
-from .source import PARAMETERS, PythonPolicy, check_python_source, default_ops
+from .static_checks import PARAMETERS, PythonPolicy, check_python_source, default_ops
 
-__all__ = ["KINDS", "PARAMETERS", "PythonPolicy", "PythonStep", "SandboxClient", "SandboxError",
+__all__ = ["FAILURE_KINDS", "PARAMETERS", "PythonPolicy", "PythonStep", "SandboxClient", "SandboxError",
            "SandboxLimits", "check_python_policy", "check_python_source", "default_ops", "trial_run"]

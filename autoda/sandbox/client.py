@@ -10,7 +10,7 @@ is replaced, so no call sees what an earlier one left behind.
 Nothing the worker sends is trusted (the policy may run native code there): requests are
 written and answers read against the deadline (a worker that stops reading cannot block the
 parent on a full pipe), an answer that is not a small JSON object is a crash, and a
-failure's kind must be one of KINDS and its message is shown as one printable line.
+failure's kind must be one of FAILURE_KINDS and its message is shown as one printable line.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from ..secrets import printable
 from .isolation import LAYERS, missing_cuts
 
-KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash", "isolation")
+FAILURE_KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash", "isolation")
 MAX_ANSWER_BYTES = 64 << 20
 MAX_MESSAGE = 2000  # characters of a failure's message that reach journals, prompts and terminals
 ALLOW_WEAK_ENV = "AUTODA_ALLOW_WEAK_SANDBOX"  # "1": run without the OS isolation this machine lacks
@@ -49,7 +49,7 @@ def weak_isolation_allowed(limits: SandboxLimits) -> bool:
 
 
 class SandboxError(RuntimeError):
-    """A sandboxed call failed; ``kind`` is one of KINDS."""
+    """A sandboxed call failed; ``kind`` is one of FAILURE_KINDS."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -216,11 +216,11 @@ class SandboxClient:
 
 
 def failure_of(answer: dict) -> SandboxError:
-    """The SandboxError a failure answer stands for: a kind of KINDS (else crash) and the
+    """The SandboxError a failure answer stands for: a kind of FAILURE_KINDS (else crash) and the
     message as one printable line (the function chose its text: it may carry terminal
     controls, or lines that look like autoda's own)."""
     kind = answer.get("kind")
     message = answer.get("message")
     message = message if isinstance(message, str) else "no message"
     message = printable(message[:MAX_MESSAGE]).replace("\n", "\\n")
-    return SandboxError(kind if kind in KINDS else "crash", message)
+    return SandboxError(kind if kind in FAILURE_KINDS else "crash", message)

@@ -19,7 +19,7 @@ import numpy as np
 from ..compiler.diagnostics import Diagnostic, PolicyError
 from ..compiler.source import Source
 from .client import SandboxClient, SandboxError, SandboxLimits
-from .source import PythonPolicy, check_python_source
+from .static_checks import PythonPolicy, check_python_source
 from .validate import ResultError, step_array, validate_result
 from .wire import decode, encode
 
@@ -111,11 +111,10 @@ def _trial_failure(src: Source, failure: SandboxError) -> PolicyError:
                                    file=src.file)], src.lines)
 
 
-def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | None = None,
-                        trial: bool = True, deadline: float | None = None) -> "CheckedPolicy":  # noqa: F821
+def check_python_policy(src: Source, max_cost: float, deadline: float | None = None) -> "CheckedPolicy":  # noqa: F821
     """A checked carrier policy for a Python policy, or PolicyError (P001-P005); the trial
     run ends by ``deadline`` (time.monotonic()) when one is given."""
-    from ..compiler.pipeline import check_policy
+    from ..compiler.check import check_policy
 
     python = check_python_source(src)
     try:
@@ -125,16 +124,15 @@ def check_python_policy(src: Source, max_cost: float, limits: SandboxLimits | No
         raise PolicyError([Diagnostic("P003", f"OPS cannot run: {first.message}", 1, 1, hint=first.hint,
                                       file=src.file)],
                           src.lines) from None
-    if trial:
-        if python.hash not in _trials:
-            try:
-                _trials[python.hash] = trial_run(python, limits, deadline=deadline)
-            except SandboxError as failure:
-                if failure.kind == "isolation" or isinstance(failure, TrialCut):  # not the function's: not cached
-                    raise _trial_failure(src, failure) from None
-                _trials[python.hash] = failure
-        outcome = _trials[python.hash]
-        if isinstance(outcome, SandboxError):
-            raise _trial_failure(src, outcome)
-        python = dataclasses.replace(python, isolation=outcome)
+    if python.hash not in _trials:
+        try:
+            _trials[python.hash] = trial_run(python, deadline=deadline)
+        except SandboxError as failure:
+            if failure.kind == "isolation" or isinstance(failure, TrialCut):  # not the function's: not cached
+                raise _trial_failure(src, failure) from None
+            _trials[python.hash] = failure
+    outcome = _trials[python.hash]
+    if isinstance(outcome, SandboxError):
+        raise _trial_failure(src, outcome)
+    python = dataclasses.replace(python, isolation=outcome)
     return dataclasses.replace(carrier, python=python)

@@ -1,3 +1,4 @@
 """The search: proposers (LLM, offline genetic programming), the evolutionary loop, prompts,
-the journal and budgets. Empty until the search work lands.
+the journal, budgets, executors, and what a run leaves in its folder (summary.json and the
+best policy; see summary).
 """

@@ -32,21 +32,21 @@ from ..secrets import scrubbed_environ
 class EvaluationSpec:
     """Everything a worker needs to build the same fitness evaluator as the driver."""
 
-    data: dict  # keyword arguments of autoda.engine.data.load_dataset
-    setup: object  # autoda.engine.fitness.FitnessSetup
+    data: dict  # keyword arguments of autoda.engine.train.data.load_dataset
+    setup: object  # autoda.engine.train.fitness.FitnessSetup
     cache_dir: str | None  # where the driver cached the e_ckp checkpoint
     threads: int  # torch intra-op threads per evaluation
 
 
 def failed_evaluation(kind: str, message: str):
     """The result of an evaluation that never returned one (its worker died, say)."""
-    from ..engine.fitness import FitnessResult
+    from ..engine.train.fitness import FitnessResult
 
     return FitnessResult(False, None, None, kind, message, 0.0)
 
 
 def result_from(value: dict):
-    from ..engine.fitness import FitnessResult
+    from ..engine.train.fitness import FitnessResult
 
     return FitnessResult(**value)
 
@@ -101,8 +101,8 @@ def _start_worker(spec: EvaluationSpec, counter, devices: int) -> None:
 
     import torch
 
-    from ..engine.data import load_dataset
-    from ..engine.fitness import FitnessEvaluator
+    from ..engine.train.data import load_dataset
+    from ..engine.train.fitness import FitnessEvaluator
 
     with counter.get_lock():
         index = counter.value

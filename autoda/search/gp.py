@@ -21,7 +21,7 @@ from ..ops import OPS
 from . import tree
 from .programs import ExprGen, RandomChooser, leaves_of, magnitude
 
-OP_NAMES = sorted(op for op in OPS if op != "identity")
+NON_IDENTITY_OP_NAMES = sorted(op for op in OPS if op != "identity")  # what a mutation adds or swaps in
 
 
 class NoOffspring(RuntimeError):
@@ -147,7 +147,7 @@ class GeneticProgramming:
         if stage is None:
             return None
         ops = [r.name for r in stage.ops]
-        unused = [o for o in OP_NAMES if o not in ops]
+        unused = [o for o in NON_IDENTITY_OP_NAMES if o not in ops]
         move = c.choice(["add", "drop", "swap"] if len(ops) > 1 else ["add", "swap"])
         if move == "add" and unused:
             new = c.choice(unused)
@@ -175,7 +175,7 @@ class GeneticProgramming:
         if fixed and (len(stages) > 1) and c.boolean():
             removed = stages.pop(c.choice(fixed))
             return dataclasses.replace(parent.ast, stages=tuple(stages)), f"dropped the {removed.op.name} stage"
-        op = c.choice(OP_NAMES)
+        op = c.choice(NON_IDENTITY_OP_NAMES)
         gen = ExprGen(c, leaves_of(parent.ast.states), "sample", depth=1)
         stage = ast.Fixed(ast.OpRef(op), magnitude(c, gen, "class") if OPS[op].has_magnitude else None,
                           gen.bounded(0, 1, "num", "class"))

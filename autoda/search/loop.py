@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Callable
 
 from ..catalog import SEED_RANGE
@@ -96,7 +96,6 @@ class Progress:
     evaluations: int = 0
     best: float | None = None
     failures: int = 0
-    events: list[str] = field(default_factory=list)
 
 
 class Search:
@@ -237,7 +236,7 @@ class Search:
 
     # --- strategies ----------------------------------------------------------------------
 
-    def population(self, before: int) -> list[Candidate]:
+    def population_before(self, before: int) -> list[Candidate]:
         """The N best evaluated candidates of generations before ``before`` (references aside)."""
         done = [c for c in self.journal.evaluated() if 0 <= c.generation < before]
         done.sort(key=lambda c: (-c.fitness, c.id))
@@ -271,7 +270,7 @@ class Search:
             for generation in range(1, self.config.generations + 1):
                 self._collect(wait=True)  # the population is chosen from finished evaluations
                 self.progress.generation = generation
-                population = self.population(generation)
+                population = self.population_before(generation)
                 for slot in range(self.config.explore + self.config.mutations):
                     if not population:
                         self._slot(generation, slot, "initialise", [])

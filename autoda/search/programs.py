@@ -56,7 +56,7 @@ class RandomChooser:
         return None
 
 
-OP_NAMES = sorted(OPS)
+ALL_OP_NAMES = sorted(OPS)  # identity included: a random policy may name it
 NAMES = [f"v{i}" for i in range(6)]
 
 
@@ -237,7 +237,7 @@ def leaves_of(states: Sequence[ast.StateDecl]) -> list[Leaf]:
 def random_policy(c: Chooser, max_depth: int = 3) -> ast.Policy:
     """A random policy that passes every check of the compiler."""
     has_apply = c.boolean()
-    ops = c.sample(OP_NAMES, c.integer(1, 6))
+    ops = c.sample(ALL_OP_NAMES, c.integer(1, 6))
     names = c.sample(NAMES, c.integer(0, 3))
     states = state_decls(c, names, has_apply)
     leaves = leaves_of(states)
@@ -280,7 +280,7 @@ def random_policy(c: Chooser, max_depth: int = 3) -> ast.Policy:
         count = gen.bounded(0, len(ops), "int", "class")
         stages.append(ast.Apply(count, tuple(ast.OpRef(o) for o in ops), tuple(clauses)))
     for _ in range(c.integer(0 if has_apply else 1, 2)):
-        op = c.choice(OP_NAMES)
+        op = c.choice(ALL_OP_NAMES)
         fixed_magnitude = magnitude(c, gen, "class") if OPS[op].has_magnitude else None
         probability = gen.bounded(0, 1, "num", "class") if c.boolean() else None
         stages.insert(c.integer(0, len(stages)), ast.Fixed(ast.OpRef(op), fixed_magnitude, probability))

@@ -17,7 +17,7 @@ from ..compiler import CheckedPolicy, PolicyError, check_policy
 from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
-from .prompts import TaskContext, follow_up, operator_prompt, system_prompt
+from .prompting import TaskContext, follow_up, operator_prompt, system_prompt
 
 
 @dataclass

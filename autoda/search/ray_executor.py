@@ -30,7 +30,7 @@ def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus:
 
     import torch
 
-    from ..engine.fitness import FitnessEvaluator
+    from ..engine.train.fitness import FitnessEvaluator
 
     torch.set_num_threads(spec.threads)
     setup = dataclasses.replace(spec.setup, device="cuda" if gpus > 0 else "cpu")  # Ray picks the GPU

@@ -21,9 +21,9 @@ from .gp import GeneticProgramming
 from .journal import Journal, JournalError
 from .llm import LLMClient, LLMSettings, LLMSetupError
 from .loop import Progress, Search, SearchConfig
-from .prompts import TaskContext
+from .prompting import TaskContext
 from .proposers import LLMProposer, OfflineProposer
-from .report import summarise
+from .summary import summarise
 
 JOURNAL = "journal.sqlite"
 
@@ -158,9 +158,9 @@ def task_line(data) -> str:
 def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings | None,
                on_progress: Callable[[Progress, str], None], on_epoch=None) -> tuple[str, dict]:
     """Run to the end or a budget; write best.dsl and summary.json; return (outcome, summary)."""
-    from ..engine.data import load_dataset
-    from ..engine.fitness import FitnessEvaluator, FitnessSetup
-    from ..engine.trainer import Recipe
+    from ..engine.train.data import load_dataset
+    from ..engine.train.fitness import FitnessEvaluator, FitnessSetup
+    from ..engine.train.trainer import Recipe
 
     started = time.monotonic()
     outcome = "interrupted"

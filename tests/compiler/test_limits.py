@@ -13,7 +13,7 @@ from autoda.compiler import ast
 from autoda.compiler.limits import MAX_DEPTH
 from autoda.compiler.source import MAX_NESTING, MAX_SOURCE_BYTES, MAX_TOKENS, count_tokens
 from autoda.engine import ClassStats
-from autoda.engine.augment import training_policy
+from autoda.engine.augment.standard import training_policy
 
 STATE = "state s: float in [-1000, 1000] = 0\n"
 TAIL = "per sample:\n    cutout(0.2) with probability 0.5\n"

@@ -18,9 +18,10 @@ from hypothesis import given, settings, strategies as st
 
 from autoda.compiler import ast as ast_module
 from autoda.compiler import cost, dump, format as format_module, lower, ranges, typecheck
-from autoda.compiler.pipeline import check_policy
+from autoda.compiler.check import check_policy
 from autoda.compiler.source import count_tokens
-from autoda.engine import ClassStats, epoch
+from autoda.engine import ClassStats
+from autoda.engine.augment import epoch
 from helpers import parsed
 
 VISITS_PER_TOKEN = 4  # each pass visits a node once or twice; a node costs at least one token
@@ -31,7 +32,7 @@ STEPS = {
     "typecheck": (typecheck._Checker, "expr"),
     "ranges": (ranges._Ranger, "value"),
     "format, canonical, hash": (format_module, "format_expr"),
-    "lower": (lower._Builder, "expr"),
+    "lower": (lower._PlanBuilder, "expr"),
     "dump": (dump, "_lines"),
     "epoch program": (epoch, "_evaluate"),
 }
@@ -72,7 +73,8 @@ def compile_everything(text: str) -> None:
     plan = checked.lower()
     dump.dump_ast(checked.ast)
     state = {"q": torch.zeros(3, 1)}
-    epoch.run_epoch(plan, state, ClassStats.initial(torch.tensor([30, 20, 10])), torch.Generator().manual_seed(0))
+    epoch.run_epoch_program(plan, state, ClassStats.initial(torch.tensor([30, 20, 10])),
+                            torch.Generator().manual_seed(0))
 
 
 def policy_of(expr: str) -> str:

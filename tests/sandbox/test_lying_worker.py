@@ -10,7 +10,7 @@ import pytest
 
 from autoda.compiler.source import Source
 from autoda.sandbox import PythonStep, SandboxClient, SandboxError, SandboxLimits, check_python_source
-from autoda.sandbox.client import KINDS
+from autoda.sandbox.client import FAILURE_KINDS
 from autoda.sandbox.policy import initial_state
 
 LIAR = str(Path(__file__).with_name("lying_worker.py"))
@@ -49,7 +49,7 @@ def test_an_answer_that_is_not_a_policy_step_is_a_crash(mode):
 def test_a_failure_names_a_known_kind_and_one_short_printable_line():
     with pytest.raises(SandboxError) as error:
         steps("kind and message of its choosing")
-    assert error.value.kind == "crash" and error.value.kind in KINDS
+    assert error.value.kind == "crash" and error.value.kind in FAILURE_KINDS
     message = str(error.value)
     assert "\x1b" not in message and "\\x1b]0;owned" in message and len(message) < 10_000
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from autoda.compiler import check_policy
-from autoda.engine.data import load_dataset
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
-from autoda.engine.trainer import Recipe
+from autoda.engine.train.data import load_dataset
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.train.trainer import Recipe
 from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
 from autoda.search.journal import Journal
 from autoda.search.run import new_config, open_run, run_search
@@ -176,9 +176,9 @@ RAY_SCRIPT = """
 import json, sys
 import crashing_tasks, ray
 from autoda import secrets
-from autoda.engine.data import load_dataset
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
-from autoda.engine.trainer import Recipe
+from autoda.engine.train.data import load_dataset
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.train.trainer import Recipe
 from autoda.search.executors import EvaluationSpec
 from autoda.search.ray_executor import RayExecutor
 from test_executors import POLICIES, SECRET

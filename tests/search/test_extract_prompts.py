@@ -3,7 +3,7 @@ import string
 import pytest
 
 from autoda.search.extract import extract_idea, extract_policy, extract_python
-from autoda.search.prompts import TaskContext, follow_up, operator_prompt, system_prompt, template
+from autoda.search.prompting import TaskContext, follow_up, operator_prompt, system_prompt, template
 
 POLICY = 'policy p "flips"\nper sample:\n    flip_lr\n'
 

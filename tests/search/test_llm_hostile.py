@@ -11,7 +11,7 @@ from autoda.search.completion import MAX_ANSWER_CHARS, BadCompletion, read_compl
 from autoda.search.journal import Journal
 from autoda.search.llm import LLMClient, LLMError, LLMSettings
 from autoda.search.loop import SearchConfig
-from autoda.search.report import summarise
+from autoda.search.summary import summarise
 from fake_openai import MISSING, FakeOpenAI, completion
 from test_llm_search import GOOD, OTHER, search
 

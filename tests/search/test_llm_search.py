@@ -8,7 +8,7 @@ import pytest
 from autoda.search.journal import Journal
 from autoda.search.llm import LLMClient, LLMSettings
 from autoda.search.loop import Search, SearchConfig
-from autoda.search.prompts import TaskContext
+from autoda.search.prompting import TaskContext
 from autoda.search.proposers import LLMProposer
 from fake_openai import FakeOpenAI
 

@@ -75,7 +75,7 @@ def test_references_are_evaluated_once_and_kept_out_of_the_population(tmp_path):
     s.run()
     refs = [c for c in journal.evaluated() if c.generation == -1]
     assert [c.policy_name for c in refs] == ["none"]
-    assert all(c.generation >= 0 for c in s.population(5))
+    assert all(c.generation >= 0 for c in s.population_before(5))
 
 
 class Repeating:

@@ -4,15 +4,15 @@ step inside training), and every failure is journaled with its kind while the se
 from collections import Counter
 from pathlib import Path
 
-from autoda.engine.data import load_dataset
-from autoda.engine.fitness import FitnessEvaluator, FitnessSetup
-from autoda.engine.trainer import Recipe
+from autoda.engine.train.data import load_dataset
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
+from autoda.engine.train.trainer import Recipe
 from autoda.search.journal import Journal
 from autoda.search.llm import LLMClient, LLMSettings
 from autoda.search.loop import Search, SearchConfig
-from autoda.search.prompts import TaskContext
+from autoda.search.prompting import TaskContext
 from autoda.search.proposers import LLMProposer
-from autoda.search.report import summarise
+from autoda.search.summary import summarise
 from fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).parents[2]

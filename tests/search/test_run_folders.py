@@ -242,7 +242,7 @@ def test_a_resume_goes_on_over_damaged_rows(tmp_path):
     rows = {r.id: r for r in journal.all()}
     assert rows[8].status == "failed" and rows[8].failure == "compile"  # was in flight, no longer checks
     assert journal.tokens() == 10 + 5 + 4 * 2  # strings, negatives, 2.5 and 1e30 count nothing
-    from autoda.search.report import summarise
+    from autoda.search.summary import summarise
     summary = summarise(journal, folder, 1.0, "done")
     assert summary["best"]["fitness"] <= 1 and (folder / "best.dsl").exists()
     assert autoda.check_policy(folder / "best.dsl").name  # the header stays a comment
@@ -364,12 +364,12 @@ def test_a_full_disk_under_the_journal_is_one_line_and_keeps_the_journal(tmp_pat
 
 
 def test_a_full_disk_under_best_dsl_is_one_line(tmp_path, cache, monkeypatch):
-    import autoda.search.report as report
+    import autoda.search.summary as summary
 
     def no_space(path, write):
         raise OSError(errno.ENOSPC, "No space left on device", str(path) + ".tmp")
 
-    monkeypatch.setattr(report, "write_atomic", no_space)
+    monkeypatch.setattr(summary, "write_atomic", no_space)
     folder = tmp_path / "run"
     line = one_error_line(run(*search_args(folder, cache)))
     assert "disk is full" in line and "best.dsl" in line and ".tmp" not in line

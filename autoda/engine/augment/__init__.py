@@ -1,0 +1,11 @@
+"""Policies on the device: the compiled augmentation graph and what it reads.
+
+- epoch: the epoch program (the policy's per-class state and parameters, once an epoch);
+- geometric, colour, filters, erase (with opmeta): the op library, one module per kind;
+- pipeline: the per-batch pipeline (draw, one warp, masked colour passes, one convolution,
+  erasing);
+- compiled: CompiledPolicy, the torch module that ties them together;
+- reference_interpreter: the slow per-sample interpreter the pipeline is tested against;
+- statistics: ClassStats, the class statistics a policy reads;
+- standard: the standard crop-and-flip merged in front of a policy.
+"""

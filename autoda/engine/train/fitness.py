@@ -1,0 +1,150 @@
+"""Fitness of a policy, after the paper's Algorithm 1: train the base method to epoch e_ckp
+once and cache that checkpoint; for each candidate, load it, fine-tune N_ft epochs with
+the candidate's compiled graph, and return the balanced validation accuracy with per-class
+and many/medium/few accuracies.
+
+The checkpoint is keyed by a hash of everything that determines it (the data and its
+splits, method, model, recipe, seed, the base augmentation, the device type and the torch
+version) and written atomically. A candidate that does not compile, whose statistics or
+state go wrong, or whose loss turns NaN gets a recorded failure, never an exception and
+never a fitness.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ...compiler import CheckedPolicy, PolicyError, check_policy
+from ...files import write_atomic
+from ..augment.compiled import PolicyRuntimeError, PythonPolicyError
+from ..augment.standard import training_policy
+from ..augment.statistics import StatsError
+from .data import DataSplits
+from .trainer import Diverged, EpochLog, Recipe, Trainer, build_trainer
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("AUTODA_CACHE", Path.home() / ".cache" / "autoda"))
+
+
+@dataclass(frozen=True)
+class FitnessSetup:
+    method: str = "ce"
+    model: str = "resnet32"
+    recipe: Recipe = field(default_factory=Recipe)
+    seed: int = 0
+    e_ckp: int = 50
+    n_ft: int = 20
+    standard_augmentation: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class FitnessResult:
+    ok: bool
+    fitness: float | None  # balanced validation accuracy in [0, 1]
+    validation: dict | None  # many / medium / few / all / per_class
+    failure: str | None  # "compile", "runtime", "nan", "error", or "python_<kind>" (autoda.sandbox.FAILURE_KINDS)
+    message: str | None
+    seconds: float
+    policy_hash: str | None = None
+    epochs: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FitnessEvaluator:
+    def __init__(self, data: DataSplits, setup: FitnessSetup, cache_dir: str | os.PathLike | None = None,
+                 on_epoch: Callable[[str, EpochLog], None] | None = None, checkpoint: dict | None = None) -> None:
+        """``checkpoint``: the e_ckp state, when another process trained it (a worker's case)."""
+        if not 0 <= setup.e_ckp < setup.recipe.epochs or setup.n_ft < 1:
+            raise ValueError("need 0 <= e_ckp < recipe epochs and n_ft >= 1")
+        self.data, self.setup = data, setup
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.on_epoch = on_epoch
+        self.base = training_policy(None, setup.standard_augmentation)
+        self._checkpoint: dict | None = checkpoint
+
+    # --- the shared checkpoint -----------------------------------------------------------
+
+    def checkpoint_key(self) -> str:
+        s = self.setup
+        spec = {"data": self.data.fingerprint(), "method": s.method, "model": s.model, "recipe": s.recipe.to_dict(),
+                "seed": s.seed, "e_ckp": s.e_ckp, "base": self.base.hash,
+                "device": torch.device(s.device).type, "torch": torch.__version__}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+    def checkpoint_path(self) -> Path:
+        return self.cache_dir / "checkpoints" / f"{self.checkpoint_key()}.pt"
+
+    def _trainer(self, checked: CheckedPolicy) -> Trainer:
+        s = self.setup
+        return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, s.seed)
+
+    def checkpoint(self) -> dict:
+        """The base method trained to e_ckp: from the cache, or trained now and cached."""
+        if self._checkpoint is None:
+            path = self.checkpoint_path()
+            self._checkpoint = self._cached(path)
+            if self._checkpoint is None:
+                trainer = self._trainer(self.base)
+                trainer.train(self.setup.e_ckp, lambda log: self.on_epoch and self.on_epoch("checkpoint", log))
+                self._checkpoint = trainer.state_dict()
+                try:
+                    write_atomic(path, lambda tmp: torch.save(self._checkpoint, tmp))
+                except OSError:  # a read-only or full cache costs the next run this training, not this run
+                    pass
+        return self._checkpoint
+
+    def _cached(self, path: Path) -> dict | None:
+        """The cached checkpoint, or None when it is missing, truncated, garbage or does not
+        fit this setup (it is then trained again and replaced). weights_only: a cache
+        folder may be shared, and a pickle that is not plain state is never run."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if state["epoch"] != self.setup.e_ckp:
+                return None
+            self._trainer(self.base).load_state_dict(state)  # every key and shape in place
+        except Exception:  # noqa: BLE001 -- whatever a missing or damaged file raises, the cure is to train
+            return None
+        return state
+
+    # --- one candidate -------------------------------------------------------------------
+
+    def evaluate(self, source: str | bytes | os.PathLike | CheckedPolicy) -> FitnessResult:
+        start = time.perf_counter()
+
+        def failed(kind: str, message: str, policy_hash: str | None = None) -> FitnessResult:
+            return FitnessResult(False, None, None, kind, message, time.perf_counter() - start, policy_hash)
+
+        try:
+            candidate = source if isinstance(source, CheckedPolicy) else check_policy(source)
+        except PolicyError as error:
+            return failed("compile", error.render())
+        checkpoint = self.checkpoint()
+        try:
+            trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation))
+            trainer.load_state_dict(checkpoint)
+            trainer.train(self.setup.e_ckp + self.setup.n_ft,
+                          lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
+            validation = trainer.evaluate(self.data.val)
+        except PolicyError as error:  # the merged policy over budget, say
+            return failed("compile", error.render(), candidate.hash)
+        except PythonPolicyError as error:  # a sandboxed Python policy: its own kinds (timeout, guard, ...)
+            return failed(f"python_{error.kind}", str(error), candidate.hash)
+        except (PolicyRuntimeError, StatsError) as error:
+            return failed("runtime", str(error), candidate.hash)
+        except Diverged as error:
+            return failed("nan", str(error), candidate.hash)
+        except (RuntimeError, ValueError) as error:  # recorded, so one bad candidate never stops a search
+            return failed("error", f"{type(error).__name__}: {error}", candidate.hash)
+        return FitnessResult(True, validation["all"], validation, None, None, time.perf_counter() - start,
+                             candidate.hash, [asdict(e) for e in trainer.log])

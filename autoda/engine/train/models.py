@@ -1,0 +1,92 @@
+"""Models: ResNet-32 for CIFAR (the standard 3 x 5 basic-block net of the long-tail
+literature, option-A shortcuts, ~0.47 M parameters), a small ResNet for CPU tests, and
+torchvision's ResNet-50 for larger images.
+
+Every model exposes ``embed(x)`` (the penultimate features) and ``classifier`` (whose
+``weight`` rows are the per-class W_c), so the trainer can report feature and weight norms.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ...catalog import MODELS
+
+class NormedLinear(nn.Module):
+    """Cosine classifier (LDAM's): normalised features times normalised weight rows."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1).renorm_(2, 0, 1e-5).mul_(1e5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()
+
+
+class _Block(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.pad = (cout - cin) // 2 if stride != 1 or cin != cout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        # option A: subsample and zero-pad the channels, no parameters in the shortcut
+        shortcut = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        return F.relu(out + shortcut)
+
+
+class CifarResNet(nn.Module):
+    def __init__(self, blocks: int, num_classes: int, width: int = 16, normed: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for stage, cout in enumerate((width, 2 * width, 4 * width)):
+            for i in range(blocks):
+                layers.append(_Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.classifier = NormedLinear(cin, num_classes) if normed else nn.Linear(cin, num_classes)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return F.adaptive_avg_pool2d(out, 1).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embed(x))
+
+
+class TorchvisionResNet50(nn.Module):
+    def __init__(self, num_classes: int, normed: bool = False) -> None:
+        super().__init__()
+        import torchvision
+
+        net = torchvision.models.resnet50(weights=None)  # no download: trained from scratch
+        net.fc = nn.Identity()
+        self.backbone = net
+        self.classifier = NormedLinear(2048, num_classes) if normed else nn.Linear(2048, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embed(x))
+
+
+def build_model(name: str, num_classes: int, normed: bool = False) -> nn.Module:
+    if name == "resnet32":
+        return CifarResNet(5, num_classes, 16, normed)
+    if name == "resnet8":  # for CPU tests and the embedded default: 1 block per stage, narrow
+        return CifarResNet(1, num_classes, 8, normed)
+    if name == "resnet50":
+        return TorchvisionResNet50(num_classes, normed)
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")

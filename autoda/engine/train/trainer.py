@@ -1,0 +1,223 @@
+"""Training on the device: uint8 images already on the device, batches from a device-side
+permutation (no DataLoader), the compiled policy applied per batch, normalisation on the
+device, bf16 autocast and channels_last on a GPU, per-class statistics accumulated on the
+device and read once per epoch.
+
+The recipe is the standard CIFAR-LT one (SGD 0.1, momentum 0.9, weight decay 2e-4, 5
+warm-up epochs, x0.01 at epoch 160 and x1e-4 at 180 of 200, DRW from 160, batch 128);
+``Recipe.for_epochs(n)`` keeps its proportions for a shorter run.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
+
+import torch
+
+from ...compiler import CheckedPolicy
+from ..augment.compiled import CompiledPolicy
+from ..augment.statistics import ClassStats
+from .data import DataSplits, ImageSet
+from .methods import Method, make_method
+from .metrics import per_class_accuracy, summary
+from .models import build_model
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    warmup_epochs: int = 5
+    milestones: tuple[int, int] = (160, 180)
+    decays: tuple[float, float] = (0.01, 1e-4)
+    drw_epoch: int = 160
+
+    @classmethod
+    def for_epochs(cls, epochs: int, **overrides) -> "Recipe":
+        """The standard recipe scaled to ``epochs`` (milestones and DRW at 80% and 90%)."""
+        scaled = cls(epochs=epochs, warmup_epochs=round(5 * epochs / 200),
+                     milestones=(round(0.8 * epochs), round(0.9 * epochs)), drw_epoch=round(0.8 * epochs))
+        return replace(scaled, **overrides)
+
+    def lr_at(self, epoch: int) -> float:
+        if epoch < self.warmup_epochs:
+            return self.lr * (epoch + 1) / self.warmup_epochs
+        if epoch >= self.milestones[1]:
+            return self.lr * self.decays[1]
+        if epoch >= self.milestones[0]:
+            return self.lr * self.decays[0]
+        return self.lr
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    train_acc: float
+    lr: float
+    seconds: float
+    images_per_second: float
+
+
+def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation in [0, 1] units, in chunks (a float copy of
+    a large set would not fit beside it)."""
+    total = torch.zeros(3, dtype=torch.float64, device=images.device)
+    square = torch.zeros(3, dtype=torch.float64, device=images.device)
+    for begin in range(0, len(images), chunk):
+        x = images[begin:begin + chunk].double().div_(255)
+        total += x.sum(dim=(0, 2, 3))
+        square += x.pow(2).sum(dim=(0, 2, 3))
+    n = images.numel() / 3
+    mean = total / n
+    std = (square / n - mean ** 2).clamp(min=1e-12).sqrt()
+    return mean.float().view(1, 3, 1, 1), std.float().view(1, 3, 1, 1)
+
+
+def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
+                  device: torch.device | str, seed: int = 0) -> Trainer:
+    """A fresh trainer: seeded model initialisation, the method's classifier, the compiled policy."""
+    torch.manual_seed(seed)
+    fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
+    network = build_model(model, data.num_classes, normed=fitted.normed_classifier)
+    return Trainer(network, fitted, data, CompiledPolicy(policy, data.num_classes, seed=seed), recipe,
+                   torch.device(device), seed)
+
+
+class Trainer:
+    def __init__(self, model: torch.nn.Module, method: Method, data: DataSplits, policy: CompiledPolicy,
+                 recipe: Recipe, device: torch.device, seed: int = 0) -> None:
+        self.device = torch.device(device)
+        self.gpu = self.device.type == "cuda"
+        self.model = model.to(self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
+        self.method, self.data, self.recipe, self.seed = method, data, recipe, seed
+        self.policy = policy.to(self.device)
+        self.images = data.train.images.to(self.device)
+        self.labels = data.train.labels.to(self.device)
+        self.counts = data.train.counts().to(self.device)
+        # per-channel (mean, std), computed on first use: a checkpoint loaded before training
+        # supplies them and spares the full pass over the images
+        self._moments: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                                         weight_decay=recipe.weight_decay)
+        self.epoch = 0  # the next epoch to run
+        self.stats = ClassStats.initial(self.counts, recipe.epochs)  # what the next epoch update reads
+        self.log: list[EpochLog] = []
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self._normalisation()[0]
+
+    @property
+    def std(self) -> torch.Tensor:
+        return self._normalisation()[1]
+
+    def _normalisation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._moments is None:
+            self._moments = _channel_moments(self.images)
+        return self._moments
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+                "stats": vars(self.stats.to("cpu")), "mean": self.mean.cpu(), "std": self.std.cpu()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state``, which is left as it was (a cached checkpoint serves many
+        fine-tunes: the optimizer would otherwise keep the given momentum buffers and update
+        them in place)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        self.epoch = state["epoch"]
+        self.stats = ClassStats(**state["stats"]).to(self.device)
+        self._moments = state["mean"].to(self.device), state["std"].to(self.device)
+
+    # --- training ------------------------------------------------------------------------
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        mean, std = self._normalisation()
+        x = (images.float().div_(255) - mean) / std
+        return x.contiguous(memory_format=torch.channels_last) if self.gpu else x
+
+    def run_epoch(self, max_batches: int | None = None) -> EpochLog:
+        """One epoch: the policy's epoch update, then every training image once (or the
+        first ``max_batches`` batches of the epoch, for measuring)."""
+        epoch, recipe, c = self.epoch, self.recipe, len(self.counts)
+        start = time.perf_counter()
+        self.policy.update_epoch(self.stats)
+        lr = recipe.lr_at(epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        g = torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(self.labels), generator=g, device=self.device)
+        if max_batches is not None:
+            order = order[: max_batches * recipe.batch_size]
+        seen = torch.bincount(self.labels[order], minlength=c).double()
+        correct = torch.zeros(c, dtype=torch.float64, device=self.device)
+        loss_sum = torch.zeros(c, dtype=torch.float64, device=self.device)
+        feat_sum = torch.zeros(c, dtype=torch.float64, device=self.device)
+        self.model.train()
+        for begin in range(0, len(order), recipe.batch_size):
+            index = order[begin:begin + recipe.batch_size]
+            labels = self.labels[index]
+            images = self.normalise(self.policy(self.images[index], labels))
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
+                features = self.model.embed(images)
+                logits = self.model.classifier(features)
+            per_sample, loss = self.method.loss(logits.float(), labels, epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            with torch.no_grad():  # per-class sums stay on the device: no sync per batch
+                hit = (self.method.predict(logits) == labels).double()
+                correct += torch.bincount(labels, weights=hit, minlength=c)
+                loss_sum += torch.bincount(labels, weights=per_sample.detach().double(), minlength=c)
+                feat_sum += torch.bincount(labels, weights=features.detach().float().norm(dim=1).double(), minlength=c)
+        total_loss = float(loss_sum.sum()) / len(order)  # the one sync of the epoch
+        if not math.isfinite(total_loss):
+            raise Diverged(f"the training loss is {total_loss} in epoch {epoch}")
+        n = seen.clamp(min=1)
+        self.stats = ClassStats(self.counts, (correct / n).float().clamp(0, 1), self.stats.train_acc,
+                                (loss_sum / n).float().clamp(min=0), self.model.classifier.weight.detach().float().norm(dim=1),
+                                (feat_sum / n).float(), epoch + 1, recipe.epochs)
+        self.epoch += 1
+        seconds = time.perf_counter() - start
+        entry = EpochLog(epoch, total_loss, float(correct.sum()) / len(order), lr, seconds, len(order) / seconds)
+        self.log.append(entry)
+        return entry
+
+    def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None) -> None:
+        while self.epoch < until:
+            entry = self.run_epoch()
+            if on_epoch is not None:
+                on_epoch(entry)
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, split: ImageSet, batch: int = 1024) -> dict:
+        """Accuracy on a split without augmentation: many/medium/few/all and per class."""
+        self.model.eval()
+        predictions = []
+        images = split.images.to(self.device)
+        for begin in range(0, len(images), batch):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
+                logits = self.model(self.normalise(images[begin:begin + batch]))
+            predictions.append(self.method.predict(logits.float()))
+        labels = split.labels.to(self.device)
+        per_class = per_class_accuracy(torch.cat(predictions), labels, split.num_classes)
+        return summary(per_class, self.counts)

@@ -1,0 +1,83 @@
+"""Leaderboards: a run's best candidates (what `autoda search` and `autoda runs show`
+print, and the report page shows), and the list of runs (`autoda runs list`).
+
+A run's leaderboard has one set of rows, made here from the search's own ranking
+(autoda.search.summary); the terminal table and the page each show those rows."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from ..search.journal import Journal
+from ..search.summary import leaderboard, stored_number, tally
+from ..secrets import shown
+from .text import percent, render
+
+# Every column of a leaderboard row, in order; the page leaves out the id.
+COLUMNS = ("rank", "fitness", "many", "medium", "few", "policy", "operator", "generation", "id", "idea")
+_NUMERIC = ("rank", "fitness", "many", "medium", "few", "generation", "id")
+_OUTSIDE_TEXT = ("policy", "operator", "idea")  # written by an LLM or read from a journal anyone may edit
+
+
+def leaderboard_rows(journal: Journal, top: int = 10) -> list[dict[str, str]]:
+    """The ``top`` evaluated candidates, best first, each as {column: text}; outside text
+    as it stands (each view escapes it for its medium)."""
+    rows = []
+    for rank, c in enumerate(leaderboard(journal, top), 1):
+        groups = c.validation or {}
+        rows.append({"rank": str(rank), "fitness": percent(c.fitness), "many": percent(groups.get("many")),
+                     "medium": percent(groups.get("medium")), "few": percent(groups.get("few")),
+                     "policy": c.policy_name or "-", "operator": str(c.operator),
+                     "generation": str(c.generation) if c.generation >= 0 else "ref", "id": str(c.id),
+                     "idea": c.idea or ""})
+    return rows
+
+
+def _cell(value: object) -> Text:
+    """Outside text for a table: secrets redacted, controls escaped, no rich markup."""
+    return Text(shown(value))
+
+
+def leaderboard_table(journal: Journal, title: str, top: int = 10) -> str:
+    table = Table(title=title, title_justify="left")
+    for column in COLUMNS:
+        table.add_column("gen" if column == "generation" else column,
+                         justify="right" if column in _NUMERIC else "left", overflow="ellipsis",
+                         max_width=60 if column == "idea" else None)
+    for row in leaderboard_rows(journal, top):
+        table.add_row(*(_cell(row[c]) if c in _OUTSIDE_TEXT else row[c] for c in COLUMNS))
+    run = tally(journal)
+    failures = run.failures
+    after = [_cell("failures: " + ", ".join(f"{k} {n}" for k, n in sorted(failures.items())))] if failures else []
+    if run.unreadable:
+        after.append(Text(f"note: {run.unreadable} journal rows could not be read (damaged, or from another "
+                          "version) and are left out"))
+    return render(table, *after, width=140)
+
+
+def _fraction(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
+
+
+def runs_table(runs: list[tuple[Path, dict]]) -> str:
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "proposer", "dataset", "evaluations", "best", "best policy", "failures", "wall"):
+        table.add_column(column, justify="right" if column in ("evaluations", "best", "failures", "wall") else "left")
+    for path, summary in runs:  # summary.json files: anyone may have written them
+        config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
+        best = summary.get("best") if isinstance(summary.get("best"), dict) else {}
+        failures = summary.get("failures") if isinstance(summary.get("failures"), dict) else {}
+        table.add_row(_cell(path.name), _cell(config.get("proposer", "-")), _cell(config.get("dataset", "-")),
+                      f"{stored_number(summary.get('evaluations')):.0f}", percent(_fraction(best.get("fitness"))),
+                      _cell(best.get("name") or "-"), f"{sum(map(stored_number, failures.values())):.0f}",
+                      f"{stored_number(summary.get('wall_seconds')):.0f} s")
+    return render(table, width=140)
+
+
+def best_fitness(summary: dict) -> float:
+    """For sorting runs: the best fitness a summary.json gives, or -1."""
+    best = summary.get("best") if isinstance(summary.get("best"), dict) else {}
+    fitness = _fraction(best.get("fitness"))
+    return -1.0 if fitness is None else fitness

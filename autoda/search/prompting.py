@@ -1,0 +1,72 @@
+"""Prompts for the LLM proposer, from the template files in prompts/ ($name placeholders):
+the system prompt carries the task and the whole language reference (docs/language.md,
+whose tables come from the registries), the operator prompts carry the parents.
+
+For Python policies (the paper's representation) the templates in prompts/python/ replace
+those of the same name: the system prompt describes get_aug_type as the paper's prompt
+does, and answers are fenced ```python blocks."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+
+from ..resources import resource_text
+from .journal import Candidate
+
+
+@functools.lru_cache(maxsize=None)
+def template(name: str, language: str = "dsl") -> Template:
+    folder = resources.files("autoda.search").joinpath("prompts")
+    own = folder.joinpath("python", f"{name}.md")
+    path = own if language == "python" and own.is_file() else folder.joinpath(f"{name}.md")
+    return Template(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    dataset: str  # one line: the data set, its imbalance, class counts
+    model: str
+    method: str
+    e_ckp: int
+    n_ft: int
+    language: str = "dsl"  # what the LLM writes: the policy language, or Python (get_aug_type)
+
+
+def system_prompt(task: TaskContext) -> str:
+    text = template("task").substitute(dataset=task.dataset, model=task.model, method=task.method,
+                                       e_ckp=task.e_ckp, n_ft=task.n_ft).strip()
+    if task.language == "python":
+        from ..ops import OPS
+        from ..sandbox.static_checks import default_ops
+
+        return template("system", "python").substitute(task=text, default_ops=", ".join(default_ops()),
+                                                       ops=", ".join(OPS))
+    return template("system").substitute(task=text, reference=resource_text("autoda.docs", "language.md"))
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def describe(candidate: Candidate, label: str, language: str = "dsl") -> str:
+    v = candidate.validation or {}
+    fence = "python" if language == "python" else "policy"
+    return (f"{label}: fitness {_percent(candidate.fitness)} (many {_percent(v.get('many'))}, medium "
+            f"{_percent(v.get('medium'))}, few {_percent(v.get('few'))}); idea: {candidate.idea or 'none given'}\n"
+            f"```{fence}\n{candidate.policy_text.strip()}\n```")
+
+
+def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl") -> str:
+    if operator == "crossover":
+        body = "\n\n".join(describe(p, f"Policy {chr(65 + i)}", language) for i, p in enumerate(parents))
+        return template("crossover", language).substitute(parents=body).strip()
+    if operator == "mutate":
+        return template("mutate", language).substitute(parent=describe(parents[0], "Policy", language)).strip()
+    return template(operator, language).substitute().strip()  # initialise, simple
+
+
+def follow_up(kind: str, diagnostics: str = "", language: str = "dsl") -> str:
+    """What goes back after a bad answer: repair (diagnostics), missing or duplicate."""
+    return template(kind, language).substitute(diagnostics=diagnostics).strip()

@@ -1,0 +1,28 @@
+import pytest
+import torch
+
+from autoda.engine.train.models import NormedLinear, build_model
+
+
+def test_resnet32_is_the_standard_cifar_net():
+    model = build_model("resnet32", 10)
+    assert sum(p.numel() for p in model.parameters()) == 464_154  # the literature's "0.47 M"
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 1 + 3 * 5 * 2  # stem + 3 stages x 5 blocks x 2 convs, no shortcut convs
+
+
+@pytest.mark.parametrize("name,size", [("resnet32", 32), ("resnet8", 16), ("resnet50", 64)])
+def test_models_expose_features_and_classifier(name, size):
+    model = build_model(name, 7).eval()
+    x = torch.rand(2, 3, size, size)
+    features = model.embed(x)
+    assert model(x).shape == (2, 7)
+    assert torch.allclose(model.classifier(features), model(x), atol=1e-5)
+    assert model.classifier.weight.shape == (7, features.shape[1])
+
+
+def test_normed_classifier_gives_cosines():
+    layer = NormedLinear(4, 3)
+    out = layer(torch.randn(5, 4) * 100)
+    assert out.abs().max() <= 1 + 1e-6
+    assert build_model("resnet8", 3, normed=True).classifier.__class__ is NormedLinear
