@@ -1,10 +1,12 @@
-"""The ``autoda`` command line.
+"""The ``autoda`` command line: each command maps its options onto the library (a search's
+onto autoda.search.config.RunConfig) and reports what went wrong as one line.
 
 Exit codes: 0 success; 1 a policy (or the work it drives) failed, with diagnostics on
-stderr; 2 bad usage. No input file ever produces a Python traceback.
+stderr; 2 bad usage; 130 interrupted. No input file ever produces a Python traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -12,22 +14,25 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Iterator, NoReturn
 
 import click
 
 from . import __version__
 from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
-from .compiler import PolicyError, check_policy
+from .compiler import PolicyError
 from .compiler.cost import DEFAULT_BUDGET
-from .compiler.check import LANGUAGES
 from .compiler.source import MAX_SOURCE_BYTES
+from .errors import AutodaError
 from .files import write_atomic, write_json
+from .policies import LANGUAGES, check_policy
 from .secrets import shown
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
 SEED = click.IntRange(*SEED_RANGE)
 EPOCHS = click.IntRange(1, MAX_EPOCHS)
 LR = click.FloatRange(min=0, max=MAX_LR, min_open=True)
+NETS = ("auto",) + MODELS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +40,42 @@ LR = click.FloatRange(min=0, max=MAX_LR, min_open=True)
 def cli() -> None:
     """autoda: search data-augmentation policies for long-tailed image classification."""
 
+
+# --- errors: one line each -------------------------------------------------------------------
+
+def fail(message: object) -> NoReturn:
+    """One `error:` line on stderr (keys redacted, terminal controls escaped: messages
+    quote file names, journals and LLM answers), and exit 1."""
+    click.echo(f"error: {shown(message)}", err=True)
+    sys.exit(1)
+
+
+@contextlib.contextmanager
+def one_error_line(run_dir: Path | None = None, wording: dict[type, str] | None = None,
+                   usage: tuple[type, ...] = ()) -> Iterator[None]:
+    """Where a command does its work. An AutodaError becomes one `error:` line and exit 1,
+    never a traceback; ``wording`` puts the command's own words before the message of the
+    classes it names ("training diverged: ..."). A ConfigError, or a class in ``usage``, is
+    bad usage (exit 2). With ``run_dir``, what SQLite or the file system raised is said for
+    that run folder (a full disk, a busy or damaged journal). Anything else passes,
+    KeyboardInterrupt included (exit 130)."""
+    try:
+        yield
+    except (AutodaError, sqlite3.Error, OSError) as error:
+        from .search.config import ConfigError
+        from .search.run import explain
+
+        if isinstance(error, (ConfigError, *usage)):
+            raise click.UsageError(shown(error)) from None
+        if run_dir is not None and isinstance(error, (sqlite3.Error, OSError)):
+            fail(explain(error, run_dir))
+        if not isinstance(error, AutodaError):
+            raise
+        words = next((w for kind, w in (wording or {}).items() if isinstance(error, kind)), None)
+        fail(f"{words}: {error}" if words else error)
+
+
+# --- options and inputs every command shares -----------------------------------------------
 
 def _read(name: str) -> tuple[bytes | Path, str]:
     """What to compile for one FILE argument: stdin's bytes for '-', else the path."""
@@ -74,29 +115,24 @@ def _require_sandbox() -> None:
 
     client = SandboxClient()
     try:
-        client.start()
-    except SandboxError as error:
-        click.echo(f"error: Python policies cannot run: {shown(error)}", err=True)
-        sys.exit(1)
+        with one_error_line(wording={SandboxError: "Python policies cannot run"}):
+            client.start()
     finally:
         client.close()
 
 
-def _untrusted_endpoints(o: dict, config: dict, executor: dict) -> str | None:
-    """Why a resumed run cannot go on with the endpoints its journal names, or None. Anyone
-    who could write the run folder chose them: a stored base URL would be sent the API key,
-    and a stored Ray cluster's results are unpickled (run) in this process. Each is used
-    only when named again on the command line (or OPENAI_BASE_URL)."""
-    stored_url = (config.get("llm") or {}).get("base_url") if config["proposer"] == "llm" else None
-    named_url = o["base_url"] or os.environ.get("OPENAI_BASE_URL")
-    has_key = bool(o["api_key"] or os.environ.get("OPENAI_API_KEY"))
-    if stored_url and has_key and not named_url:
-        return (f"this run's LLM server is {stored_url!r}, as its journal says; the API key goes only to a "
-                f"server named here: resume with --base-url (or OPENAI_BASE_URL)")
-    if executor.get("kind") == "ray" and executor.get("ray_address") and not o["ray_address"]:
-        return (f"this run evaluated on the Ray cluster at {executor['ray_address']!r}, as its journal says; a "
-                f"cluster's results run as code here, so it is joined only when named: resume with --ray-address")
-    return None
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise click.UsageError(f"--device {name!r} is not a device (cpu, cuda, cuda:1, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise click.UsageError("--device cuda: no CUDA device is available here")
+    return name
 
 
 def _checked(name: str, lang: str):
@@ -179,39 +215,29 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
 def preview_command(policy: str, data_source: str, split: str, imb_ratio: float, epoch: int, total_epochs: int,
                     samples: int, seed: int, out: str, policy_lang: str) -> None:
     """Draw a grid of original and augmented images for a head, a medium and a tail class."""
-    import os
-
-    from .engine import PolicyRuntimeError, compile_policy
-    from .engine.train.data import DataError, load_image_folder, make_synthetic
+    from .engine.train.data import load_image_folder, make_synthetic
+    from .policies import compile_policy
     from .report.preview import preview
 
     compiled = compile_policy(_checked(policy, policy_lang), seed=seed)
     if data_source != "synthetic" and not os.path.exists(data_source):
         raise click.UsageError(f"--data {data_source!r}: no such file or folder")
-    try:
+    with one_error_line():  # a data error names files of the folder
         data = (make_synthetic(seed=seed) if data_source == "synthetic"
                 else load_image_folder(data_source, split=split, per_class_limit=1))
         image, rows = preview(compiled, data, imb_ratio=imb_ratio, epoch=epoch, total_epochs=total_epochs,
                               samples=samples)
-    except (DataError, PolicyRuntimeError) as error:
-        click.echo(f"error: {shown(error)}", err=True)  # names files of the folder
-        sys.exit(1)
     write_atomic(out, lambda tmp: image.save(tmp, format="PNG"))
     click.echo(shown(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}"))
 
 
-def _device(name: str) -> str:
-    import torch
+# --- autoda train ------------------------------------------------------------------------------
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise click.UsageError(f"--device {name!r} is not a device (cpu, cuda, cuda:1, ...)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise click.UsageError("--device cuda: no CUDA device is available here")
-    return name
+def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        click.echo("warning: `autoda train --model` is deprecated: name the network with --net (in `autoda "
+                   "search`, --model names the LLM)", err=True)
+    return value
 
 
 @cli.command("train")
@@ -220,8 +246,10 @@ def _device(name: str) -> str:
 @click.option("--download", is_flag=True, help="Let torchvision download CIFAR into --data-root.")
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
-@click.option("--model", type=click.Choice(("auto",) + MODELS), default="auto",
-              show_default=True, help="auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above.")
+@click.option("--net", type=click.Choice(NETS), default="auto", show_default=True,
+              help="The network (auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above).")
+@click.option("--model", "old_model", type=click.Choice(NETS), hidden=True, callback=_old_model_option,
+              help="Deprecated: the old name of --net.")
 @click.option("--epochs", type=EPOCHS, default=200, show_default=True,
               help="The recipe's milestones, warm-up and DRW epoch scale with it.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
@@ -237,75 +265,70 @@ def _device(name: str) -> str:
 @click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for train.")
 @click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
 @click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
-def train_command(dataset, data_root, download, imb_ratio, method, model, epochs, batch_size, lr, policy_file,
-                  no_standard_aug, policy_lang, seed, device, metrics_out, report_test, cache_dir, train_list,
-                  test_list, image_size) -> None:
+def train_command(dataset, data_root, download, imb_ratio, method, net, old_model, epochs, batch_size, lr,
+                  policy_file, no_standard_aug, policy_lang, seed, device, metrics_out, report_test, cache_dir,
+                  train_list, test_list, image_size) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
-    import torch
-
     from .engine import PolicyRuntimeError
     from .engine.augment.standard import training_policy
-    from .engine.train.data import DataError, load_dataset
+    from .engine.train.data import load_dataset
     from .engine.train.fitness import default_cache_dir
     from .engine.train.trainer import Diverged, Recipe, build_trainer
     from .report.progress import progress_bar
     from .report.tables import accuracy_table
 
+    if old_model is not None and net not in ("auto", old_model):
+        raise click.UsageError("--model is the old name of --net: give --net only")
+    net = old_model if old_model is not None and net == "auto" else net
     device = _device(device)
     checked = _checked(policy_file, policy_lang) if policy_file is not None else None
-    if data_root is not None and dataset != "cifar10-lt" and dataset != "cifar100-lt" and not Path(data_root).exists():
+    if data_root is not None and dataset not in ("cifar10-lt", "cifar100-lt") and not Path(data_root).exists():
         raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
-    try:
-        data = load_dataset(dataset, data_root, imb_ratio, seed, download, cache_dir or str(default_cache_dir() / "data"),
-                            train_list=train_list, test_list=test_list, image_size=image_size)
-    except DataError as error:
-        click.echo(f"error: {shown(error)}", err=True)
-        sys.exit(1)
-    recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
-    model = default_net(dataset, data.train.images.shape[-1]) if model == "auto" else model
-    trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, model, recipe, device, seed)
-    click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
-               f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {model}, "
-               f"{epochs} epochs on {device}", err=True)
-    started = time.perf_counter()
-    try:
+    with one_error_line(wording={Diverged: "training diverged", PolicyRuntimeError: "the policy failed at run time"}):
+        data = load_dataset(dataset, data_root, imb_ratio, seed, download,
+                            cache_dir or str(default_cache_dir() / "data"), train_list=train_list,
+                            test_list=test_list, image_size=image_size)
+        recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
+        net = default_net(dataset, data.train.images.shape[-1]) if net == "auto" else net
+        trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, net, recipe, device, seed)
+        click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
+                   f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {net}, "
+                   f"{epochs} epochs on {device}", err=True)
+        started = time.perf_counter()
         with progress_bar(epochs, "training") as advance:
             trainer.train(epochs, advance)
-    except Diverged as error:
-        click.echo(f"error: training diverged: {shown(error)}", err=True)
-        sys.exit(1)
-    except PolicyRuntimeError as error:
-        click.echo(f"error: the policy failed at run time: {shown(error)}", err=True)
-        sys.exit(1)
-    validation = trainer.evaluate(data.val)
-    results = {"val": validation}
-    if report_test:
-        results["test"] = trainer.evaluate(data.test)
+        results = {"val": trainer.evaluate(data.val)}
+        if report_test:
+            results["test"] = trainer.evaluate(data.test)
     click.echo(accuracy_table(results))
     if metrics_out:
-        metrics = {**{k: validation[k] for k in ("many", "medium", "few", "all", "per_class")}, "split": "val",
-                   "seed": seed, "device": device, "torch": torch.__version__, "dataset": dataset,
-                   "imb_ratio": imb_ratio, "method": method, "model": model, "epochs": epochs,
-                   "recipe": recipe.to_dict(), "split_sizes": data.sizes(), "class_names": list(data.train.class_names),
-                   "train_counts": data.train.counts().tolist(), "group_sizes": validation["group_sizes"],
-                   "policy": None if checked is None else {"name": checked.name, "hash": checked.hash},
-                   "standard_augmentation": not no_standard_aug, "seconds": time.perf_counter() - started,
-                   "epochs_log": [vars(e) for e in trainer.log]}
-        if report_test:
-            metrics["test"] = results["test"]
-        write_json(metrics_out, metrics)
+        made = {"dataset": dataset, "imb_ratio": imb_ratio, "method": method, "net": net, "epochs": epochs,
+                "seed": seed, "device": device, "seconds": time.perf_counter() - started}
+        write_json(metrics_out, _train_metrics(trainer, data, recipe, results, checked, not no_standard_aug, made))
         click.echo(f"metrics written to {metrics_out}", err=True)
 
 
-_SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper's schedule otherwise
-    "synthetic": {"epochs": 20, "e_ckp": 10, "n_ft": 4},
-    "other": {"epochs": 200, "e_ckp": 50, "n_ft": 20},
-}
+def _train_metrics(trainer, data, recipe, results: dict, checked, standard: bool, made: dict) -> dict:
+    """The --metrics-out record: validation accuracies at the top, how the model was made
+    (the record an experiment cell keeps too), the policy and a log per epoch."""
+    from .engine.train.metrics import training_record
 
+    validation = results["val"]
+    metrics = {**{k: validation[k] for k in ("many", "medium", "few", "all", "per_class")}, "split": "val",
+               **training_record(data, recipe, **made), "model": made["net"],  # "model": files before --net
+               "class_names": list(data.train.class_names), "group_sizes": validation["group_sizes"],
+               "policy": None if checked is None else {"name": checked.name, "hash": checked.hash},
+               "standard_augmentation": standard, "epochs_log": [vars(e) for e in trainer.log]}
+    if "test" in results:
+        metrics["test"] = results["test"]
+    return metrics
+
+
+# --- autoda search -----------------------------------------------------------------------------
 
 @cli.command("search")
 @click.option("--proposer", type=click.Choice(["auto", "offline", "llm"]), default="auto", show_default=True,
-              help="auto: llm when a model is configured (--model or AUTODA_MODEL), else offline.")
+              help="auto: llm when an LLM is configured (--llm-model or AUTODA_MODEL), else offline.")
 @click.option("--strategy", type=click.Choice(["evolve", "simple"]), default="evolve", show_default=True,
               help="simple: the paper's SimpleLLM ablation, one answer, one evaluation.")
 @click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
@@ -313,7 +336,7 @@ _SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper
 @click.option("--download", is_flag=True)
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
-@click.option("--net", type=click.Choice(("auto",) + MODELS), default="auto", show_default=True,
+@click.option("--net", type=click.Choice(NETS), default="auto", show_default=True,
               help="The network (auto: resnet8 for synthetic, else resnet32).")
 @click.option("--epochs", type=EPOCHS, help="Epochs of the recipe [synthetic: 20, else 200].")
 @click.option("--e-ckp", type=click.IntRange(0, MAX_EPOCHS), help="Checkpoint epoch [synthetic: 10, else 50].")
@@ -352,29 +375,49 @@ _SEARCH_DEFAULTS = {  # under a minute on a CPU for the synthetic set; the paper
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue the search in this run folder.")
 @click.option("--cache-dir", help="Where data and checkpoints are cached (default ~/.cache/autoda).")
-@click.option("--base-url", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")
-@click.option("--model", "llm_model", help="The LLM [AUTODA_MODEL].")
-@click.option("--api-key", help="[OPENAI_API_KEY]")
+@click.option("--base-url", help="The LLM's OpenAI-compatible endpoint [OPENAI_BASE_URL].")
+@click.option("--llm-model", "--model", "llm_model",
+              help="The LLM, as the endpoint names it [AUTODA_MODEL]; the network is --net.")
+@click.option("--api-key", help="The LLM endpoint's key [OPENAI_API_KEY].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per LLM call.")
-@click.option("--temperature", type=click.FloatRange(min=0))
+@click.option("--temperature", type=click.FloatRange(min=0), help="The LLM's sampling temperature.")
 def search_command(**o) -> None:
     """Search for a policy: evolve with an LLM or offline genetic programming, or ask once.
 
     With no options: a short offline search on the synthetic set, under a minute on a CPU.
     """
-    from .engine.train.data import DataError
-    from .engine.train.fitness import default_cache_dir
-    from .engine.train.trainer import Diverged
-    from .report.leaderboard import leaderboard_table
-    from .report.progress import search_progress
-    from .search.journal import JournalError
-    from .search.llm import LLMSettings, LLMSetupError
-    from .search.run import RunError, baseline_text, explain, new_config, open_run, run_search
-    from .search.summary import best_file
-
     for option in ("max_time", "timeout", "temperature"):
         if o[option] is not None and math.isnan(o[option]):
             raise click.UsageError(f"--{option.replace('_', '-')} must be a number, not nan")
+    llm = _llm_settings(o)
+    overrides = _overrides(o)
+    run_dir, new = (Path(o["resume"]), None) if o["resume"] else _new_run(o, llm)
+    if new is not None:
+        with one_error_line():  # usage errors before the run folder is made
+            new.with_overrides(**overrides)
+    journal, stored = _open_run(run_dir, new)
+    try:
+        with one_error_line():
+            config = stored.with_overrides(**overrides)  # a resumed run's new budgets, executor, endpoints
+            if o["resume"] and config.search.policy_lang == "python":
+                _require_sandbox()
+            llm = config.llm_settings(llm, base_url=overrides["base_url"], api_key=o["api_key"])
+        click.echo(shown(_search_line(run_dir, config, resumed=bool(o["resume"]))), err=True)
+        outcome, summary = _run_search(run_dir, config, journal, llm)
+    finally:
+        journal.close()
+    _show_search(run_dir, config, outcome, summary)
+
+
+def _llm_settings(o: dict):
+    """The LLM the options (or AUTODA_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY) name, or None."""
+    from .search.llm import LLMSettings, LLMSetupError
+
+    model = o["llm_model"] or os.environ.get("AUTODA_MODEL")
+    if model in NETS:  # `--model resnet8`, meant for the network, would have started an LLM search
+        named = "--llm-model/--model" if o["llm_model"] else "AUTODA_MODEL"
+        raise click.UsageError(f"{named} {model!r} names a network, not an LLM: choose the network with "
+                               f"--net {model}, and the LLM with --llm-model (or AUTODA_MODEL)")
     try:
         llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
                                   temperature=o["temperature"])
@@ -383,111 +426,94 @@ def search_command(**o) -> None:
     if o["api_key"]:
         click.echo("warning: --api-key is visible to other processes on this machine (ps, /proc); "
                    "prefer the OPENAI_API_KEY environment variable", err=True)
-    if not o["resume"] and o["executor"] != "ray" and (o["gpus_per_eval"] or o["ray_address"]):
-        raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
-    if o["resume"]:
-        run_dir, config = Path(o["resume"]), None
-    else:
-        proposer = o["proposer"] if o["proposer"] != "auto" else ("llm" if llm else "offline")
-        if proposer == "llm" and llm is None:
-            raise click.UsageError("--proposer llm needs --model (or AUTODA_MODEL)")
-        if proposer == "offline" and o["policy_lang"] == "python":
-            raise click.UsageError("--policy-lang python needs an LLM: give --model (or AUTODA_MODEL); "
-                                   "the offline proposer writes the policy language")
-        if o["policy_lang"] == "python":
+    return llm
+
+
+def _overrides(o: dict) -> dict:
+    """RunConfig.with_overrides's arguments: what this command line gives a run, new or resumed."""
+    executor = {"kind": o["executor"], "workers": o["workers"], "cpus_per_eval": o["cpus_per_eval"],
+                "gpus_per_eval": o["gpus_per_eval"], "ray_address": o["ray_address"], "retries": o["eval_retries"]}
+    return {"budgets": {k: o[k] for k in ("max_evals", "max_time", "max_tokens")}, "executor": executor,
+            "base_url": o["base_url"] or os.environ.get("OPENAI_BASE_URL"),
+            "has_key": bool(o["api_key"] or os.environ.get("OPENAI_API_KEY"))}
+
+
+def _new_run(o: dict, llm):
+    """(run folder, configuration) of a new search, checked before anything is written. The
+    executor options are not part of it: they apply to this process (see _overrides)."""
+    from dataclasses import replace
+
+    from .engine.train.fitness import default_cache_dir
+    from .search.config import DataConfig, RunConfig, SearchConfig, TrainingConfig, default_schedule
+    from .search.run import RunError, baseline_text
+
+    proposer = o["proposer"] if o["proposer"] != "auto" else ("llm" if llm else "offline")
+    schedule = {k: default if o[k] is None else o[k] for k, default in default_schedule(o["dataset"]).items()}
+    cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
+    search = {k: o[k] for k in ("strategy", "population", "parents", "explore", "mutations", "generations",
+                                "repair_tries", "max_evals", "max_time", "max_tokens", "seed", "policy_lang")}
+    config = RunConfig(
+        proposer,
+        DataConfig(dataset=o["dataset"], data_root=o["data_root"], download=o["download"], imb_ratio=o["imb_ratio"],
+                   cache_dir=str(cache / "data")),
+        TrainingConfig(method=o["method"], net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
+                       **schedule, batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"],
+                       device=_device(o["device"]), fitness_cache=str(cache)),
+        SearchConfig(**search), llm=llm)
+    with one_error_line(usage=(RunError,)):
+        config.validate()
+        if config.search.policy_lang == "python":
             _require_sandbox()
-        if o["data_root"] and o["dataset"] == "folder" and not Path(o["data_root"]).exists():
-            raise click.UsageError(f"--data-root {o['data_root']!r}: no such file or folder")
-        defaults = _SEARCH_DEFAULTS["synthetic" if o["dataset"] == "synthetic" else "other"]
-        schedule = {k: o[k] if o[k] is not None else defaults[k] for k in ("epochs", "e_ckp", "n_ft")}
-        if schedule["e_ckp"] >= schedule["epochs"]:
-            raise click.UsageError("--e-ckp must be below --epochs")
-        try:
-            baselines = tuple(baseline_text(b) for b in o["baselines"])
-        except RunError as error:
-            raise click.UsageError(shown(error)) from None
-        cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
-        run_dir = Path(o["out"] or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{proposer}")
-        config = new_config(
-            proposer=proposer, dataset=o["dataset"], data_root=o["data_root"], download=o["download"],
-            imb_ratio=o["imb_ratio"], method=o["method"],
-            net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
-            batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"], device=_device(o["device"]),
-            cache_dir=str(cache / "data"), fitness_cache=str(cache), llm=llm.public() if llm else None, **schedule,
-            search={"strategy": o["strategy"], "population": o["population"], "parents": o["parents"],
-                    "explore": o["explore"], "mutations": o["mutations"], "generations": o["generations"],
-                    "repair_tries": o["repair_tries"], "max_evals": o["max_evals"], "max_time": o["max_time"],
-                    "max_tokens": o["max_tokens"], "seed": o["seed"], "baselines": baselines,
-                    "policy_lang": o["policy_lang"]})
-    try:
-        journal, config = open_run(run_dir, config)
-    except RunError as error:
-        raise click.UsageError(shown(error)) from None
-    except (JournalError, sqlite3.Error, OSError) as error:  # busy, damaged, unwritable, a full disk: one line
-        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
-        sys.exit(1)
-    if o["resume"] and config["search"].get("policy_lang") == "python":
-        _require_sandbox()
-    for budget in ("max_evals", "max_time", "max_tokens"):  # a resumed run may get new budgets
-        if o[budget] is not None:
-            config["search"][budget] = o[budget]
-    executor = config.setdefault("executor", {})  # ... and run its evaluations elsewhere
-    for key, option in (("kind", "executor"), ("workers", "workers"), ("cpus_per_eval", "cpus_per_eval"),
-                        ("gpus_per_eval", "gpus_per_eval"), ("ray_address", "ray_address"),
-                        ("retries", "eval_retries")):
-        if o[option] is not None:
-            executor[key] = o[option]
-    if executor.get("kind", "local") == "local" and (o["gpus_per_eval"] or o["ray_address"]):
-        journal.close()  # a resumed local run: its folder was there before
-        raise click.UsageError("--gpus-per-eval and --ray-address are for --executor ray")
-    refused = _untrusted_endpoints(o, config, executor) if o["resume"] else None
-    if refused:  # a run folder is read without trust: it does not choose where the key or pickles go
-        journal.close()
-        click.echo(f"error: {shown(refused)}", err=True)
-        sys.exit(1)
-    if config["proposer"] == "llm" and llm is None and config.get("llm"):
-        try:
-            base_url = o["base_url"] or os.environ.get("OPENAI_BASE_URL") or config["llm"].get("base_url")
-            llm = LLMSettings.resolve(config["llm"]["model"], base_url, o["api_key"])
-        except LLMSetupError as error:  # a stored base URL from a damaged journal
-            journal.close()
-            click.echo(f"error: {shown(error)}", err=True)
-            sys.exit(1)
-    click.echo(shown(f"{'resuming' if o['resume'] else 'search'} {run_dir}: {config['proposer']} proposer, "
-                     f"{config['search']['strategy']}, {config['dataset']} (imbalance {config['imb_ratio']:g}), "
-                     f"{config['method']} on {config['net']}, fitness after {config['n_ft']} epochs from epoch "
-                     f"{config['e_ckp']}; evaluations: {executor.get('kind', 'local')} x "
-                     f"{executor.get('workers', 1)}"), err=True)
-    try:
-        with search_progress(config) as (on_progress, on_epoch):
-            outcome, summary = run_search(run_dir, config, journal, llm, on_progress, on_epoch)
+        baselines = tuple(baseline_text(b) for b in o["baselines"])
+    run_dir = Path(o["out"] or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{proposer}")
+    return run_dir, replace(config, search=replace(config.search, baselines=baselines))
+
+
+def _open_run(run_dir: Path, config):
+    """The run's journal (holding the folder's lock) and its configuration: ``config`` for a
+    new run, the stored one for --resume."""
+    from .search.run import RunError, open_run
+
+    with one_error_line(run_dir=run_dir, usage=(RunError,)):  # busy, damaged, unwritable, a full disk: one line
+        return open_run(run_dir, config)
+
+
+def _search_line(run_dir: Path, config, resumed: bool) -> str:
+    t, executor = config.training, config.executor
+    return (f"{'resuming' if resumed else 'search'} {run_dir}: {config.proposer} proposer, {config.search.strategy}, "
+            f"{config.data.dataset} (imbalance {config.data.imb_ratio:g}), {t.method} on {t.net}, fitness after "
+            f"{t.n_ft} epochs from epoch {t.e_ckp}; evaluations: {executor.kind} x {executor.workers}")
+
+
+def _run_search(run_dir: Path, config, journal, llm) -> tuple[str, dict]:
+    from .engine.train.trainer import Diverged
+    from .report.progress import search_progress
+    from .search.run import run_search
+
+    try:  # a candidate's divergence is its own failure; this is the checkpoint's training
+        with one_error_line(run_dir=run_dir, wording={Diverged: "training the checkpoint diverged"}):
+            with search_progress(config) as (on_progress, on_epoch):
+                return run_search(run_dir, config, journal, llm, on_progress, on_epoch)
     except KeyboardInterrupt:
         click.echo(shown(f"interrupted; the journal is written: continue with --resume {run_dir}"), err=True)
         sys.exit(130)
-    except (DataError, RunError) as error:
-        click.echo(f"error: {shown(error)}", err=True)
-        sys.exit(1)
-    except Diverged as error:  # the checkpoint's training (a candidate's divergence is its own failure)
-        click.echo(f"error: training the checkpoint diverged: {shown(error)}", err=True)
-        sys.exit(1)
-    except (sqlite3.Error, JournalError, OSError) as error:  # a full disk, a journal damaged meanwhile
-        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
-        sys.exit(1)
-    finally:
-        journal.close()
-    best = summary["best"]
-    try:
+
+
+def _show_search(run_dir: Path, config, outcome: str, summary: dict) -> None:
+    """The finished run's leaderboard, and where its best policy is."""
+    from .report.leaderboard import leaderboard_table
+    from .search.summary import best_file
+
+    with one_error_line(run_dir=run_dir):
         finished = journal_for(run_dir)
         try:
             click.echo(leaderboard_table(finished, shown(f"{run_dir}: {outcome}")))
         finally:
             finished.close()
-    except (sqlite3.Error, JournalError) as error:
-        click.echo(f"error: {shown(explain(error, run_dir))}", err=True)
-        sys.exit(1)
+    best = summary["best"]
     if best:
         click.echo(shown(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
-                         f"{run_dir / best_file(config)}"))
+                         f"{run_dir / best_file(config.search.policy_lang)}"))
     else:
         click.echo("no candidate was evaluated successfully")
 
@@ -500,6 +526,8 @@ def journal_for(run_dir: Path):
     return Journal(run_dir / JOURNAL, read_only=True)
 
 
+# --- experiments, reports, runs ------------------------------------------------------------
+
 @cli.command("experiment")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Result folder [the config's path without .toml].")
@@ -509,18 +537,14 @@ def journal_for(run_dir: Path):
 def experiment_command(config: str, out: str | None, device: str | None, cache_dir: str | None) -> None:
     """Run a grid of methods x policies x seeds from a TOML file, cell by cell (an
     interrupted experiment resumes), and print the many/medium/few/all table."""
-    from .engine.train.data import DataError
     from .engine.train.fitness import default_cache_dir
-    from .experiment import Experiment, ExperimentError, run_experiment
+    from .experiment import Experiment, run_experiment
     from .report.tables import csv_text, markdown, rich_table, rows
 
     if not Path(config).is_file():
         raise click.UsageError(f"{config}: no such file")
-    try:
+    with one_error_line():
         experiment = Experiment.load(config)
-    except (ExperimentError, PolicyError) as error:
-        click.echo(f"error: {shown(error)}", err=True)
-        sys.exit(1)
     out_dir = Path(out) if out else Path(config).with_suffix("")
     device = _device(device or experiment.device)
     cells = experiment.cells()
@@ -535,10 +559,9 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
         click.echo(shown(f"[{len(done)}/{len(cells)}] {name}: {status}"), err=True)
 
     try:
-        results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
-    except (DataError, PolicyError) as error:  # a policy that does not check: before any cell trains
-        click.echo(f"error: {shown(error)}", err=True)
-        sys.exit(1)
+        with one_error_line():  # a policy that does not check stops the run before any cell trains
+            results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"),
+                                     on_cell)
     except KeyboardInterrupt:
         click.echo(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again",
                    err=True)
@@ -556,20 +579,12 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
 @_WEAK_SANDBOX
 def report_command(run_dir: str, out: str | None) -> None:
     """Write a self-contained HTML report (figures inlined) for a search run or an experiment."""
-    from .report import ReportError, build_report
-    from .search.journal import JournalError
-    from .search.run import explain
+    from .report import build_report
 
     if not Path(run_dir).is_dir():
         raise click.UsageError(shown(f"{run_dir}: no such folder"))
-    try:
+    with one_error_line(run_dir=Path(run_dir)):
         path = build_report(run_dir, out)
-    except ReportError as error:
-        click.echo(f"error: {shown(error)}", err=True)
-        sys.exit(1)
-    except (sqlite3.Error, JournalError, OSError) as error:
-        click.echo(f"error: {shown(explain(error, Path(run_dir)))}", err=True)
-        sys.exit(1)
     click.echo(shown(path))
 
 
@@ -619,20 +634,16 @@ def runs_list(folder: str) -> None:
 def runs_show(run_dir: str, top: int) -> None:
     """The leaderboard of one run."""
     from .report.leaderboard import leaderboard_table
-    from .search.journal import JournalError
-    from .search.run import JOURNAL, explain
+    from .search.run import JOURNAL
 
     if not (Path(run_dir) / JOURNAL).exists():
         raise click.UsageError(shown(f"{run_dir}: no {JOURNAL} there"))
-    try:
+    with one_error_line(run_dir=Path(run_dir)):
         journal = journal_for(Path(run_dir))
         try:
             click.echo(leaderboard_table(journal, shown(run_dir), top))
         finally:
             journal.close()
-    except (sqlite3.Error, JournalError) as error:
-        click.echo(f"error: {shown(explain(error, Path(run_dir)))}", err=True)
-        sys.exit(1)
 
 
 def main() -> None:
@@ -641,4 +652,3 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-

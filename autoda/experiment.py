@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Callable
 
 from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
-from .compiler import CheckedPolicy, check_policy
+from .compiler import CheckedPolicy
+from .errors import AutodaError
 from .files import FileTooLarge, NotARegularFile, read_limited, write_json
+from .policies import check_policy  # either language: a config may name a .py policy
 
 try:
     import tomllib
@@ -34,7 +36,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 
-class ExperimentError(ValueError):
+class ExperimentError(AutodaError, ValueError):
     """A configuration that cannot run."""
 
 
@@ -168,9 +170,8 @@ def cell_name(method: str, label: str, seed: int) -> str:
 
 def run_cell(experiment: Experiment, data, method: str, label: str, checked: CheckedPolicy, seed: int,
              device: str, on_epoch: Callable | None = None) -> dict:
-    import torch
-
     from .engine.augment.standard import training_policy
+    from .engine.train.metrics import training_record
     from .engine.train.trainer import Recipe, build_trainer
 
     recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr)
@@ -188,13 +189,12 @@ def run_cell(experiment: Experiment, data, method: str, label: str, checked: Che
                 best, best_epoch = score, epoch
                 best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
     trainer.model.load_state_dict(best_state)
-    result = {"method": method, "policy": label, "policy_hash": checked.hash, "seed": seed, "net": net,
-            "selected_epoch": best_epoch, "selection": experiment.select,
-            "val": trainer.evaluate(data.val), "test": trainer.evaluate(data.test),
-            "device": str(device), "torch": torch.__version__, "split_sizes": data.sizes(),
-            "train_counts": data.train.counts().tolist(), "dataset": experiment.dataset,
-            "imb_ratio": experiment.imb_ratio, "epochs": experiment.epochs, "recipe": recipe.to_dict(),
-            "seconds": time.perf_counter() - started, "fingerprint": experiment.fingerprint()}
+    accuracies = {"val": trainer.evaluate(data.val), "test": trainer.evaluate(data.test)}
+    made = training_record(data, recipe, dataset=experiment.dataset, imb_ratio=experiment.imb_ratio, method=method,
+                           net=net, epochs=experiment.epochs, seed=seed, device=device,
+                           seconds=time.perf_counter() - started)
+    result = {"policy": label, "policy_hash": checked.hash, "selected_epoch": best_epoch,
+              "selection": experiment.select, **accuracies, **made, "fingerprint": experiment.fingerprint()}
     return json.loads(json.dumps(result))  # as a resumed run reads it back: lists, not tuples
 
 

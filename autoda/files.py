@@ -9,6 +9,8 @@ import stat
 from pathlib import Path
 from typing import Callable
 
+from .errors import AutodaError
+
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
     """Call ``write(temporary_path)``, then move the result into place."""
@@ -26,15 +28,16 @@ def write_json(path: str | os.PathLike, data: object) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
 
 
-class NotARegularFile(OSError):
-    """A path that names a directory, device, FIFO or socket where a file's bytes are wanted."""
+class NotARegularFile(AutodaError, OSError):
+    """A path that names a directory, device, FIFO or socket where a file's bytes are wanted;
+    ``what`` it is ("a directory")."""
 
-    def __init__(self, path: str | os.PathLike, kind: str) -> None:
-        self.kind, self.reason = kind, f"{kind}, not a regular file"
+    def __init__(self, path: str | os.PathLike, what: str) -> None:
+        self.what, self.reason = what, f"{what}, not a regular file"
         super().__init__(f"{path}: {self.reason}")
 
 
-class FileTooLarge(OSError):
+class FileTooLarge(AutodaError, OSError):
     """A file over the size limit of what reads it."""
 
     def __init__(self, path: str | os.PathLike, limit: int, size: int | None) -> None:

@@ -1,21 +1,94 @@
-"""Policies a user names: an example's name (examples/policies) or a file.
+"""The one front door for policies, in either language: a path, text or bytes in, a checked
+policy out (check_policy), or a compiled one (compile_policy); and the policies a user names
+(resolve_policy: an example's name or a file).
 
-`autoda experiment` (a config's ``policies``) and `autoda search --baseline` take either,
-and both read a file through the compiler's reader (autoda.compiler.source.read_source),
-so a policy file fails there as it fails under `autoda compile`: at most
-MAX_SOURCE_BYTES read, from a regular file only, UTF-8, with the same located
-diagnostics (a PolicyError), never a UnicodeDecodeError.
+It sits above the compiler (the policy language), the sandbox (the paper's Python
+get_aug_type) and the engine, and below the search: the compiler knows neither of the
+others, and the engine never imports the sandbox. A Python policy's checked carrier brings
+the sandbox's epoch step with it (``checked.python.epoch_step()``), so whatever compiles it,
+here or in the trainer, runs get_aug_type in a worker each epoch.
+
+A policy file is read once, by the compiler's reader (autoda.compiler.source.read_source):
+at most MAX_SOURCE_BYTES, from a regular file only, UTF-8, with located diagnostics (a
+PolicyError), never a UnicodeDecodeError.
 """
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .compiler.source import read_source
+from .compiler import CheckedPolicy, ast
+from .compiler import check_policy as check_dsl_policy
+from .compiler.check import OnlyPolicyErrors
+from .compiler.cost import DEFAULT_BUDGET
+from .compiler.source import Source, read_source
+from .errors import AutodaError
 from .resources import resource_names, resource_text
 
+if TYPE_CHECKING:  # the engine imports torch: only compile_policy needs it, and imports it then
+    import torch
 
-class PolicyNotFound(LookupError):
+    from .engine import CompiledPolicy, EpochStep
+
+LANGUAGES = ("auto", "dsl", "python")
+PYTHON_POLICY = re.compile(r"^def\s+get_aug_type\s*\(", re.M)  # what makes text a Python policy
+
+
+class PolicyNotFound(AutodaError, LookupError):
     """A name that is neither an example policy nor a file."""
+
+
+def is_python_policy(src: Source) -> bool:
+    """A `.py` file, or text (not from a `.dsl` file) that defines the paper's get_aug_type."""
+    if src.file.endswith((".py", ".dsl")):
+        return src.file.endswith(".py")
+    return bool(PYTHON_POLICY.search(src.text))
+
+
+def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | None = None,
+                 max_cost: float = DEFAULT_BUDGET, lang: str = "auto", deadline: float | None = None) -> CheckedPolicy:
+    """Check a policy (a path, its text, its bytes, or a syntax tree); raise PolicyError
+    listing every fault.
+
+    ``lang`` "auto" reads a `.py` file, or text defining ``get_aug_type``, as a Python
+    policy (run sandboxed, see autoda.sandbox) and anything else as the policy language.
+    A syntax tree is the language's, checked as it stands (autoda.compiler.check_policy).
+    ``deadline`` (time.monotonic()): when a Python policy's trial run must end by (a
+    search's --max-time); past it the trial stops with P005.
+
+    >>> checked = check_policy("policy p\\nper sample:\\n    flip_lr with probability 0.5\\n")
+    >>> checked.name, checked.lower().ops
+    ('p', ('flip_lr',))
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    if isinstance(source, ast.Policy):
+        return check_dsl_policy(source, file=file, max_cost=max_cost)
+    with OnlyPolicyErrors(file) as guard:  # the compiler's contract holds for either language
+        src = guard.src = read_source(source, file)
+        if lang == "python" or (lang == "auto" and is_python_policy(src)):
+            from .sandbox import check_python_policy  # RestrictedPython, only when needed
+            return check_python_policy(src, max_cost, deadline=deadline)
+    return check_dsl_policy(src, max_cost=max_cost)
+
+
+def compile_policy(source: str | bytes | os.PathLike | CheckedPolicy, num_classes: int | None = None, *,
+                   seed: int | None = None, generator: torch.Generator | None = None,
+                   device: torch.device | str | None = None, max_cost: float = DEFAULT_BUDGET,
+                   epoch_step: EpochStep | None = None) -> CompiledPolicy:
+    """Check and compile a policy (a path, its text or bytes, or a CheckedPolicy).
+
+    Raises autoda.PolicyError for a policy that does not check. ``num_classes`` may be left
+    out: the first ``update_epoch`` tells it. ``epoch_step`` replaces the step a Python
+    policy brings (see autoda.engine.EpochStep).
+    """
+    from .engine import CompiledPolicy
+
+    checked = source if isinstance(source, CheckedPolicy) else check_policy(source, max_cost=max_cost)
+    policy = CompiledPolicy(checked, num_classes, seed=seed, generator=generator, epoch_step=epoch_step)
+    return policy.to(device) if device is not None else policy
 
 
 def example_policies() -> dict[str, str]:
@@ -27,10 +100,12 @@ def example_policies() -> dict[str, str]:
 def resolve_policy(name: str, base: Path | None = None) -> tuple[str, str, str]:
     """(label, text, file) of an example's name or a policy file.
 
-    A relative file is looked for under ``base`` first (an experiment's config folder),
-    then where the command runs. The label is the file's stem, or its folder's name for a
-    search's ``best.dsl`` / ``best.py``. Raises PolicyNotFound, or PolicyError for a file
-    that cannot be read as a policy (too large, not UTF-8, binary, not a regular file).
+    `autoda experiment` (a config's ``policies``) and `autoda search --baseline` take
+    either. A relative file is looked for under ``base`` first (an experiment's config
+    folder), then where the command runs. The label is the file's stem, or its folder's
+    name for a search's ``best.dsl`` / ``best.py``. Raises PolicyNotFound, or PolicyError
+    for a file that cannot be read as a policy (too large, not UTF-8, binary, not a
+    regular file).
     """
     examples = example_policies()
     if name in examples:

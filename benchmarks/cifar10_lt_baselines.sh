@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 epochs="${EPOCHS:-30}"
 for method in ce bs; do
     autoda train --dataset folder --data-root ../shared/data/cifar10-jpg.tar.gz --imb-ratio 100 \
-        --method "$method" --model resnet32 --epochs "$epochs" --seed 0 --report-test \
+        --method "$method" --net resnet32 --epochs "$epochs" --seed 0 --report-test \
         --metrics-out "benchmarks/results/cifar10_lt_${method}_${epochs}ep.json"
 done

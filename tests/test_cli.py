@@ -159,7 +159,7 @@ def test_search_runs_offline_on_the_synthetic_set_and_runs_list_and_show(tmp_pat
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--proposer", "llm"], "needs --model"),
+    (["--proposer", "llm"], "needs --llm-model"),
     (["--resume", "/nonexistent/run"], "no journal.sqlite there"),
     (["--baseline", "nope"], "neither an example policy"),
     (["--e-ckp", "5", "--epochs", "5"], "below --epochs"),

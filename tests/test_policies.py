@@ -49,3 +49,43 @@ def test_a_latin1_baseline_is_a_run_error_with_i002(tmp_path):
     with pytest.raises(RunError, match="--baseline 'nope' is neither an example policy"):
         baseline_text("nope")
     assert baseline_text("none") == ("none", example_policies()["none"])
+
+
+# --- the front door: either language, one call --------------------------------------------
+
+DSL = "policy p\nper sample:\n    flip_lr\n"
+PYTHON = "def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_exts, epoch):\n    pass\n"
+
+
+def test_the_package_checks_and_compiles_through_the_front_door():
+    from autoda import policies
+
+    assert autoda.check_policy is policies.check_policy and autoda.compile_policy is policies.compile_policy
+
+
+def test_which_language_a_source_is_in():
+    from autoda.compiler.source import Source
+    from autoda.policies import is_python_policy
+
+    assert is_python_policy(Source(DSL, "p.py")) and not is_python_policy(Source(PYTHON, "p.dsl"))
+    assert is_python_policy(Source(PYTHON, "<policy>")) and not is_python_policy(Source(DSL, "<policy>"))
+
+
+def test_the_compiler_reads_the_policy_language_only():
+    from autoda.compiler import check_policy as check_dsl
+
+    with pytest.raises(autoda.PolicyError) as error:
+        check_dsl(PYTHON)
+    assert error.value.diagnostics[0].code.startswith("S")  # a syntax error of the language, not a P code
+    with pytest.raises(ValueError, match="lang must be one of auto, dsl, python"):
+        autoda.check_policy(DSL, lang="lua")
+
+
+def test_checking_a_dsl_policy_loads_neither_the_sandbox_nor_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, autoda; autoda.check_policy('policy p\\nper sample:\\n    flip_lr\\n'); "
+            "print(sorted(m for m in ('autoda.sandbox', 'autoda.engine', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -2,11 +2,13 @@
 
 Every pass after parsing runs even when an earlier one found faults (each skips what an
 earlier fault made meaningless), so one compile reports all the faults of a policy.
+
+The policy language only: autoda.policies is the front door that also reads Python
+policies (through autoda.sandbox, which builds on this module, never the other way).
 """
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,7 +37,8 @@ class CheckedPolicy:
     ranges: Ranges
     cost: Cost
     # A Python policy (autoda.sandbox.PythonPolicy) whose sandboxed get_aug_type fills this
-    # carrier's state each epoch; None for a policy written in the language.
+    # carrier's state each epoch; None for a policy written in the language. Set by the
+    # sandbox, read by the engine as an EpochStepMaker: the compiler knows neither.
     python: object | None = None
 
     @property
@@ -54,50 +57,31 @@ class CheckedPolicy:
         return lower(self)
 
 
-LANGUAGES = ("auto", "dsl", "python")
-PYTHON_POLICY = re.compile(r"^def\s+get_aug_type\s*\(", re.M)
+def check_policy(source: str | bytes | os.PathLike | ast.Policy | Source, *, file: str | None = None,
+                 max_cost: float = DEFAULT_BUDGET) -> CheckedPolicy:
+    """Check a policy in the language (a path, its text, its bytes, a Source already read,
+    or a syntax tree); raise PolicyError listing every fault.
 
-
-def is_python_policy(src: Source) -> bool:
-    """A `.py` file, or text (not from a `.dsl` file) that defines the paper's get_aug_type."""
-    if src.file.endswith((".py", ".dsl")):
-        return src.file.endswith(".py")
-    return bool(PYTHON_POLICY.search(src.text))
-
-
-def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | None = None,
-                 max_cost: float = DEFAULT_BUDGET, lang: str = "auto", deadline: float | None = None) -> CheckedPolicy:
-    """Check a policy (a path, its text, its bytes, or a syntax tree); raise PolicyError
-    listing every fault.
-
-    ``lang`` "auto" reads a `.py` file, or text defining ``get_aug_type``, as a Python
-    policy (run sandboxed, see autoda.sandbox) and anything else as the policy language.
     A syntax tree (say, a checked policy's with stages added) is checked as it stands,
-    not formatted and parsed again: it needs no room under the limits on text.
-    ``deadline`` (time.monotonic()): when a Python policy's trial run must end by (a
-    search's --max-time); past it the trial stops with P005.
+    not formatted and parsed again: it needs no room under the limits on text. For either
+    language (a Python policy too) use autoda.check_policy (autoda.policies).
 
     >>> checked = check_policy("policy p\\nper sample:\\n    flip_lr with probability 0.5\\n")
     >>> checked.name, checked.lower().ops
     ('p', ('flip_lr',))
     """
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    src = None
     lines = None  # the source lines the diagnostics point into
-    try:
+    with OnlyPolicyErrors(file) as guard:
         if isinstance(source, ast.Policy):
             tree = source
             faults = expression_limits(tree)  # the later passes recurse over expressions
             if faults:
                 raise PolicyError(with_file(faults, file or "<policy>"))
-            src = Source(format_policy(tree), file or "<policy>")  # its spans may be any text's: no snippets
+            # its spans may be any text's: no snippets
+            src = guard.src = Source(format_policy(tree), file or "<policy>")
         else:
-            src = read_source(source, file)
+            src = guard.src = source if isinstance(source, Source) else read_source(source, file)
             lines = src.lines
-            if lang == "python" or (lang == "auto" and is_python_policy(src)):
-                from ..sandbox.policy import check_python_policy  # RestrictedPython, only when needed
-                return check_python_policy(src, max_cost, deadline=deadline)
             tree = parse(src)
         resolution, found = resolve(tree)
         typing, more = typecheck(tree, resolution)
@@ -108,17 +92,33 @@ def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | 
         found += more
         if not isinstance(source, ast.Policy) and not any(d.severity == "error" for d in found):
             found += text_limits(tree)  # its canonical text is what is stored and read again
-    except PolicyError as error:  # input errors already name their file
-        diagnostics = with_file(error.diagnostics, src.file) if src else error.diagnostics
-        raise PolicyError(diagnostics, error.lines, error.total) from None
-    except RecursionError:
-        raise _internal(src, file, "the policy nests too deeply for the compiler") from None
-    except Exception as error:  # noqa: BLE001 - the contract: only PolicyError leaves the compiler
-        raise _internal(src, file, f"{type(error).__name__}: {error}") from None
     errors = [d for d in found if d.severity == "error"]
     if errors:
         raise PolicyError(with_file(sorted_capped(errors), src.file), lines, len(set(errors)))
     return CheckedPolicy(src, tree, resolution, typing, ranges, cost)
+
+
+class OnlyPolicyErrors:
+    """The compiler's contract as a with block: only PolicyError leaves it. An input error
+    keeps its diagnostics (naming ``src.file`` once the source is read); anything else
+    becomes X001. autoda.policies reads and checks Python policies under the same block."""
+
+    def __init__(self, file: str | None) -> None:
+        self.file = file
+        self.src: Source | None = None  # set by the block once the source is read
+
+    def __enter__(self) -> OnlyPolicyErrors:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        src = self.src
+        if isinstance(error, PolicyError):  # input errors already name their file
+            diagnostics = with_file(error.diagnostics, src.file) if src else error.diagnostics
+            raise PolicyError(diagnostics, error.lines, error.total) from None
+        if isinstance(error, RecursionError):
+            raise _internal(src, self.file, "the policy nests too deeply for the compiler") from None
+        if isinstance(error, Exception):  # noqa: BLE001 - the contract: only PolicyError leaves the compiler
+            raise _internal(src, self.file, f"{type(error).__name__}: {error}") from None
 
 
 def _internal(src: Source | None, file: str | None, what: str) -> PolicyError:

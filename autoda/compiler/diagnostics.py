@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 
+from ..errors import AutodaError, FailureKind
 from .ast import Span
 
 # Stable codes. A code never changes meaning; new faults get new codes.
@@ -131,8 +132,10 @@ def sorted_capped(diagnostics: list[Diagnostic], cap: int = MAX_DIAGNOSTICS) -> 
     return unique[:cap]
 
 
-class PolicyError(ValueError):
+class PolicyError(AutodaError, ValueError):
     """A policy failed to compile. ``diagnostics`` lists every fault found (capped)."""
+
+    kind = FailureKind.COMPILE
 
     def __init__(self, diagnostics: list[Diagnostic], lines: list[str] | None = None,
                  total: int | None = None):

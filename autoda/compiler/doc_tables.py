@@ -44,7 +44,7 @@ def stats_table() -> str:
 
 
 def functions_table() -> str:
-    rows = [[f"`{form}`", text] for spec in FUNCTIONS.values() for form, text in spec.forms]
+    rows = [[f"`{form.signature}`", form.summary] for function in FUNCTIONS.values() for form in function.forms]
     return _table(["function", "result"], rows)
 
 

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING
 
 from . import ast
 from . import intervals as iv
-from .functions import RANDOM_FUNCTIONS
+from .functions import FUNCTIONS, is_per_sample_draw
+from .instructions import Instruction as I
 from .plan import Instr, Magnitude, Plan, StagePlan, StatePlan
-from .types import Type, broadcast, numeric_dtype
+from .types import Type, broadcast
 
 if TYPE_CHECKING:
     from .check import CheckedPolicy
 
-_BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "<": "lt", "<=": "le",
-               ">": "gt", ">=": "ge", "==": "eq", "!=": "ne", "and": "and", "or": "or"}
-_REDUCTIONS = {"mean": "class_mean", "sum": "class_sum", "min": "class_min", "max": "class_max",
-               "mean_ops": "op_mean", "sum_ops": "op_sum", "min_ops": "op_min", "max_ops": "op_max"}
+# The operators' instructions; a function's is in its declaration (functions.py).
+_BINARY_OPS = {"+": I.ADD, "-": I.SUB, "*": I.MUL, "/": I.DIV, "%": I.MOD, "<": I.LT, "<=": I.LE,
+               ">": I.GT, ">=": I.GE, "==": I.EQ, "!=": I.NE, "and": I.AND, "or": I.OR}
 _ONE = Type("float", "scalar")
 
 
@@ -36,12 +36,12 @@ class _PlanBuilder:
         self.memo: dict[tuple, int] = {}
         self.env: dict[str, int] = {}  # state and let names -> their current value number
 
-    def emit(self, op: str, args: tuple[int, ...], attr: object, type_: Type,
+    def emit(self, op: I, args: tuple[int, ...], attr: object, type_: Type,
              bounds: iv.Interval | None = None) -> int:
         """The value number of an instruction, emitted unless an identical one was. Identical
         instructions have identical proven bounds: they come from the same operands."""
         key = (op, args, repr(attr), type_)
-        if op not in RANDOM_FUNCTIONS and key in self.memo:
+        if not op.random and key in self.memo:
             return self.memo[key]
         proven = None if bounds is None or not type_.is_numeric else (float(bounds.lo), float(bounds.hi))
         self.instrs.append(Instr(op, args, attr, type_, proven))
@@ -49,7 +49,7 @@ class _PlanBuilder:
         return len(self.instrs) - 1
 
     def const(self, value: float | bool, type_: Type = _ONE) -> int:
-        return self.emit("const", (), value, type_, None if isinstance(value, bool) else iv.Interval(value, value))
+        return self.emit(I.CONST, (), value, type_, None if isinstance(value, bool) else iv.Interval(value, value))
 
     def bounds(self, e: ast.Expr) -> iv.Interval | None:
         return self.checked.ranges.of(e)
@@ -62,34 +62,38 @@ class _PlanBuilder:
         if isinstance(e, ast.Name):
             symbol = self.checked.resolution.symbols[id(e)]
             if symbol.kind == "stat":
-                return self.emit("stat", (), e.id, t, b)
+                return self.emit(I.STAT, (), e.id, t, b)
             if e.id not in self.env:  # a state read before any assignment: its stored value
-                self.env[e.id] = self.emit("state", (), e.id, t, b)
+                self.env[e.id] = self.emit(I.STATE, (), e.id, t, b)
             return self.env[e.id]
         if isinstance(e, ast.Unary):
-            return self.emit("neg" if e.op == "-" else "not", (self.expr(e.operand),), None, t, b)
+            return self.emit(I.NEG if e.op == "-" else I.NOT, (self.expr(e.operand),), None, t, b)
         if isinstance(e, ast.Cond):
-            return self.emit("where", (self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), None, t, b)
+            return self.emit(I.WHERE, (self.expr(e.test), self.expr(e.body), self.expr(e.orelse)), None, t, b)
         if isinstance(e, ast.Compare):
             return self.compare(e)
         if isinstance(e, ast.Binary):
             if e.op == "**":
-                return self.emit("pow", (self.expr(e.left),), e.right.value, t, b)
+                return self.emit(I.POW, (self.expr(e.left),), e.right.value, t, b)
             return self.emit(_BINARY_OPS[e.op], (self.expr(e.left), self.expr(e.right)), None, t, b)
         if isinstance(e, ast.Call):
-            args = tuple(self.expr(a) for a in e.args)
-            if e.func in ("min", "max") and len(args) > 1:  # n-ary: a chain of binary ones
-                types = [self.checked.typing.of(a) for a in e.args]
-                bounds = [self.bounds(a) for a in e.args]
-                combine = iv.minimum if e.func == "min" else iv.maximum
-                result, acc, acc_bounds = args[0], types[0], bounds[0]
-                for value, vt, vb in zip(args[1:], types[1:], bounds[1:]):
-                    acc = Type(numeric_dtype(acc.dtype, vt.dtype), broadcast(acc.shape, vt.shape))
-                    acc_bounds = combine(acc_bounds, vb) if acc_bounds and vb else None
-                    result = self.emit(e.func, (result, value), None, acc, acc_bounds)
-                return result
-            return self.emit(_REDUCTIONS.get(e.func, e.func), args, None, t, b)
+            return self.call(e, t, b)
         raise AssertionError(e)
+
+    def call(self, e: ast.Call, t: Type, b: iv.Interval | None) -> int:
+        """A call lowers to its form's instruction; a form of any number of arguments (min,
+        max), to a chain of its binary instruction, each link typed and bounded by the form's
+        rules applied to the chain so far and the next argument."""
+        form = FUNCTIONS[e.func].form_for(len(e.args))
+        args = tuple(self.expr(a) for a in e.args)
+        if form.max_args is not None:
+            return self.emit(form.instruction, args, None, t, b)
+        result, link, link_bounds = args[0], self.checked.typing.of(e.args[0]), self.bounds(e.args[0])
+        for value, node in zip(args[1:], e.args[1:]):
+            link = form.instruction.result([link, self.checked.typing.of(node)])
+            link_bounds = form.interval_rule(None, e, [link_bounds, self.bounds(node)])
+            result = self.emit(form.instruction, (result, value), None, link, link_bounds)
+        return result
 
     def compare(self, e: ast.Compare) -> int:
         """``a < b < c`` as ``(a < b) and (b < c)``, with ``b`` computed once."""
@@ -103,14 +107,14 @@ class _PlanBuilder:
                 result, shape = pair, pair_shape
             else:
                 shape = broadcast(shape, pair_shape)
-                result = self.emit("and", (result, pair), None, Type("bool", shape))
+                result = self.emit(I.AND, (result, pair), None, Type("bool", shape))
         assert result is not None
         return result
 
     def magnitude(self, e: ast.Expr | None) -> Magnitude | None:
         if e is None:
             return None
-        if isinstance(e, ast.Call) and e.func == "uniform":
+        if is_per_sample_draw(e):
             return Magnitude(uniform=(self.expr(e.args[0]), self.expr(e.args[1])))
         return Magnitude(value=self.expr(e))
 
@@ -186,6 +190,6 @@ def lower(checked: "CheckedPolicy") -> Plan:
                              None if d.lo is None else d.lo.value, None if d.hi is None else d.hi.value,
                              d.init.value) for d in policy.states)
     apply = policy.apply_stage
-    stats = tuple(dict.fromkeys(i.attr for i in instrs if i.op == "stat"))
+    stats = tuple(dict.fromkeys(i.attr for i in instrs if i.op is I.STAT))
     return Plan(policy.name, policy.description, checked.hash, len(apply.ops) if apply else 0, states,
                 tuple(instrs), tuple(updates), tuple(stages), stats, checked.cost)

@@ -10,6 +10,9 @@ Each number instruction carries the range the checker proved for it. The proof i
 reals; the engine computes in float32, where exp(100) overflows and inf / inf is NaN, so it
 clamps every value into its proven range (an overflow saturates, a NaN becomes the point of
 the range nearest 0). A checked policy computes no NaN and no inf, whatever the statistics.
+
+The passes: lowering (lower.py) makes a plan, ``Plan.verify`` (verify.py) checks it, and
+the engine compiles only a verified plan.
 """
 from __future__ import annotations
 
@@ -17,16 +20,21 @@ import math
 from dataclasses import asdict, dataclass
 
 from .cost import Cost
+from .instructions import Instruction
 from .types import Type
+from .verify import verify_plan
 
 
 @dataclass(frozen=True)
 class Instr:
-    op: str  # const, stat, state, arithmetic, comparison, logic, or a function's name
+    op: Instruction  # given as its name, it is looked up: an unknown name raises ValueError
     args: tuple[int, ...]  # operand value numbers
     attr: object  # const: the value; stat/state: the name; pow: the exponent; else None
     type: Type
     bounds: tuple[float, float] | None = None  # numbers: the proven range (ends may be infinite)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op", Instruction(self.op))
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,15 @@ class Plan:
             seen.update(dict.fromkeys(stage.ops))
         return tuple(seen)
 
+    def verify(self) -> None:
+        """Raise PlanError (a compiler bug) unless the plan holds what the engine relies on:
+        see verify.py."""
+        verify_plan(self)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         for instr in data["instrs"]:
+            instr["op"] = str(instr["op"])  # plain data: the instruction's name
             instr["type"] = str(Type(**instr["type"]))
             if instr["bounds"] is not None:  # JSON has no infinity: an open end is null
                 instr["bounds"] = [None if math.isinf(b) else b for b in instr["bounds"]]
@@ -99,9 +113,10 @@ class Plan:
         out.append("epoch program (once per epoch, over classes)")
         for i, instr in enumerate(self.instrs):
             operands = " ".join(f"%{a}" for a in instr.args)
-            attr = "" if instr.attr is None else f" {instr.attr!r}" if instr.op == "const" else f" {instr.attr}"
+            const = instr.op is Instruction.CONST
+            attr = "" if instr.attr is None else f" {instr.attr!r}" if const else f" {instr.attr}"
             text = f"{instr.op}{attr}{' ' + operands if operands else ''}"
-            shown = instr.bounds is not None and instr.op != "const"  # a constant's range is itself
+            shown = instr.bounds is not None and not const  # a constant's range is itself
             bounds = f"  in [{instr.bounds[0]:g}, {instr.bounds[1]:g}]" if shown else ""
             out.append(f"  %{i:<3} = {text:<36} {instr.type.dtype}{instr.type.dims}{bounds}")
         for name, value in self.updates:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from ..class_stats import STATS
 from . import ast
-from . import intervals as iv
 from .diagnostics import Diagnostic, diag
+from .functions import FUNCTIONS, is_per_sample_draw
 from .intervals import FULL, INF, Interval, format_number
 from .resolve import Resolution
 from .typecheck import Typing
@@ -84,7 +84,8 @@ class _Ranger:
             return result
         return None
 
-    def _domain(self, span: ast.Span, message: str, hint: str) -> Interval:
+    def domain(self, span: ast.Span, message: str, hint: str) -> Interval:
+        """Report a value that may leave an operation's domain; the result is then anything."""
         self.error("R004", span, message, hint)
         return FULL
 
@@ -133,63 +134,22 @@ class _Ranger:
         if e.op in ("/", "%"):
             if right.contains_zero():
                 what = "divisor" if e.op == "/" else "right side of '%'"
-                return self._domain(e.right.span, f"the {what} can be 0: it ranges over {right}",
-                                    "divide by something that cannot be 0, e.g. max(x, 1e-6)")
+                return self.domain(e.right.span, f"the {what} can be 0: it ranges over {right}",
+                                   "divide by something that cannot be 0, e.g. max(x, 1e-6)")
             return left.div(right) if e.op == "/" else left.mod(right)
         p = right.lo  # '**' has a literal exponent (the type checker saw to it)
         if not float(p).is_integer() and left.lo < 0:
-            return self._domain(e.left.span, f"a fractional power needs a base >= 0; it ranges over {left}",
-                                "raise max(x, 0) instead")
+            return self.domain(e.left.span, f"a fractional power needs a base >= 0; it ranges over {left}",
+                               "raise max(x, 0) instead")
         if p < 0 and left.contains_zero():
-            return self._domain(e.left.span, f"a negative power needs a base that is never 0; "
-                                             f"it ranges over {left}", "use max(x, 1e-6) as the base")
+            return self.domain(e.left.span, f"a negative power needs a base that is never 0; "
+                                            f"it ranges over {left}", "use max(x, 1e-6) as the base")
         return left.power(p)
 
     def call(self, e: ast.Call) -> Interval | None:
+        """A call's interval, by its form's rule (functions.py); the type checker saw to the arity."""
         args = [self.value(a) for a in e.args]
-        if any(a is None for a in args) and e.func != "where":
-            return None
-        f = e.func
-        if f == "clip":
-            return iv.clip(*args)
-        if f in ("min", "max") and len(args) == 1:
-            return args[0]
-        if f == "min":
-            return iv.minimum(*args)
-        if f == "max":
-            return iv.maximum(*args)
-        if f == "where":
-            return args[1].union(args[2]) if args[1] and args[2] else None
-        if f == "abs":
-            return args[0].abs()
-        if f == "exp":
-            return args[0].exp()
-        if f == "log":
-            if args[0].lo <= 0:
-                return self._domain(e.args[0].span, f"log needs values > 0; its argument ranges over {args[0]}",
-                                    "write log(max(x, 1e-6))")
-            return args[0].log()
-        if f == "sqrt":
-            if args[0].lo < 0:
-                return self._domain(e.args[0].span, f"sqrt needs values >= 0; its argument ranges over {args[0]}",
-                                    "write sqrt(max(x, 0))")
-            return args[0].sqrt()
-        if f in ("round", "floor", "ceil"):
-            return args[0].rounded({"round": round, "floor": math.floor, "ceil": math.ceil}[f])
-        if f in ("mean", "mean_ops", "max_ops", "min_ops"):
-            return args[0]
-        if f == "sum":
-            return iv.total(args[0], INF)
-        if f == "sum_ops":
-            return iv.total(args[0], self.num_ops)
-        if f == "sample_one":
-            if args[0].lo < 0:
-                self.error("R002", e.args[0].span, f"the weights of sample_one may be negative: "
-                                                   f"they range over {args[0]}", "wrap them: max(..., 0)")
-            return None
-        if f == "uniform":
-            return args[0].union(args[1])
-        return None
+        return FUNCTIONS[e.func].form_for(len(args)).interval_rule(self, e, args)
 
     # --- requirements --------------------------------------------------------------------
 
@@ -244,7 +204,7 @@ class _Ranger:
                         continue
                     self.require(expr, 0, len(stage.ops), "the count of ops",
                                  f"the list has {len(stage.ops)} op{'s' if len(stage.ops) != 1 else ''}")
-                elif role == "magnitude" and isinstance(expr, ast.Call) and expr.func == "uniform":
+                elif role == "magnitude" and is_per_sample_draw(expr):
                     self.value(expr)
                     for bound in expr.args:
                         self.require(bound, 0, 1, "a magnitude bound", magnitude_hint, computed=True)

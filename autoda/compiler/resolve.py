@@ -50,7 +50,7 @@ class _Resolver:
         if not self.hinting:
             return None
         if name in FUNCTIONS:
-            return f"{name!r} is a function; call it, e.g. {FUNCTIONS[name].forms[0][0]}"
+            return f"{name!r} is a function; call it, e.g. {FUNCTIONS[name].forms[0].signature}"
         if name in OPS:
             return f"{name!r} is an op; ops are named only in the stages of the per-sample section"
         lowered = name.lower()

@@ -96,7 +96,7 @@ def read_source(source: str | bytes | os.PathLike, file: str | None = None) -> S
             size = f"{exc.size:,} bytes" if exc.size is not None else f"over {MAX_SOURCE_BYTES:,} bytes"
             raise _fail(file, "I001", f"policy file is {size}; the limit is {MAX_SOURCE_BYTES:,}") from None
         except NotARegularFile as exc:
-            raise _fail(file, "I006", f"cannot read policy file: it is {exc.kind}, not a regular file") from None
+            raise _fail(file, "I006", f"cannot read policy file: it is {exc.what}, not a regular file") from None
         except OSError as exc:
             raise _fail(file, "I006", f"cannot read policy file: {exc.strerror or exc}") from None
     else:

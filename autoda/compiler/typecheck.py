@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..ops import OPS
 from . import ast
 from .diagnostics import Diagnostic, diag
-from .functions import FUNCTIONS
+from .functions import FUNCTIONS, Function, is_per_sample_draw
 from .resolve import Resolution
 from .types import ERROR, Type, broadcast, fits, numeric_dtype, shape_words
 
@@ -152,65 +152,26 @@ class _Checker:
         return Type(numeric_dtype(ta.dtype, tb.dtype), shape)
 
     def call(self, e: ast.Call) -> Type:
-        spec = FUNCTIONS.get(e.func)
-        if spec is None:
+        """A call has the type its form's rule gives it (functions.py)."""
+        function = FUNCTIONS.get(e.func)
+        form = function.form_for(len(e.args)) if function is not None else None
+        if form is None:
             for arg in e.args:
                 self.expr(arg)
-            return ERROR
-        n = len(e.args)
-        if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
-            for arg in e.args:
-                self.expr(arg)
-            want = (f"{spec.min_args}" if spec.max_args == spec.min_args else
-                    f"{spec.min_args} or more" if spec.max_args is None else
-                    f"{spec.min_args} to {spec.max_args}")
-            return self.error("T002", e.span, f"{e.func}() takes {want} argument{'s' if want != '1' else ''}, "
-                                              f"got {n}", "; ".join(form for form, _ in spec.forms))
-        if spec.kind == "where":
-            return self.choice(e.span, e.args[0], e.args[1], e.args[2], "where()")
-        args = [self.expr(a) for a in e.args]
-        if any(a.is_error for a in args):
-            return ERROR
-        for arg, node in zip(args, e.args):
-            if not arg.is_numeric:
-                return self.error("T001", node.span, f"{e.func}() needs numbers, got {arg}",
-                                  "use where(cond, a, b) to turn true/false into numbers")
-        dtypes = [a.dtype for a in args]
-        shape = broadcast(*(a.shape for a in args))
-        kind = spec.kind
-        if kind == "minmax" and n == 1:
-            kind = "class_reduce"
-        if kind in ("clip", "minmax"):
-            return Type(numeric_dtype(*dtypes), shape)
-        if kind == "elementwise":
-            return Type(dtypes[0] if e.func == "abs" else "float", shape)
-        if kind == "rounding":
-            return Type("int", shape)
-        if kind == "class_reduce":
-            if shape != "class":
-                hint = (f"reduce over ops first, e.g. {e.func}({e.func}_ops(x))" if shape == "class_op"
-                        else "it is already one number")
-                return self.error("T004", e.span, f"{e.func}(x) reduces over classes; x is {shape_words(shape)}",
-                                  hint)
-            return Type("float" if e.func == "mean" else dtypes[0], "scalar")
-        if kind == "op_reduce":
-            if shape != "class_op":
-                return self.error("T004", e.span, f"{e.func}(x) reduces over ops; x is {shape_words(shape)}")
-            return Type("float" if e.func == "mean_ops" else dtypes[0], "class")
-        if kind == "sample_one":
-            if self.section != "epoch":
-                return self.error("T006", e.span, "sample_one() draws in the epoch section only",
-                                  "draw into per-op bool state there and use it here")
-            if shape != "class_op":
-                return self.error("T004", e.span, f"sample_one(w) needs per-op weights; w is {shape_words(shape)}",
-                                  "declare the weights as 'state w: float per op in [...] = ...'")
-            return Type("bool", "class_op")
-        if kind == "uniform":
-            if self.section != "epoch" and e is not self.random_root:
-                return self.error("T006", e.span, "uniform() is allowed here only as a whole magnitude",
-                                  "write 'magnitude uniform(lo, hi)'")
-            return Type("float", shape if self.section != "epoch" else broadcast(shape, "class"))
-        raise AssertionError(kind)
+            if function is None:  # the resolver reported it
+                return ERROR
+            return self.arity_error(e, function)
+        return form.type_rule(self, e, form)
+
+    def arity_error(self, e: ast.Call, function: Function) -> Type:
+        low, high, n = function.min_args, function.max_args, len(e.args)
+        want = f"{low}" if high == low else f"{low} or more" if high is None else f"{low} to {high}"
+        return self.error("T002", e.span, f"{e.func}() takes {want} argument{'s' if want != '1' else ''}, got {n}",
+                          "; ".join(form.signature for form in function.forms))
+
+    def is_random_root(self, expr: ast.Expr) -> bool:
+        """Whether ``expr`` is the one node where uniform() may stand per sample: a whole magnitude."""
+        return expr is self.random_root
 
     # --- declarations and sections -------------------------------------------------------
 
@@ -255,7 +216,7 @@ class _Checker:
 
     def role(self, role: str, expr: ast.Expr, largest: str) -> None:
         """Type one stage expression (count, magnitude, weight, probability)."""
-        if role == "magnitude" and isinstance(expr, ast.Call) and expr.func == "uniform":
+        if role == "magnitude" and is_per_sample_draw(expr):
             self.random_root = expr
         t = self.expr(expr)
         self.random_root = None

@@ -8,9 +8,13 @@
   with its checkpoint cache.
 
 The names below are the engine's public face: ``from autoda.engine import ClassStats``.
+Policies are checked and compiled through the front door, autoda.policies
+(``autoda.compile_policy``), which also hands a Python policy's sandboxed epoch step in:
+the engine never imports the sandbox.
 """
-from .augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError, compile_policy
+from .augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError
+from .augment.epoch_step import EpochStep
 from .augment.pipeline import Draw
 from .augment.statistics import ClassStats, StatsError
 
-__all__ = ["ClassStats", "CompiledPolicy", "Draw", "PolicyRuntimeError", "PythonPolicyError", "StatsError", "compile_policy"]
+__all__ = ["ClassStats", "CompiledPolicy", "Draw", "EpochStep", "PolicyRuntimeError", "PythonPolicyError", "StatsError"]

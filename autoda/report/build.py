@@ -7,8 +7,11 @@ import io
 import json
 from pathlib import Path
 
-from ..compiler import PolicyError, check_policy
+from ..compiler import PolicyError
+from ..errors import AutodaError
 from ..files import write_atomic
+from ..policies import check_policy  # a run's best policy may be Python
+from ..search.config import RunConfig
 from ..search.summary import ranked, tally
 from ..secrets import printable, redact
 from . import plots
@@ -29,7 +32,7 @@ document.body.setAttribute('data-images',i.length);document.body.setAttribute('d
 i.filter(function(x){return !(x.complete&&x.naturalWidth>0)}).length);});</script>"""
 
 
-class ReportError(ValueError):
+class ReportError(AutodaError, ValueError):
     pass
 
 
@@ -82,28 +85,35 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
     return "".join(parts)
 
 
-def _sample_images(config: dict):
-    """A few images per class of the run's data set (for the sample grids), or None."""
+def _sample_images(dataset: object, data_root: object, imb_ratio: object, seed: int = 0):
+    """A few images per class of a data set (for the sample grids), or None."""
     from ..engine.train.data import DataError, load_dataset, load_image_folder, make_synthetic
 
     try:
-        if config.get("dataset") == "synthetic":
-            return make_synthetic(seed=config.get("seed", 0))
-        if config.get("dataset") == "folder" and config.get("data_root"):
-            return load_image_folder(config["data_root"], "train", per_class_limit=1)
-        return load_dataset(config["dataset"], config.get("data_root"), config.get("imb_ratio", 100)).train
+        if dataset == "synthetic":
+            return make_synthetic(seed=seed)
+        if dataset == "folder" and data_root:
+            return load_image_folder(data_root, "train", per_class_limit=1)
+        return load_dataset(dataset, data_root, imb_ratio).train
     except (DataError, OSError, KeyError, TypeError, ValueError):  # a damaged configuration: no sample grid
         return None
 
 
-def _train_counts(config: dict) -> list[int] | None:
+def _run_images(config: RunConfig | None):
+    if config is None:
+        return None
+    return _sample_images(config.data.dataset, config.data.data_root, config.data.imb_ratio, config.training.seed)
+
+
+def _train_counts(config: RunConfig | None) -> list[int] | None:
     """The class counts of a run that did not record them (runs from before it did)."""
     from ..engine.train.data import DataError, load_dataset
 
+    if config is None:
+        return None
     try:
-        data = load_dataset(config["dataset"], config.get("data_root"), config["imb_ratio"], config.get("seed", 0),
-                            cache_dir=config.get("cache_dir"))
-    except (DataError, KeyError, OSError, TypeError, ValueError):
+        data = load_dataset(**config.data_args())
+    except (DataError, OSError, TypeError, ValueError):
         return None
     return data.train.counts().tolist()
 
@@ -130,20 +140,19 @@ _LEADERBOARD = [c for c in LEADERBOARD_COLUMNS if c != "id"]
 
 
 def _search_page(run_dir: Path, journal) -> str:
-    config = journal.meta("config")
-    config = config if isinstance(config, dict) else {}
+    config = RunConfig.read(journal.meta("config"))  # None: missing or damaged (the rows may still read)
     counts = _counts(journal.meta("train_counts")) or _counts(_train_counts(config))
     run = tally(journal)
     found = run.found
     sections = [("summary", _table(["evaluations", "candidates", "failures", "tokens", "proposer", "data set", "method"],
                                    [[run.evaluations, len(run.everything), sum(run.failures.values()),
                                      run.tokens_prompt + run.tokens_completion,
-                                     config.get("proposer", "-"), f"{config.get('dataset', '-')} "
-                                     f"(IR {_number(config.get('imb_ratio')):g})", config.get("method", "-")]])),
+                                     *_run_facts(config)]])),
                 ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness) for i, c in enumerate(found)],
                                                            run.references), "fitness over the search")
                  + "<p class='note'>Each point is a candidate's balanced validation accuracy after "
-                   f"{config.get('n_ft', '?')} fine-tuning epochs from epoch {config.get('e_ckp', '?')}.</p>")]
+                   f"{config.training.n_ft if config else '?'} fine-tuning epochs from epoch "
+                   f"{config.training.e_ckp if config else '?'}.</p>")]
     sections.append(("leaderboard", _table(_LEADERBOARD, [[row[c] for c in _LEADERBOARD]
                                                           for row in leaderboard_rows(journal, 10)])))
     if found and counts:
@@ -156,19 +165,21 @@ def _search_page(run_dir: Path, journal) -> str:
             sections.append(("per-class accuracy", _img(plots.accuracy_by_frequency(counts, series, "validation"),
                                                         "per-class accuracy against class size")))
         best = best_found[0]
-        epochs = config.get("epochs") if isinstance(config.get("epochs"), int) and 0 < config["epochs"] < 10_000 else 20
+        epochs = config.training.epochs if config and config.training.epochs < 10_000 else 20  # heat maps simulate each
         sections.append((f"the best policy: {best.policy_name}",
-                         _policy_figures(best.policy_text, best.policy_name, counts, epochs,
-                                         _sample_images(config))))
+                         _policy_figures(best.policy_text, best.policy_name, counts, epochs, _run_images(config))))
     return _page(f"autoda search {run_dir.name}", sections)
+
+
+def _run_facts(config: RunConfig | None) -> list[str]:
+    """The proposer, data set and method of a run, for its summary row."""
+    if config is None:
+        return ["-", "- (IR 0)", "-"]
+    return [config.proposer, f"{config.data.dataset} (IR {config.data.imb_ratio:g})", config.training.method]
 
 
 def _groups(candidate) -> dict:
     return candidate.validation or {}
-
-
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 MAX_JSON_BYTES = 16 << 20  # a cell result is a few kilobytes
@@ -232,7 +243,8 @@ def experiment_report(out_dir: Path) -> str:
                               for i in range(len(counts))]
         sections.append((f"{method}: per-class test accuracy", _img(plots.accuracy_by_frequency(counts, series, "test"),
                                                                     f"{method} per-class accuracy")))
-    images = _sample_images(config) if config else None
+    images = _sample_images(config.get("dataset"), config.get("data_root"), config.get("imb_ratio", 100)) if config \
+        else None
     epochs = config.get("epochs") if isinstance(config.get("epochs"), int) and 0 < config["epochs"] < 10_000 else 20
     for label, text in texts.items():
         if label != "none":

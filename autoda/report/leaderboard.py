@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from ..search.config import RunConfig
 from ..search.journal import Journal
 from ..search.summary import leaderboard, stored_number, tally
 from ..secrets import shown
@@ -66,10 +67,11 @@ def runs_table(runs: list[tuple[Path, dict]]) -> str:
     for column in ("run", "proposer", "dataset", "evaluations", "best", "best policy", "failures", "wall"):
         table.add_column(column, justify="right" if column in ("evaluations", "best", "failures", "wall") else "left")
     for path, summary in runs:  # summary.json files: anyone may have written them
-        config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
+        config = RunConfig.read(summary.get("config"))  # None: missing or damaged
         best = summary.get("best") if isinstance(summary.get("best"), dict) else {}
         failures = summary.get("failures") if isinstance(summary.get("failures"), dict) else {}
-        table.add_row(_cell(path.name), _cell(config.get("proposer", "-")), _cell(config.get("dataset", "-")),
+        table.add_row(_cell(path.name), _cell(config.proposer if config else "-"),
+                      _cell(config.data.dataset if config else "-"),
                       f"{stored_number(summary.get('evaluations')):.0f}", percent(_fraction(best.get("fitness"))),
                       _cell(best.get("name") or "-"), f"{sum(map(stored_number, failures.values())):.0f}",
                       f"{stored_number(summary.get('wall_seconds')):.0f} s")

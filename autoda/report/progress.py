@@ -33,18 +33,16 @@ def progress_bar(total: int, what: str) -> Iterator[Callable]:
 
 
 @contextlib.contextmanager
-def search_progress(config: dict) -> Iterator[tuple[Callable, Callable]]:
-    """Progress of a search on stderr: evaluations against the plan, generation, best so far,
-    failures; and a line per epoch while the shared checkpoint is trained."""
-    from ..search.loop import SearchConfig  # here: only a search needs the search modules
-
+def search_progress(config) -> Iterator[tuple[Callable, Callable]]:
+    """Progress of a search (an autoda.search.config.RunConfig) on stderr: evaluations
+    against the plan, generation, best so far, failures; and a line per epoch while the
+    shared checkpoint is trained."""
     console = Console(stderr=True)
-    search = config["search"]
-    planned = SearchConfig(**search).planned() + len(search["baselines"])
+    planned = config.search.planned() + len(config.search.baselines)
 
     def epoch_line(phase: str, log) -> None:
         if phase == "checkpoint":
-            console.print(f"checkpoint epoch {log.epoch + 1}/{config['e_ckp']}: loss {log.loss:.3f}, "
+            console.print(f"checkpoint epoch {log.epoch + 1}/{config.training.e_ckp}: loss {log.loss:.3f}, "
                           f"{log.images_per_second:,.0f} img/s", highlight=False)
 
     def status(progress) -> str:

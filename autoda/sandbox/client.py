@@ -10,7 +10,8 @@ is replaced, so no call sees what an earlier one left behind.
 Nothing the worker sends is trusted (the policy may run native code there): requests are
 written and answers read against the deadline (a worker that stops reading cannot block the
 parent on a full pipe), an answer that is not a small JSON object is a crash, and a
-failure's kind must be one of FAILURE_KINDS and its message is shown as one printable line.
+failure's kind must be one of FAILURE_KINDS (autoda.errors.SANDBOX_FAILURES) and its message
+is shown as one printable line.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import SANDBOX_FAILURES, AutodaError, FailureKind
 from ..secrets import printable
 from .isolation import LAYERS, missing_cuts
 
-FAILURE_KINDS = ("syntax", "guard", "timeout", "memory", "bad_result", "exception", "crash", "isolation")
+FAILURE_KINDS = SANDBOX_FAILURES  # the kinds a sandboxed call fails with (str enums: == "timeout" holds)
 MAX_ANSWER_BYTES = 64 << 20
 MAX_MESSAGE = 2000  # characters of a failure's message that reach journals, prompts and terminals
 ALLOW_WEAK_ENV = "AUTODA_ALLOW_WEAK_SANDBOX"  # "1": run without the OS isolation this machine lacks
@@ -48,12 +50,12 @@ def weak_isolation_allowed(limits: SandboxLimits) -> bool:
     return limits.allow_weak or os.environ.get(ALLOW_WEAK_ENV) == "1"
 
 
-class SandboxError(RuntimeError):
+class SandboxError(AutodaError, RuntimeError):
     """A sandboxed call failed; ``kind`` is one of FAILURE_KINDS."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: FailureKind | str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = FailureKind(kind)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -110,12 +112,12 @@ class SandboxClient:
         ready = self._read(time.monotonic() + max(self.limits.wall_seconds, 30.0))
         if not ready.get("ready") or not isinstance(ready.get("layers"), dict):
             self.close()
-            raise SandboxError("crash", "the sandbox worker did not start")
+            raise SandboxError(FailureKind.CRASH, "the sandbox worker did not start")
         self.layers = ready["layers"]
         missing = missing_cuts(self.layers)
         if missing and not weak_isolation_allowed(self.limits):
             self.close()
-            raise SandboxError("isolation", missing_isolation_message(self.layers, missing))
+            raise SandboxError(FailureKind.ISOLATION, missing_isolation_message(self.layers, missing))
 
     def start(self) -> dict[str, dict]:
         """Start a worker now (if none runs); the isolation layers it reports."""
@@ -143,16 +145,17 @@ class SandboxClient:
             code = process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.close()
-            return SandboxError("crash", "the sandbox worker closed its pipe and was killed")
+            return SandboxError(FailureKind.CRASH, "the sandbox worker closed its pipe and was killed")
         self.close()
         if code == -signal.SIGXCPU:
-            return SandboxError("timeout", f"the function ran past its CPU limit of {self.limits.cpu_seconds:g} s")
+            return SandboxError(FailureKind.TIMEOUT,
+                                f"the function ran past its CPU limit of {self.limits.cpu_seconds:g} s")
         if code == -signal.SIGXFSZ:
-            return SandboxError("guard", "the function tried to write a file")
+            return SandboxError(FailureKind.GUARD, "the function tried to write a file")
         if code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGBUS):
-            return SandboxError("crash", f"the sandbox worker was killed by signal {-code} "
-                                         "(out of memory or out of stack)")
-        return SandboxError("crash", f"the sandbox worker exited with status {code}")
+            return SandboxError(FailureKind.CRASH, f"the sandbox worker was killed by signal {-code} "
+                                                   "(out of memory or out of stack)")
+        return SandboxError(FailureKind.CRASH, f"the sandbox worker exited with status {code}")
 
     def _read(self, deadline: float) -> dict:
         """One answer line from the worker, before the deadline."""
@@ -164,22 +167,22 @@ class SandboxClient:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self.close()
-                    raise SandboxError("timeout", f"the function ran past its wall-clock limit of "
-                                                  f"{self.limits.wall_seconds:g} s and was killed")
+                    raise SandboxError(FailureKind.TIMEOUT, f"the function ran past its wall-clock limit of "
+                                                            f"{self.limits.wall_seconds:g} s and was killed")
                 chunk = os.read(stream.fileno(), 1 << 16)
                 if not chunk:
                     raise self._died(deadline)
                 buffer += chunk
                 if len(buffer) > MAX_ANSWER_BYTES:
                     self.close()
-                    raise SandboxError("crash", "the sandbox worker's answer is too large")
+                    raise SandboxError(FailureKind.CRASH, "the sandbox worker's answer is too large")
         try:
             answer = json.loads(buffer)
         except (ValueError, RecursionError):  # not JSON; or nested deeper than the decoder's stack
             answer = None
         if not isinstance(answer, dict):
             self.close()
-            raise SandboxError("crash", "the sandbox worker's answer is malformed")
+            raise SandboxError(FailureKind.CRASH, "the sandbox worker's answer is malformed")
         return answer
 
     def _write(self, data: bytes, deadline: float) -> None:
@@ -194,8 +197,8 @@ class SandboxClient:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self.close()
-                    raise SandboxError("timeout", f"the sandbox worker took no request for "
-                                                  f"{self.limits.wall_seconds:g} s and was killed")
+                    raise SandboxError(FailureKind.TIMEOUT, f"the sandbox worker took no request for "
+                                                            f"{self.limits.wall_seconds:g} s and was killed")
                 try:
                     view = view[os.write(stream.fileno(), view):]
                 except BlockingIOError:
@@ -223,4 +226,4 @@ def failure_of(answer: dict) -> SandboxError:
     message = answer.get("message")
     message = message if isinstance(message, str) else "no message"
     message = printable(message[:MAX_MESSAGE]).replace("\n", "\\n")
-    return SandboxError(kind if kind in FAILURE_KINDS else "crash", message)
+    return SandboxError(kind if isinstance(kind, str) and kind in FAILURE_KINDS else FailureKind.CRASH, message)

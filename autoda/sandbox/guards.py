@@ -29,9 +29,13 @@ import numpy as _np
 from RestrictedPython import PrintCollector
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from ..errors import AutodaError, FailureKind
 
-class GuardViolation(Exception):
+
+class GuardViolation(AutodaError):
     """Restricted code reached for something it may not have."""
+
+    kind = FailureKind.GUARD
 
 
 class _Proxy:

@@ -1,13 +1,5 @@
-"""Python policies end to end, without torch: check one (static checks, the carrier
-policy, a trial run in the sandbox) and step one epoch (call the sandboxed function on the
-class statistics and the policy state, get the next state back).
-
-The state the function sees and returns, all [C, K] over classes and the policy's ops:
-`aug_weight` (its own weights, 1 at the start; it may change them in place or return them
-third), `History_ACCs` (a class's training accuracy when each op was last chosen for it, 0
-before; the host keeps it), `lats_chose_matix` and `lats_chose_exts` (the previous epoch's
-choices and intensities). `ACCs` is each class's training accuracy over the previous epoch
-and `epoch` the epoch about to start, from 0.
+"""Checking a Python policy: static checks, the carrier policy (checked by the compiler),
+and a trial run of get_aug_type in the sandbox (step.PythonStep) on made-up statistics.
 """
 from __future__ import annotations
 
@@ -16,65 +8,23 @@ import time
 
 import numpy as np
 
+from ..compiler.check import CheckedPolicy, check_policy
 from ..compiler.diagnostics import Diagnostic, PolicyError
 from ..compiler.source import Source
-from .client import SandboxClient, SandboxError, SandboxLimits
+from ..errors import FailureKind
+from .client import SandboxError, SandboxLimits
 from .static_checks import PythonPolicy, check_python_source
-from .validate import ResultError, step_array, validate_result
-from .wire import decode, encode
+from .step import PythonStep, initial_state
 
-STATE = ("aug_weight", "history_acc", "chose", "ext")  # the carrier's state, in this order
 TRIAL_CLASSES = 10
 _trials: dict[str, SandboxError | tuple[str, ...]] = {}  # policy hash -> its trial's failure, or the layers it ran in
-
-
-def initial_state(classes: int, ops: int) -> dict[str, np.ndarray]:
-    shape = (classes, ops)
-    return {"aug_weight": np.ones(shape), "history_acc": np.zeros(shape), "chose": np.zeros(shape, dtype=bool),
-            "ext": np.zeros(shape)}
-
-
-def checked_answer(answer: dict, shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """The next state from a worker's answer, checked again in the parent as the worker
-    checked it (validate_result): a worker running native code can send anything, and a
-    wrong shape, a NaN or a value outside the carrier's declared ranges must not reach the
-    engine. ValueError (ResultError) when it is not a policy step."""
-    chose, exts, weight = validate_result((decode(answer["chose"]), decode(answer["exts"]),
-                                           decode(answer["aug_weight"])), None, shape)
-    history = step_array(decode(answer["history"]), "history", shape)
-    if not (np.isfinite(history).all() and 0 <= history.min() and history.max() <= 1):
-        raise ResultError("history must lie in [0, 1]")
-    return {"aug_weight": weight, "history_acc": history.astype(np.float64), "chose": chose, "ext": exts}
-
-
-class PythonStep:
-    """Runs a Python policy's epoch step in a sandbox worker of its own (started on first use)."""
-
-    def __init__(self, policy: PythonPolicy, limits: SandboxLimits | None = None) -> None:
-        self.policy = policy
-        self.client = SandboxClient(limits)
-
-    def __call__(self, state: dict[str, np.ndarray], accs: np.ndarray, epoch: int, seed: int) -> dict[str, np.ndarray]:
-        """The next state ([C, K] arrays named as STATE) from this one and the classes'
-        accuracies; SandboxError when the function fails."""
-        answer = self.client.call({"hash": self.policy.hash, "source": self.policy.text, "seed": seed % (1 << 32),
-                                   "epoch": epoch, "accs": encode(accs), "aug_weight": encode(state["aug_weight"]),
-                                   "history": encode(state["history_acc"]), "chose": encode(state["chose"]),
-                                   "exts": encode(state["ext"])})
-        try:
-            return checked_answer(answer, state["aug_weight"].shape)
-        except (KeyError, TypeError, ValueError) as error:
-            raise SandboxError("crash", f"the sandbox worker's answer is malformed: {error}") from None
-
-    def close(self) -> None:
-        self.client.close()
 
 
 class TrialCut(SandboxError):
     """The trial run reached its deadline: the time budget's failure, not the function's."""
 
     def __init__(self) -> None:
-        super().__init__("timeout", "the time budget (--max-time) ran out during the trial run")
+        super().__init__(FailureKind.TIMEOUT, "the time budget (--max-time) ran out during the trial run")
 
 
 def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3,
@@ -96,7 +46,7 @@ def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs:
             try:
                 state = step(state, accs, epoch, seed=epoch)
             except SandboxError as failure:
-                if failure.kind == "timeout" and deadline is not None and time.monotonic() >= deadline:
+                if failure.kind == FailureKind.TIMEOUT and deadline is not None and time.monotonic() >= deadline:
                     raise TrialCut() from None
                 raise
         return tuple(name for name, layer in step.client.layers.items() if layer.get("active"))
@@ -105,20 +55,19 @@ def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs:
 
 
 def _trial_failure(src: Source, failure: SandboxError) -> PolicyError:
-    hint = ("`autoda doctor` shows what this machine gives" if failure.kind == "isolation" else
+    hint = ("`autoda doctor` shows what this machine gives" if failure.kind == FailureKind.ISOLATION else
             "the function ran on 10 classes for 3 epochs of made-up statistics")
     return PolicyError([Diagnostic("P005", f"trial run failed ({failure.kind}): {failure}", 1, 1, hint=hint,
                                    file=src.file)], src.lines)
 
 
-def check_python_policy(src: Source, max_cost: float, deadline: float | None = None) -> "CheckedPolicy":  # noqa: F821
+def check_python_policy(src: Source, max_cost: float, deadline: float | None = None) -> CheckedPolicy:
     """A checked carrier policy for a Python policy, or PolicyError (P001-P005); the trial
-    run ends by ``deadline`` (time.monotonic()) when one is given."""
-    from ..compiler.check import check_policy
-
+    run ends by ``deadline`` (time.monotonic()) when one is given. Its ``python`` makes the
+    policy's epoch step (PythonPolicy.epoch_step), which the engine runs each epoch."""
     python = check_python_source(src)
     try:
-        carrier = check_policy(python.carrier(), file=src.file, max_cost=max_cost, lang="dsl")
+        carrier = check_policy(python.carrier(), file=src.file, max_cost=max_cost)
     except PolicyError as error:  # the ops' cost, the only thing the user controls in the carrier
         first = error.diagnostics[0]
         raise PolicyError([Diagnostic("P003", f"OPS cannot run: {first.message}", 1, 1, hint=first.hint,
@@ -128,7 +77,7 @@ def check_python_policy(src: Source, max_cost: float, deadline: float | None = N
         try:
             _trials[python.hash] = trial_run(python, deadline=deadline)
         except SandboxError as failure:
-            if failure.kind == "isolation" or isinstance(failure, TrialCut):  # not the function's: not cached
+            if failure.kind == FailureKind.ISOLATION or isinstance(failure, TrialCut):  # not the function's: not cached
                 raise _trial_failure(src, failure) from None
             _trials[python.hash] = failure
     outcome = _trials[python.hash]

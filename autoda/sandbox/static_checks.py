@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 
 from RestrictedPython import compile_restricted_exec
 
+from ..compiler.check import check_policy
 from ..compiler.diagnostics import Diagnostic, PolicyError, sorted_capped
 from ..compiler.source import Source
 from ..ops import OPS as REGISTRY
 from ..resources import resource_text
 from .guards import FORBIDDEN_NAMES
+from .step import PythonStep
 from .validate import WEIGHT_LIMIT
 
 FUNCTION = "get_aug_type"
@@ -35,9 +37,7 @@ PARAMETERS = ("aug_weight", "ACCs", "History_ACCs", "lats_chose_matix", "lats_ch
 @functools.lru_cache(maxsize=None)
 def default_ops() -> tuple[str, ...]:
     """The ops of the paper's search space: DODA's ten, as examples/policies/doda.dsl lists them."""
-    from ..compiler.check import check_policy
-
-    return check_policy(resource_text("autoda.examples", "doda.dsl"), lang="dsl").lower().ops
+    return check_policy(resource_text("autoda.examples", "doda.dsl")).lower().ops
 
 IMPORTABLE = ("math", "random", "numpy", "numpy.random")
 _LINE = re.compile(r"^Line (\d+): (.*)$")
@@ -55,6 +55,11 @@ class PythonPolicy:
     @property
     def text(self) -> str:
         return self.source.text
+
+    def epoch_step(self) -> PythonStep:
+        """A step running get_aug_type in a worker of its own: what the engine calls each
+        epoch (the engine's EpochStepMaker, so no engine module imports the sandbox)."""
+        return PythonStep(self)
 
     def carrier(self) -> str:
         """The DSL policy the engine compiles: the function's [C, K] choices and intensities

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import AutodaError, FailureKind
+
 WEIGHT_LIMIT = 1e9  # |aug_weight| bound; the carrier policy declares its state in this range
 
 
-class ResultError(ValueError):
+class ResultError(AutodaError, ValueError):
     """The function returned something that is not a policy step."""
+
+    kind = FailureKind.BAD_RESULT
 
 
 def step_array(value, name: str, shape: tuple[int, int]) -> np.ndarray:

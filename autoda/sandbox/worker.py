@@ -19,6 +19,7 @@ import sys
 import warnings
 from typing import Callable
 
+from ..errors import FailureKind
 from .isolation import LAYERS, lock_down
 
 
@@ -72,22 +73,24 @@ def serve(limits: dict, handle: Callable[[dict], dict]) -> None:
         stdout.write(json.dumps(message).encode() + b"\n")
         stdout.flush()
 
+    def fail(kind: FailureKind, message: str) -> None:
+        answer({"ok": False, "kind": kind.value, "message": message})
+
     answer({"ready": True, "layers": layers})
     for line in stdin:
         _allow_cpu(float(limits["cpu_seconds"]))
         try:
             answer(handle(json.loads(line)))
-        except GuardViolation as error:
-            answer({"ok": False, "kind": "guard", "message": message_of(error)})
+        except GuardViolation as error:  # kinds named here, not read from what the function could touch
+            fail(FailureKind.GUARD, message_of(error))
         except ResultError as error:
-            answer({"ok": False, "kind": "bad_result", "message": message_of(error)})
+            fail(FailureKind.BAD_RESULT, message_of(error))
         except MemoryError:
-            answer({"ok": False, "kind": "memory",
-                    "message": f"the function ran out of its {limits['memory_mb']} MiB of memory"})
+            fail(FailureKind.MEMORY, f"the function ran out of its {limits['memory_mb']} MiB of memory")
         except (NameError, ImportError) as error:  # a builtin that is not there (open, exec, type, ...)
-            answer({"ok": False, "kind": "guard", "message": f"{describe(error)} (not available in the sandbox)"})
+            fail(FailureKind.GUARD, f"{describe(error)} (not available in the sandbox)")
         except BaseException as error:  # noqa: BLE001 - any other failure of the function is its own
-            answer({"ok": False, "kind": "exception", "message": describe(error)})
+            fail(FailureKind.EXCEPTION, describe(error))
 
 
 def policy_handler() -> Callable[[dict], dict]:
@@ -106,13 +109,13 @@ def policy_handler() -> Callable[[dict], dict]:
         if code is None:
             compiled = compile_restricted_exec(request["source"], "<policy>")
             if compiled.errors:
-                return {"ok": False, "kind": "syntax", "message": "; ".join(compiled.errors)}
+                return {"ok": False, "kind": FailureKind.SYNTAX.value, "message": "; ".join(compiled.errors)}
             code = codes[request["hash"]] = compiled.code
         namespace = restricted_globals(int(request["seed"]))
         exec(code, namespace)
         function = namespace.get("get_aug_type")
         if not callable(function):
-            return {"ok": False, "kind": "bad_result", "message": "the source defines no get_aug_type"}
+            return {"ok": False, "kind": FailureKind.BAD_RESULT.value, "message": "the source defines no get_aug_type"}
         aug_weight, accs, history = decode(request["aug_weight"]), decode(request["accs"]), decode(request["history"])
         shape = aug_weight.shape  # what the host expects back, whatever the function does to its arguments
         result = function(aug_weight, accs.copy(), history.copy(), decode(request["chose"]),

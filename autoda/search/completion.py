@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from ..errors import AutodaError, FailureKind
 from ..secrets import redact
 
 MAX_ANSWER_CHARS = 200_000  # twice the compiler's cap on a policy; an answer of 2,000 tokens is ~10,000
@@ -19,8 +20,10 @@ MAX_TOKEN_COUNT = 10**9  # a larger count is not a count
 SNIPPET = 120  # characters of a bad body quoted in the error
 
 
-class BadCompletion(ValueError):
+class BadCompletion(AutodaError, ValueError):
     """The body holds no usable answer; the message says why, for the journal."""
+
+    kind = FailureKind.API
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..compiler import CheckedPolicy
+from ..errors import FailureKind
+from ..policies import check_policy
 from ..secrets import scrubbed_environ
 
 
@@ -38,11 +40,11 @@ class EvaluationSpec:
     threads: int  # torch intra-op threads per evaluation
 
 
-def failed_evaluation(kind: str, message: str):
+def failed_evaluation(kind: FailureKind, message: str):
     """The result of an evaluation that never returned one (its worker died, say)."""
     from ..engine.train.fitness import FitnessResult
 
-    return FitnessResult(False, None, None, kind, message, 0.0)
+    return FitnessResult(False, None, None, FailureKind(kind).value, message, 0.0)
 
 
 def result_from(value: dict):
@@ -111,7 +113,8 @@ def _start_worker(spec: EvaluationSpec, counter, devices: int) -> None:
     if devices > 0:
         setup = dataclasses.replace(setup, device=f"cuda:{index % devices}")
     torch.set_num_threads(spec.threads)
-    _worker_evaluator = FitnessEvaluator(load_dataset(**spec.data), setup, spec.cache_dir)
+    # the text it is sent is a checked policy's canonical text, in either language
+    _worker_evaluator = FitnessEvaluator(load_dataset(**spec.data), setup, spec.cache_dir, check=check_policy)
 
 
 def _evaluate_in_worker(text: str) -> dict:
@@ -166,7 +169,7 @@ class ProcessExecutor:
                 if attempt < self.retries:
                     self._send(row, text, attempt + 1)
                 else:
-                    self.finished.append((row, failed_evaluation("worker_lost",
+                    self.finished.append((row, failed_evaluation(FailureKind.WORKER_LOST,
                                                                   f"the worker died {attempt + 1} times evaluating it")))
 
     def results(self, wait: bool = False) -> list[tuple[int, object]]:

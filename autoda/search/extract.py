@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-# the compiler's test: a Python policy is text that defines get_aug_type
-from ..compiler.check import PYTHON_POLICY as _PYTHON_DEF
+# the front door's test: a Python policy is text that defines get_aug_type
+from ..policies import PYTHON_POLICY as _PYTHON_DEF
 
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.S)  # an opening fence's tag cannot cross a line
 _POLICY_LINE = re.compile(r"^[ \t]*policy[ \t]+[A-Za-z_]", re.M)

@@ -17,6 +17,7 @@ import dataclasses
 import math
 
 from ..compiler import CheckedPolicy, PolicyError, ast, check_policy, format_policy
+from ..errors import AutodaError, FailureKind
 from ..ops import OPS
 from . import tree
 from .programs import ExprGen, RandomChooser, leaves_of, magnitude
@@ -24,8 +25,10 @@ from .programs import ExprGen, RandomChooser, leaves_of, magnitude
 NON_IDENTITY_OP_NAMES = sorted(op for op in OPS if op != "identity")  # what a mutation adds or swaps in
 
 
-class NoOffspring(RuntimeError):
+class NoOffspring(AutodaError, RuntimeError):
     """No variation of the parents passed the checker in the allowed number of tries."""
+
+    kind = FailureKind.NO_OFFSPRING
 
 
 def _checked(policy: ast.Policy, max_cost: float) -> CheckedPolicy | None:

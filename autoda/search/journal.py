@@ -27,6 +27,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import AutodaError, FailureKind
 from ..secrets import redact, redact_all
 
 LOCK = "run.lock"
@@ -65,7 +66,7 @@ _COUNT_SQL = ("(CASE WHEN typeof({0}) IN ('integer', 'real') AND {0} BETWEEN 0 A
 _FITNESS_SQL = "typeof(fitness) IN ('integer', 'real') AND fitness BETWEEN 0 AND 1"
 
 
-class JournalError(RuntimeError):
+class JournalError(AutodaError, RuntimeError):
     """The journal cannot be opened as asked: damaged, not a journal, busy, or unwritable."""
 
 
@@ -85,7 +86,7 @@ class Candidate:
     idea: str | None
     fitness: float | None
     validation: dict | None
-    failure: str | None
+    failure: str | None  # a FailureKind's value, or python_<kind>; read as the plain word (older journals too)
     message: str | None
     tokens_prompt: int
     tokens_completion: int
@@ -304,6 +305,8 @@ def _json(value: object) -> str:
 
 
 def _column(value: object) -> object:
+    if isinstance(value, FailureKind):  # stored as its word, which every version reads back
+        value = value.value
     if isinstance(value, str):
         return _text_in(value)
     return _json(value) if isinstance(value, (dict, list, tuple)) else value

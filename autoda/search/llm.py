@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import openai
 
+from ..errors import AutodaError, FailureKind
 from ..secrets import MARK, protect, redact
 from .completion import BadCompletion, read_completion
 
@@ -36,14 +37,17 @@ BACKOFF_SECONDS = (0.5, 2.0, 8.0)  # before retry 1, 2, 3...; a server's Retry-A
 CHUNK_BYTES = 16384
 
 
-class LLMError(RuntimeError):
-    def __init__(self, kind: str, message: str) -> None:
+class LLMError(AutodaError, RuntimeError):
+    """An LLM call failed; ``kind`` is one of LLM_FAILURES (timeout, rate_limit, server,
+    connection, api), as the journal records it."""
+
+    def __init__(self, kind: FailureKind | str, message: str) -> None:
         message = redact(message)
         super().__init__(message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "...")
-        self.kind = kind  # timeout, rate_limit, server, connection, api
+        self.kind = FailureKind(kind)
 
 
-class LLMSetupError(ValueError):
+class LLMSetupError(AutodaError, ValueError):
     """Settings no call could work with (a base URL that is not an http(s) URL)."""
 
 
@@ -122,7 +126,7 @@ class LLMSettings:
 
     def public(self) -> dict:
         """What the journal records: everything but the key (and credentials in the URL: a
-        resumed run that needs them is given --model and --base-url again)."""
+        resumed run that needs them is given --llm-model and --base-url again)."""
         return {"model": self.model, "base_url": public_url(self.base_url), "timeout": self.timeout,
                 "retries": self.retries, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
@@ -170,22 +174,24 @@ class _Attempt:
         except (LLMError, _Retryable) as error:
             self.result = error
         except openai.APITimeoutError:
-            self.result = LLMError("timeout", self.late)
+            self.result = LLMError(FailureKind.TIMEOUT, self.late)
         except openai.RateLimitError as error:
-            self.result = _Retryable(LLMError("rate_limit", f"rate limited ({error})"), _retry_after(error.response))
+            self.result = _Retryable(LLMError(FailureKind.RATE_LIMIT, f"rate limited ({error})"),
+                                     _retry_after(error.response))
         except openai.APIStatusError as error:  # 5xx, 408 and 409 may pass; 4xx will not
             status = error.status_code
-            failure = LLMError("server" if status >= 500 or status in (408, 409) else "api",
+            failure = LLMError(FailureKind.SERVER if status >= 500 or status in (408, 409) else FailureKind.API,
                                f"the server answered HTTP {status} ({error})")
-            self.result = _Retryable(failure, _retry_after(error.response)) if failure.kind == "server" else failure
+            retryable = failure.kind == FailureKind.SERVER
+            self.result = _Retryable(failure, _retry_after(error.response)) if retryable else failure
         except openai.APIConnectionError as error:
-            self.result = _Retryable(LLMError("connection", f"cannot reach {self.settings.base_url or 'the API'} "
-                                                            f"({error})"))
+            self.result = _Retryable(LLMError(FailureKind.CONNECTION,
+                                              f"cannot reach {self.settings.base_url or 'the API'} ({error})"))
         except BaseException as error:  # noqa: BLE001 - a thread's exception must come back as a value
             # reading the body raises the HTTP library's own errors (httpx or httpx2 by openai version)
-            self.result = (LLMError("timeout", self.late) if self.aborted else
-                           _Retryable(LLMError("connection", f"the answer was cut off ({type(error).__name__}: "
-                                                             f"{error})")))
+            self.result = (LLMError(FailureKind.TIMEOUT, self.late) if self.aborted else
+                           _Retryable(LLMError(FailureKind.CONNECTION,
+                                               f"the answer was cut off ({type(error).__name__}: {error})")))
         finally:
             self.done.set()
 
@@ -203,14 +209,14 @@ class _Attempt:
             for chunk in raw.iter_bytes(CHUNK_BYTES):
                 body += chunk
                 if self.aborted or time.monotonic() > self.deadline:
-                    raise LLMError("timeout", f"{self.late} ({len(body):,} bytes came)")
+                    raise LLMError(FailureKind.TIMEOUT, f"{self.late} ({len(body):,} bytes came)")
                 if len(body) > MAX_RESPONSE_BYTES:
-                    raise LLMError("api", f"the answer is over {MAX_RESPONSE_BYTES:,} bytes; a policy is a page")
+                    raise LLMError(FailureKind.API, f"the answer is over {MAX_RESPONSE_BYTES:,} bytes; a policy is a page")
             content_type, header_id = raw.headers.get("content-type"), raw.headers.get("x-request-id")
         try:
             return read_completion(bytes(body), content_type, header_id)
         except BadCompletion as error:
-            raise LLMError("api", str(error)) from None
+            raise LLMError(FailureKind.API, str(error)) from None
 
     def run(self) -> object:
         """The answer, or the exception that ended the attempt; never later than the deadline."""
@@ -222,7 +228,7 @@ class _Attempt:
             raise
         if not finished:
             self.abort()
-            return LLMError("timeout", self.late)
+            return LLMError(FailureKind.TIMEOUT, self.late)
         return self.result
 
 
@@ -249,7 +255,7 @@ class LLMClient:
         retries = 0
         while True:
             if time.monotonic() >= end:
-                raise LLMError("timeout", late)
+                raise LLMError(FailureKind.TIMEOUT, late)
             result = _Attempt(self.client, self.settings, messages, end, late).run()
             if not isinstance(result, BaseException):
                 return Completion(result.text, result.prompt_tokens, result.completion_tokens, result.request_id,

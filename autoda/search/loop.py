@@ -12,14 +12,15 @@ goes back with that said. Every attempt is a journal row. Randomness is seeded p
 """
 from __future__ import annotations
 
-import math
 import random
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable
 
-from ..catalog import SEED_RANGE
-from ..compiler import CheckedPolicy, PolicyError, check_policy
+from ..compiler import CheckedPolicy, PolicyError
+from ..errors import FailureKind
+from ..policies import check_policy  # either language: a Python search journals Python policies
+from .config import SearchConfig  # the search section of a run's configuration
 from .executors import LocalExecutor
 from .extract import extract_idea, extract_policy, extract_python
 from .journal import Candidate, Journal
@@ -35,59 +36,6 @@ class BudgetSpent(Exception):
     def __init__(self, which: str) -> None:
         super().__init__(which)
         self.which = which
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    strategy: str = "evolve"  # or "simple"
-    population: int = 4  # N
-    parents: int = 2  # N_p, for crossover
-    explore: int = 2  # N_e crossover offspring per generation
-    mutations: int = 2  # N_m mutate offspring per generation
-    generations: int = 2  # after the initial population
-    repair_tries: int = 2
-    max_evals: int | None = None
-    max_time: float | None = None  # seconds of this process
-    max_tokens: int | None = None
-    seed: int = 0
-    max_cost: float = 64.0
-    policy_lang: str = "dsl"  # what proposers write: "dsl" or "python" (the paper's get_aug_type)
-    baselines: tuple[tuple[str, str], ...] = ()  # (name, policy text), evaluated as references
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "SearchConfig":
-        """Stored settings, checked (a journal may be damaged or from another version):
-        ValueError names the first bad one; settings this version does not know are left out."""
-        known = {f.name: f for f in fields(cls)}
-        values = {k: v for k, v in values.items() if k in known}
-        for name, value in values.items():
-            default = known[name].default
-            optional = name in ("max_evals", "max_time", "max_tokens")
-            if value is None and optional:
-                continue
-            if name == "baselines":
-                if not (isinstance(value, (list, tuple)) and all(
-                        isinstance(b, (list, tuple)) and len(b) == 2 and all(isinstance(x, str) for x in b)
-                        for b in value)):
-                    raise ValueError("baselines is not a list of (name, policy) pairs")
-                values[name] = tuple(tuple(b) for b in value)
-            elif isinstance(default, str):
-                if value not in _CHOICES.get(name, (value,)) or not isinstance(value, str):
-                    raise ValueError(f"{name} is {value!r}")
-            else:
-                number = (int,) if isinstance(default, int) or name in ("max_evals", "max_tokens") else (int, float)
-                if (isinstance(value, bool) or not isinstance(value, number) or math.isnan(value)
-                        or (math.isinf(value) and name != "max_time") or (value < 0 and name != "seed")
-                        or (name == "seed" and not SEED_RANGE[0] <= value <= SEED_RANGE[1])):
-                    raise ValueError(f"{name} is {value!r}")
-        return cls(**values)
-
-    def planned(self) -> int:
-        """Evaluations the strategy plans (besides the references)."""
-        return 1 if self.strategy == "simple" else self.population + self.generations * (self.explore + self.mutations)
-
-
-_CHOICES = {"strategy": ("evolve", "simple"), "policy_lang": ("dsl", "python")}
 
 
 @dataclass
@@ -161,7 +109,7 @@ class Search:
                                        deadline=self.deadline)
             except PolicyError as error:
                 self._check_time()  # a trial run cut by --max-time: still in flight for the next --resume
-                self.journal.update(candidate.id, status="failed", failure="compile", final=1,
+                self.journal.update(candidate.id, status="failed", failure=FailureKind.COMPILE.value, final=1,
                                     message=f"in flight when the run stopped, and no longer checks: {error.render()}")
                 continue
             self._evaluate(candidate.id, checked)
@@ -216,7 +164,7 @@ class Search:
             return row, None, None  # a transport failure: start the conversation again
         if text is None:
             empty = not (proposal.response or "").strip()
-            self.journal.update(row, status="failed", failure="empty",
+            self.journal.update(row, status="failed", failure=FailureKind.EMPTY.value,
                                 message="the answer is empty" if empty else "no policy in the answer")
             return row, None, ("missing", "")
         try:
@@ -224,12 +172,12 @@ class Search:
                                    deadline=self.deadline)  # a Python policy's trial run ends by --max-time
         except PolicyError as error:
             self._start_by_deadline(row)  # checked too late (the trial cut short): in flight for --resume
-            self.journal.update(row, status="failed", failure="compile", message=error.render(),
+            self.journal.update(row, status="failed", failure=FailureKind.COMPILE.value, message=error.render(),
                                 diagnostics=[d.to_dict() for d in error.diagnostics])
             return row, None, ("repair", error.render())
         self.journal.update(row, policy_text=checked.canonical, policy_hash=checked.hash, policy_name=checked.name)
         if self.journal.seen(checked.hash):
-            self.journal.update(row, status="duplicate", failure="duplicate",
+            self.journal.update(row, status="duplicate", failure=FailureKind.DUPLICATE.value,
                                 message="this behaviour was evaluated before")
             return row, None, ("duplicate", "")
         return row, checked, None
@@ -294,7 +242,7 @@ class Search:
             checked = check_policy(text, max_cost=self.config.max_cost)
         except PolicyError as error:  # a stored reference that no longer checks: recorded, not a crash
             self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=text, policy_name=name,
-                             status="failed", failure="compile", message=error.render(), final=1)
+                             status="failed", failure=FailureKind.COMPILE.value, message=error.render(), final=1)
             return
         row = self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=checked.canonical,
                                policy_hash=checked.hash, policy_name=name, idea=f"reference policy {name}")

@@ -7,7 +7,8 @@ and every log, sqrt and division is guarded, exactly as the diagnostics ask a po
 author to write them. Trees are in the parser's normal form (no ``-`` on a bare number
 literal, clauses in canonical order), so formatting and re-parsing gives the same tree.
 The source of randomness is a ``Chooser``: ``RandomChooser`` for the search, a hypothesis
-adapter in the tests.
+adapter in the tests. Which functions each kind of expression may call is declared with
+the functions (``Draw`` in compiler/functions.py); the kinds are here.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Protocol, Sequence, TypeVar
 
 from ..class_stats import STATS
 from ..compiler import ast
+from ..compiler.functions import DRAWN
 from ..ops import OPS
 
 T = TypeVar("T")
@@ -105,6 +107,13 @@ class ExprGen:
     def pick(self, options):
         return self.chooser.choice(list(options))
 
+    def function(self, kind: str) -> str:
+        """A function the declarations let this kind draw (compiler/functions.py): a kind of
+        one function spends no random choice on it, so seeds reproduce what they did before
+        it had one to choose from; of several, one picked."""
+        names = DRAWN[kind]
+        return names[0] if len(names) == 1 else self.pick(names)
+
     def literal(self, dtype: str) -> ast.Expr:
         if dtype == "int":
             return num(self.chooser.integer(-20, 100))
@@ -132,56 +141,63 @@ class ExprGen:
         if depth <= 0:
             return self.leaf(dtype, shape)
         d = depth - 1
-        kinds = ["leaf", "arith", "clip", "minmax", "abs", "where", "cond", "neg", "round", "pow", "mod",
-                 "reduce"]
-        if dtype == "num":
-            kinds += ["div", "log", "sqrt", "exp", "mean", "op_reduce"]
+        # The order of these lists is part of what a seed reproduces: append, never insert.
+        kinds = ["leaf", "arith", "ternary", "variadic", "unary", "where", "cond", "neg", "to_int", "pow", "mod",
+                 "over_classes"]
+        if dtype == "num":  # kinds whose result is float
+            kinds += ["div", "positive", "non_negative", "clipped", "float_over_classes", "over_ops"]
             if self.section == "epoch" and _fits("class", shape):
-                kinds.append("uniform")
+                kinds.append("random_number")
         kind = self.pick(kinds)
         sub = lambda: self.number(dtype, shape, d)  # noqa: E731
         if kind == "arith":
             return ast.Binary(self.pick(["+", "-", "*"]), sub(), sub())
-        if kind == "clip":
-            return call("clip", sub(), sub(), sub())
-        if kind == "minmax":
-            return call(self.pick(["min", "max"]), *[sub() for _ in range(self.chooser.integer(2, 3))])
-        if kind == "abs":
-            return call("abs", sub())
+        if kind == "ternary":
+            return call(self.function(kind), sub(), sub(), sub())
+        if kind == "variadic":
+            return call(self.function(kind), *[sub() for _ in range(self.chooser.integer(2, 3))])
+        if kind == "unary":
+            return call(self.function(kind), sub())
         if kind == "where":
-            return call("where", self.boolean(shape, d), sub(), sub())
+            return call(self.function(kind), self.boolean(shape, d), sub(), sub())
         if kind == "cond":
             return ast.Cond(sub(), self.boolean(shape, d), sub())
         if kind == "neg":
             return neg(sub())
-        if kind == "round":
-            return call(self.pick(["round", "floor", "ceil"]), self.number("num", shape, d))
+        if kind == "to_int":
+            return call(self.function(kind), self.number("num", shape, d))
         if kind == "pow":
             return ast.Binary("**", sub(), num(self.chooser.integer(0, 3)))
         if kind == "mod":
             return ast.Binary("%", sub(), ast.Binary("+", num(1), call("abs", sub())))
-        if kind == "reduce" and _fits("scalar", shape):
+        if kind == "over_classes" and _fits("scalar", shape):
             arg = self.exact(dtype, "class")
             if arg is not None:
-                return call(self.pick(["sum", "min", "max"]), arg)
+                return call(self.function(kind), arg)
         if kind == "div":
             return ast.Binary("/", sub(), ast.Binary("+", num(1), call("abs", sub())))
-        if kind == "log":
-            return call("log", ast.Binary("+", num(1), call("abs", sub())))
-        if kind == "sqrt":
-            return call("sqrt", call("abs", sub()))
-        if kind == "exp":
-            return call("exp", call("clip", sub(), num(-5), num(5)))
-        if kind == "mean":
+        return self.guarded(kind, dtype, shape, sub)
+
+    def guarded(self, kind: str, dtype: str, shape: str, sub) -> ast.Expr:
+        """The float-valued kinds: each keeps its functions' arguments in their domains
+        (positive: f(1 + abs(x)); non_negative: f(abs(x)); clipped, for what overflows:
+        f(clip(x, -5, 5))), or reduces a value of exactly the shape it reduces over."""
+        if kind == "positive":
+            return call(self.function(kind), ast.Binary("+", num(1), call("abs", sub())))
+        if kind == "non_negative":
+            return call(self.function(kind), call("abs", sub()))
+        if kind == "clipped":
+            return call(self.function(kind), call("clip", sub(), num(-5), num(5)))
+        if kind == "float_over_classes":
             arg = self.exact("num", "class")
             if arg is not None:
-                return call("mean", arg)
-        if kind == "op_reduce" and _fits("class", shape):
+                return call(self.function(kind), arg)
+        if kind == "over_ops" and _fits("class", shape):
             arg = self.exact("num", "class_op")
             if arg is not None:
-                return call(self.pick(["mean_ops", "sum_ops", "max_ops", "min_ops"]), arg)
-        if kind == "uniform":
-            return call("uniform", sub(), sub())
+                return call(self.function(kind), arg)
+        if kind == "random_number":
+            return call(self.function(kind), sub(), sub())
         return self.leaf(dtype, shape)
 
     def boolean(self, shape: str, depth: int) -> ast.Expr:
@@ -190,7 +206,7 @@ class ExprGen:
         d = depth - 1
         kinds = ["compare", "compare", "logic", "not", "leaf", "where"]
         if self.section == "epoch" and _fits("class_op", shape) and self.exact("num", "class_op") is not None:
-            kinds.append("sample_one")
+            kinds.append("random_choice")
         kind = self.pick(kinds)
         if kind == "compare":
             op = self.pick(list(ast.COMPARISONS))
@@ -200,9 +216,9 @@ class ExprGen:
         if kind == "not":
             return ast.Unary("not", self.boolean(shape, d))
         if kind == "where":
-            return call("where", self.boolean(shape, d), self.boolean(shape, d), self.boolean(shape, d))
-        if kind == "sample_one":
-            return call("sample_one", call("abs", self.exact("num", "class_op")))
+            return call(self.function(kind), self.boolean(shape, d), self.boolean(shape, d), self.boolean(shape, d))
+        if kind == "random_choice":
+            return call(self.function(kind), call("abs", self.exact("num", "class_op")))
         return self.leaf("bool", shape)
 
     def bounded(self, lo: float | int, hi: float | int, dtype: str, shape: str) -> ast.Expr:

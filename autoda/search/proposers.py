@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
+from ..errors import FailureKind
 from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
@@ -30,7 +31,7 @@ class Proposal:
     tokens_completion: int = 0
     request_id: str | None = None
     seconds: float = 0.0
-    error: str | None = None  # failure kind when there is no answer at all
+    error: str | None = None  # a FailureKind's value when there is no answer at all (the journal's failure)
     message: str | None = None
 
 
@@ -58,7 +59,7 @@ class LLMProposer:
             completion = self.client.complete(self.messages, self.deadline)
         except LLMError as error:
             self.messages.pop()
-            return Proposal(None, prompt, error=error.kind, message=str(error))
+            return Proposal(None, prompt, error=FailureKind(error.kind).value, message=str(error))
         self.messages.append({"role": "assistant", "content": completion.text})
         return Proposal(completion.text, prompt, tokens_prompt=completion.prompt_tokens,
                         tokens_completion=completion.completion_tokens, request_id=completion.request_id,
@@ -105,6 +106,6 @@ class OfflineProposer:
             else:
                 child, idea = self.gp.initialise(seed)
         except NoOffspring as error:
-            return Proposal(None, error="no_offspring", message=str(error), seconds=time.perf_counter() - start)
+            return Proposal(None, error=error.kind.value, message=str(error), seconds=time.perf_counter() - start)
         return Proposal(child.canonical, idea=idea, policy_text=child.canonical, seconds=time.perf_counter() - start)
 

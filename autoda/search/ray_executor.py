@@ -16,11 +16,13 @@ import os
 from typing import Callable
 
 from ..compiler import CheckedPolicy
+from ..errors import AutodaError, FailureKind
+from ..policies import check_policy
 from ..secrets import scrubbed_environ, secret_names
 from .executors import EvaluationSpec, failed_evaluation, result_from
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(AutodaError, RuntimeError):
     """Ray is not installed, or the cluster cannot be reached."""
 
 
@@ -34,7 +36,8 @@ def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus:
 
     torch.set_num_threads(spec.threads)
     setup = dataclasses.replace(spec.setup, device="cuda" if gpus > 0 else "cpu")  # Ray picks the GPU
-    return FitnessEvaluator(data, setup, spec.cache_dir, checkpoint=checkpoint).evaluate(text).to_dict()
+    evaluator = FitnessEvaluator(data, setup, spec.cache_dir, checkpoint=checkpoint, check=check_policy)
+    return evaluator.evaluate(text).to_dict()  # a checked policy's canonical text, in either language
 
 
 def _ray():
@@ -94,10 +97,10 @@ class RayExecutor:
             except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                     ray.exceptions.ObjectLostError) as error:
                 self.finished.append((row, failed_evaluation(
-                    "worker_lost", f"Ray lost the evaluation after its retries: {type(error).__name__}")))
+                    FailureKind.WORKER_LOST, f"Ray lost the evaluation after its retries: {type(error).__name__}")))
             except ray.exceptions.RayError as error:
                 self.finished.append((row, failed_evaluation(
-                    "error", f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")))
+                    FailureKind.ERROR, f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")))
 
     def results(self, wait: bool = False) -> list[tuple[int, object]]:
         if self.refs:

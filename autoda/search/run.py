@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import math
-import re
 import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from ..catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
 from ..compiler import PolicyError, check_policy
+from ..errors import AutodaError
 from ..policies import PolicyNotFound, example_policies, resolve_policy
 from .executors import EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
 from .journal import Journal, JournalError
+from .config import ConfigError, ExecutorConfig, RunConfig, SearchConfig
 from .llm import LLMClient, LLMSettings, LLMSetupError
-from .loop import Progress, Search, SearchConfig
+from .loop import Progress, Search
 from .prompting import TaskContext
 from .proposers import LLMProposer, OfflineProposer
 from .summary import summarise
@@ -28,7 +27,7 @@ from .summary import summarise
 JOURNAL = "journal.sqlite"
 
 
-class RunError(ValueError):
+class RunError(AutodaError, ValueError):
     """A run that cannot start as asked (a missing run folder, a bad baseline, no model)."""
 
 
@@ -43,7 +42,7 @@ def baseline_text(name_or_path: str) -> tuple[str, str]:
     return label, text
 
 
-def open_run(run_dir: Path, config: dict | None) -> tuple[Journal, dict]:
+def open_run(run_dir: Path, config: RunConfig | None) -> tuple[Journal, RunConfig]:
     """A new run (config given) or a resumed one (config from its journal). The journal
     holds the run folder's lock until it is closed, so two searches never share a folder.
     RunError for a folder that is not what was asked for; JournalError for one that is
@@ -67,66 +66,17 @@ def open_run(run_dir: Path, config: dict | None) -> tuple[Journal, dict]:
     if journal.meta("config") is not None:  # another search started here since the check above
         journal.close()
         raise RunError(f"{run_dir} already holds a search; resume it with --resume {run_dir}, or choose --out")
-    journal.set_meta("config", config)
+    journal.set_meta("config", config.to_dict())
     return journal, config
 
 
-def _whole(low: int, high: int | None = None) -> Callable[[object], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v and (high is None or v <= high)
-
-
-def _number(low: float, high: float = math.inf, above: bool = False) -> Callable[[object], bool]:
-    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                      and (v > low if above else v >= low) and v <= high)
-
-
-def _optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
-    return lambda v: v is None or check(v)
-
-
-def _one_of(*names: str) -> Callable[[object], bool]:
-    return lambda v: isinstance(v, str) and v in names
-
-
-_text = _optional(lambda v: isinstance(v, str))
-_DEVICE = re.compile(r"cpu|cuda(:\d{1,2})?|mps")
-# What run_search and the command line read from a stored configuration: the bounds the
-# command line puts on each, since anyone who could write the run folder chose the values
-_CONFIG = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "imb_ratio": _number(1),
-           "method": _one_of(*METHODS), "net": _one_of(*MODELS), "seed": _whole(*SEED_RANGE),
-           "epochs": _whole(1, MAX_EPOCHS), "e_ckp": _whole(0, MAX_EPOCHS), "n_ft": _whole(1, MAX_EPOCHS),
-           "batch_size": _whole(1), "lr": _number(0, MAX_LR, above=True),
-           "device": lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
-           "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
-           "download": _optional(lambda v: isinstance(v, bool))}
-_EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
-             "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0)}
-
-
-def stored_config(journal: Journal) -> dict:
+def stored_config(journal: Journal) -> RunConfig:
     """A resumed run's configuration, checked: a journal may be damaged or from another
     version, and a bad value must stop the resume with one line, not a traceback later."""
-    config = journal.meta("config")
-    where = f"--resume {journal.path.parent}"
-    if not isinstance(config, dict):
-        raise RunError(f"{where}: the journal holds no readable run configuration (not a run, or damaged)")
-    if not isinstance(config.get("executor"), dict):
-        config["executor"] = {}
-    bad = [k for k, check in _CONFIG.items() if not check(config.get(k))]
-    bad += [f"executor.{k}" for k, check in _EXECUTOR.items() if k in config["executor"]
-            and not check(config["executor"][k])]
-    if "e_ckp" not in bad and "epochs" not in bad and config["e_ckp"] >= config["epochs"]:
-        bad.append("e_ckp (not below epochs)")
-    if config.get("llm") is not None and not (isinstance(config["llm"], dict) and isinstance(config["llm"].get("model"), str)):
-        bad.append("llm")
-    if bad:
-        raise RunError(f"{where}: the stored configuration is damaged or from another version "
-                       f"(missing or bad: {', '.join(bad)})")
     try:
-        config["search"] = asdict(SearchConfig.from_dict(config["search"]))
-    except ValueError as error:
-        raise RunError(f"{where}: the stored search settings are damaged ({error})") from None
-    return config
+        return RunConfig.from_dict(journal.meta("config"))
+    except ConfigError as error:
+        raise RunError(f"--resume {journal.path.parent}: {error}") from None
 
 
 def explain(error: BaseException, run_dir: Path) -> str:
@@ -155,50 +105,24 @@ def task_line(data) -> str:
             f"per class, head to tail: {', '.join(map(str, counts))}")
 
 
-def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings | None,
+def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSettings | None,
                on_progress: Callable[[Progress, str], None], on_epoch=None) -> tuple[str, dict]:
-    """Run to the end or a budget; write best.dsl and summary.json; return (outcome, summary)."""
+    """Run to the end or a budget; write best.dsl and summary.json; return (outcome, summary).
+    ``llm``: the settings the LLM proposer calls with (the key among them), for an LLM run."""
     from ..engine.train.data import load_dataset
-    from ..engine.train.fitness import FitnessEvaluator, FitnessSetup
-    from ..engine.train.trainer import Recipe
 
     started = time.monotonic()
     outcome = "interrupted"
     try:
-        # load_dataset's arguments, for the workers too (download aside: this process fetches the data)
-        data_args = {"name": config["dataset"], "data_root": config.get("data_root"),
-                     "imb_ratio": config["imb_ratio"], "seed": config["seed"], "cache_dir": config.get("cache_dir")}
-        _check_device(config["device"])
-        data = load_dataset(**data_args, download=config.get("download", False))
-        recipe = Recipe.for_epochs(config["epochs"], batch_size=config["batch_size"], lr=config["lr"])
-        setup = FitnessSetup(config["method"], config["net"], recipe, config["seed"], config["e_ckp"], config["n_ft"],
-                             device=config["device"])
-        evaluator = FitnessEvaluator(data, setup, config.get("fitness_cache"), on_epoch=on_epoch)
+        _check_device(config.training.device)
+        data = load_dataset(**config.data_args(), download=config.data.download)
+        evaluator = _evaluator(config, data, on_epoch)
         journal.set_meta("train_counts", data.train.counts().tolist())  # for reports
         journal.set_meta("class_names", list(data.train.class_names))
+        proposer = _proposer(config, data, llm)
+        executor = make_executor(config.executor, config.data_args(), data, evaluator)
         try:
-            search_config = SearchConfig.from_dict(config["search"])
-        except ValueError as error:
-            raise RunError(f"the search settings are not usable ({error})") from None
-        if config["proposer"] == "llm":
-            if llm is None:
-                raise RunError("this search uses an LLM: give --model (or AUTODA_MODEL), and --base-url and "
-                               "--api-key as the endpoint needs")
-            task = TaskContext(task_line(data), config["net"], config["method"], config["e_ckp"], config["n_ft"],
-                               search_config.policy_lang)
-            try:
-                proposer = LLMProposer(LLMClient(llm), task)
-            except LLMSetupError as error:
-                raise RunError(str(error)) from None
-        else:
-            if search_config.policy_lang != "dsl":
-                raise RunError("the offline proposer writes policy-language programs; "
-                               "--policy-lang python needs an LLM (--proposer llm)")
-            seeds = [check_policy(text) for text in example_policies().values()]
-            proposer = OfflineProposer(GeneticProgramming(seeds, search_config.max_cost))
-        executor = make_executor(config, data_args, data, evaluator)
-        try:
-            outcome = Search(journal, executor, proposer, search_config, on_progress).run()
+            outcome = Search(journal, executor, proposer, config.search, on_progress).run()
         finally:
             executor.close()
     except BaseException:
@@ -208,6 +132,35 @@ def run_search(run_dir: Path, config: dict, journal: Journal, llm: LLMSettings |
             summarise(journal, run_dir, time.monotonic() - started, outcome)
         raise
     return outcome, summarise(journal, run_dir, time.monotonic() - started, outcome)
+
+
+def _evaluator(config: RunConfig, data, on_epoch):
+    from ..engine.train.fitness import FitnessEvaluator, FitnessSetup
+    from ..engine.train.trainer import Recipe
+
+    t = config.training
+    recipe = Recipe.for_epochs(t.epochs, batch_size=t.batch_size, lr=t.lr)
+    setup = FitnessSetup(t.method, t.net, recipe, t.seed, t.e_ckp, t.n_ft, device=t.device)
+    return FitnessEvaluator(data, setup, t.fitness_cache, on_epoch=on_epoch)
+
+
+def _proposer(config: RunConfig, data, llm: LLMSettings | None):
+    """The run's proposer: the LLM (with the task described to it) or genetic programming."""
+    t, search = config.training, config.search
+    if config.proposer == "llm":
+        if llm is None:
+            raise RunError("this search uses an LLM: give --llm-model (or AUTODA_MODEL), and --base-url and "
+                           "--api-key as the endpoint needs")
+        task = TaskContext(task_line(data), t.net, t.method, t.e_ckp, t.n_ft, search.policy_lang)
+        try:
+            return LLMProposer(LLMClient(llm), task)
+        except LLMSetupError as error:
+            raise RunError(str(error)) from None
+    if search.policy_lang != "dsl":
+        raise RunError("the offline proposer writes policy-language programs; "
+                       "--policy-lang python needs an LLM (--proposer llm)")
+    seeds = [check_policy(text) for text in example_policies().values()]
+    return OfflineProposer(GeneticProgramming(seeds, search.max_cost))
 
 
 def _check_device(device: str) -> None:
@@ -221,29 +174,31 @@ def _check_device(device: str) -> None:
         raise RunError(f"this run trains on {device}, and this machine has no MPS device")
 
 
-def make_executor(config: dict, data_args: dict, data, evaluator):
-    """Where evaluations run, from the run's `executor` settings (in this process by default);
-    ``data_args`` are the keyword arguments of load_dataset that gave ``data``."""
-    settings = {"kind": "local", "workers": 1, "cpus_per_eval": None, "gpus_per_eval": 0.0, "ray_address": None,
-                "retries": 2, **(config.get("executor") or {})}
-    workers = settings["workers"]
-    if settings["kind"] == "local" and workers == 1:
-        return LocalExecutor(evaluator.evaluate, settings["cpus_per_eval"])
-    threads = settings["cpus_per_eval"] or (1 if settings["kind"] == "ray" else default_threads(workers))
+def make_executor(settings: ExecutorConfig, data_args: dict, data, evaluator):
+    """Where evaluations run (in this process by default); ``data_args`` are the keyword
+    arguments of load_dataset that gave ``data``."""
+    workers = settings.workers
+    if settings.kind == "local" and workers == 1:
+        return LocalExecutor(evaluator.evaluate, settings.cpus_per_eval)
+    threads = settings.cpus_per_eval or (1 if settings.kind == "ray" else default_threads(workers))
     spec = EvaluationSpec(data_args, evaluator.setup, str(evaluator.cache_dir), threads)
     checkpoint = evaluator.checkpoint()  # trained (or loaded) once, here, before any worker needs it
-    if settings["kind"] == "ray":
+    if settings.kind == "ray":
         from .ray_executor import RayExecutor, RayUnavailable
 
         try:
-            return RayExecutor(spec, data, checkpoint, address=settings["ray_address"], workers=workers,
-                               gpus_per_eval=settings["gpus_per_eval"], retries=settings["retries"])
+            return RayExecutor(spec, data, checkpoint, address=settings.ray_address, workers=workers,
+                               gpus_per_eval=settings.gpus_per_eval, retries=settings.retries)
         except RayUnavailable as error:
             raise RunError(str(error)) from None
-    return ProcessExecutor(spec, workers, settings["retries"])
+    return ProcessExecutor(spec, workers, settings.retries)
 
 
-def new_config(**options) -> dict:
-    """The stored configuration of a new run (never the API key)."""
+def new_config(**options) -> RunConfig:
+    """A new run's configuration from the stored form's keys (``search`` as SearchConfig's
+    keyword arguments), held to the same bounds as a stored one: for tests and scripts."""
     search = SearchConfig(**options.pop("search"))
-    return {**options, "search": asdict(search)}
+    try:
+        return RunConfig.from_dict({**options, "search": asdict(search)})
+    except ConfigError as error:
+        raise RunError(str(error)) from None

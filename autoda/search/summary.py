@@ -70,10 +70,17 @@ def tally(journal: Journal) -> RunTally:
     return RunTally(everything, unreadable, journal.evaluated(), journal.evaluations())
 
 
-def best_file(config: dict | None) -> str:
+def best_file(policy_lang: str) -> str:
     """best.py for a search that wrote Python policies, else best.dsl."""
-    search = config.get("search") if isinstance(config, dict) else None
-    return "best.py" if isinstance(search, dict) and search.get("policy_lang") == "python" else "best.dsl"
+    return "best.py" if policy_lang == "python" else "best.dsl"
+
+
+def stored_language(stored: object) -> str:
+    """The language of a journal's policies, as its stored configuration names it. Read
+    alone, not through RunConfig.from_dict: the summary of any journal is written, and a
+    configuration made by hand (or damaged elsewhere) may still name it."""
+    search = stored.get("search") if isinstance(stored, dict) else None
+    return "python" if isinstance(search, dict) and search.get("policy_lang") == "python" else "dsl"
 
 
 def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str) -> dict:
@@ -105,7 +112,7 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
         header = (f"# best of {run_dir.name}: fitness {best.fitness:.4f} (balanced validation accuracy), "
                   f"candidate {best.id}, {' '.join(best.operator.split())} in generation {best.generation}\n"
                   f"# idea: {idea}\n")
-        target = run_dir / best_file(summary["config"])
+        target = run_dir / best_file(stored_language(summary["config"]))
         _write(target, lambda path: write_atomic(path, lambda tmp: tmp.write_text(header + best.policy_text,
                                                                               encoding="utf-8")))
     return summary

@@ -55,3 +55,16 @@ def test_crossover_can_graft_a_parameter_with_the_state_it_needs():
 def test_the_same_seed_gives_the_same_child():
     parent = SEEDS[0]
     assert GP.mutate(parent, 7)[0].hash == GP.mutate(parent, 7)[0].hash
+
+
+def test_every_function_declared_for_the_generator_is_generated():
+    from autoda.compiler import ast
+    from autoda.compiler.functions import DRAWN
+    from autoda.search.programs import random_policy
+
+    seen = set()
+    for seed in range(1500):
+        policy = random_policy(RandomChooser(seed), max_depth=4)
+        exprs = [s.value for s in policy.epoch or ()] + [e for st in policy.stages for _, e in ast.stage_exprs(st)]
+        seen.update(n.func for e in exprs for n in ast.walk(e) if isinstance(n, ast.Call))
+    assert {name for names in DRAWN.values() for name in names} <= seen

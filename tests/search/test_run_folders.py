@@ -42,9 +42,9 @@ def one_error_line(result, code=1):
     return lines[-1]
 
 
-def a_config(tmp_path, **search):
+def a_config(tmp_path, device="cpu", **search):
     return new_config(proposer="offline", dataset="synthetic", data_root=None, download=False, imb_ratio=10,
-                      method="ce", net="resnet8", batch_size=64, lr=0.05, seed=0, device="cpu",
+                      method="ce", net="resnet8", batch_size=64, lr=0.05, seed=0, device=device,
                       cache_dir=str(tmp_path / "cache" / "data"), fitness_cache=str(tmp_path / "cache"), llm=None,
                       epochs=4, e_ckp=2, n_ft=1, search={"population": 2, "generations": 1, "explore": 1,
                                                          "mutations": 1, "seed": 0, **search})
@@ -55,8 +55,7 @@ def a_run(tmp_path, name="run") -> Path:
     folder = tmp_path / name
     journal, config = open_run(folder, a_config(tmp_path))
     try:
-        Search(journal, fake_fitness, OfflineProposer(GeneticProgramming(SEEDS, 64)),
-               SearchConfig.from_dict(config["search"])).run()
+        Search(journal, fake_fitness, OfflineProposer(GeneticProgramming(SEEDS, 64)), config.search).run()
     finally:
         journal.close()
     return folder
@@ -216,7 +215,7 @@ def hand_made_journal(tmp_path) -> Path:
         db.executemany("INSERT INTO candidates (generation, slot, attempt, operator, parents, proposer, status, "
                        "policy_text, policy_hash, policy_name, idea, fitness, validation, failure, tokens_prompt, "
                        "tokens_completion, eval_seconds) VALUES (" + ", ".join("?" * 17) + ")", rows)
-        config = a_config(tmp_path)
+        config = a_config(tmp_path).to_dict()
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("config", json.dumps(config)), ("train_counts", '"oops"'),
                                                           ("wall_seconds", '"x"'), ("class_names", "{bad")])
     return folder
@@ -249,6 +248,19 @@ def test_a_resume_goes_on_over_damaged_rows(tmp_path):
     journal.close()
 
 
+def test_a_journal_whose_configuration_an_earlier_version_wrote_resumes(tmp_path):
+    """The first version's configuration: no policy_lang, no executor (both came later)."""
+    folder = a_run(tmp_path)
+    with sqlite3.connect(folder / JOURNAL) as db:
+        config = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+        del config["search"]["policy_lang"]
+        config.pop("executor", None)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+    result = run("search", "--resume", folder)
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.stderr and (folder / "best.dsl").exists()
+
+
 # values a hand-edited journal's configuration may hold, each of which reached torch,
 # multiprocessing or os.path as it stood and ended in a traceback
 TAMPERED = {
@@ -266,8 +278,9 @@ TAMPERED = {
 def test_a_tampered_configuration_is_one_line(tmp_path, name):
     folder = tmp_path / "run"
     journal, config = open_run(folder, a_config(tmp_path, max_evals=1))
-    config.update(TAMPERED[name])
-    journal.set_meta("config", config)
+    stored = config.to_dict()
+    stored.update(TAMPERED[name])
+    journal.set_meta("config", stored)
     journal.close()
     line = one_error_line(run("search", "--resume", folder), 2)
     assert "stored configuration is damaged" in line and "\x1b" not in line
@@ -275,7 +288,7 @@ def test_a_tampered_configuration_is_one_line(tmp_path, name):
 
 def test_a_run_on_a_device_this_machine_lacks_is_one_line(tmp_path):
     folder = tmp_path / "run"
-    journal, config = open_run(folder, {**a_config(tmp_path, max_evals=1), "device": "cuda:99"})
+    journal, config = open_run(folder, a_config(tmp_path, device="cuda:99", max_evals=1))
     journal.close()
     assert "this run trains on cuda:99" in one_error_line(run("search", "--resume", folder))
 

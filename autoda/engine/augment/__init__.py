@@ -5,6 +5,8 @@
 - pipeline: the per-batch pipeline (draw, one warp, masked colour passes, one convolution,
   erasing);
 - compiled: CompiledPolicy, the torch module that ties them together;
+- epoch_step: EpochStep, the interface of code that fills a policy's state each epoch
+  (the sandbox implements it; the engine never imports the sandbox);
 - reference_interpreter: the slow per-sample interpreter the pipeline is tested against;
 - statistics: ClassStats, the class statistics a policy reads;
 - standard: the standard crop-and-flip merged in front of a policy.

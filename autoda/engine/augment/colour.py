@@ -9,10 +9,18 @@ ImageOps and ImageEnhance, which the CUDA and LLM-AutoDA reference code call per
 computed in float with the batch at once (equalize's histograms for every image and
 channel in one scatter). Blends are written x * f + d * (1 - f), not d + f * (x - d),
 because only the first gives x exactly at f = 1.
+
+kornia's functional layer runs where it agrees with PIL and is not slower (the luma, so
+grayscale and color, and invert); every other op here is ours because kornia's is slower
+or follows another convention than PIL's (docs/engine.md, "Which code runs each op: ours
+or kornia's", has the figures of benchmarks/kornia_ops.py).
 """
 from __future__ import annotations
 
+import kornia.color
+import kornia.enhance
 import torch
+
 from .opmeta import constant, draws, exact_identity
 
 _LUMA = (0.299, 0.587, 0.114)  # PIL's convert("L")
@@ -30,7 +38,10 @@ def _col(value: torch.Tensor) -> torch.Tensor:
 
 
 def _luma(images: torch.Tensor) -> torch.Tensor:
-    return (_LUMA[0] * images[:, 0] + _LUMA[1] * images[:, 1] + _LUMA[2] * images[:, 2]).unsqueeze(1)
+    """[B, 1, H, W] with PIL's convert("L") weights, given as a device constant: older
+    kornia releases (the dependency's lower bound is 0.7) build their default weights
+    from a host list on every call, a host-to-device copy per batch on a GPU."""
+    return kornia.color.rgb_to_grayscale(images, constant(_LUMA, images))
 
 
 def levels(images: torch.Tensor) -> torch.Tensor:
@@ -69,7 +80,8 @@ def equalize(images, value, aux):
 
 
 def invert(images, value, aux):
-    return 1 - images
+    # max_val on the device: kornia's default is a host tensor, copied every call
+    return kornia.enhance.invert(images, constant((1.0,), images))
 
 
 def posterize(images, value, aux):

@@ -14,14 +14,14 @@ the policy to another device needs no generator state.
 from __future__ import annotations
 
 import operator
-import os
 from typing import Mapping
 
 import torch
 
-from ...compiler import CheckedPolicy, check_policy
-from ...compiler.cost import DEFAULT_BUDGET
+from ...compiler import CheckedPolicy
+from ...errors import AutodaError, FailureKind
 from .epoch import DTYPES, run_epoch_program, shape_of
+from .epoch_step import EpochStep, EpochStepMaker
 from .pipeline import Draw, Pipeline
 from .statistics import MAX_CLASSES, ClassStats, StatsError
 
@@ -29,12 +29,15 @@ _EPOCH_STREAM = 1 << 40
 _MIX = 0x9E3779B97F4A7C15  # a large odd constant: spreads nearby counters over the seed space
 
 
-class PolicyRuntimeError(RuntimeError):
+class PolicyRuntimeError(AutodaError, RuntimeError):
     """A compiled policy was used wrongly (before its first epoch update, with bad inputs)."""
+
+    kind = FailureKind.RUNTIME
 
 
 class PythonPolicyError(PolicyRuntimeError):
-    """A Python policy's sandboxed epoch step failed; ``kind`` as autoda.sandbox.FAILURE_KINDS."""
+    """A policy's epoch step (a Python policy's sandboxed get_aug_type) failed; ``kind`` is
+    the step's own (one of autoda.errors.SANDBOX_FAILURES for the sandbox)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -53,10 +56,16 @@ def _holds(condition: torch.Tensor) -> bool:
 
 class CompiledPolicy(torch.nn.Module):
     def __init__(self, checked: CheckedPolicy, num_classes: int | None = None, *,
-                 seed: int | None = None, generator: torch.Generator | None = None) -> None:
+                 seed: int | None = None, generator: torch.Generator | None = None,
+                 epoch_step: EpochStep | None = None) -> None:
+        """``epoch_step`` fills the policy's state at each epoch update, before the epoch
+        section runs (see epoch_step.EpochStep); by default a Python policy's checked carrier
+        makes its own (``checked.python.epoch_step()``: the sandbox's), and a policy in the
+        language has none."""
         super().__init__()
         self.checked = checked
         self.plan = checked.lower()
+        self.plan.verify()  # the lowering's output checked before anything is built from it
         self.pipeline = Pipeline(self.plan)
         if seed is None:  # from the given or global generator, so torch.manual_seed replays a run
             device = generator.device if generator is not None else None
@@ -67,10 +76,10 @@ class CompiledPolicy(torch.nn.Module):
         self.num_classes: int | None = None
         self.ready = False  # the tables hold this epoch's parameters only after update_epoch
         self._generators: dict[torch.device, torch.Generator] = {}
-        self.python_step = None
-        if checked.python is not None:  # a Python policy: its epoch step runs in a sandbox worker
-            from ...sandbox import PythonStep
-            self.python_step = PythonStep(checked.python)
+        if epoch_step is None and checked.python is not None:
+            maker: EpochStepMaker = checked.python  # the sandbox's, handed in with the checked policy, never imported
+            epoch_step = maker.epoch_step()
+        self.epoch_step = epoch_step
         if num_classes is not None:
             self._materialise(num_classes)
 
@@ -140,8 +149,8 @@ class CompiledPolicy(torch.nn.Module):
             raise PolicyRuntimeError(f"bad class statistics: {error}") from None
         if self.num_classes is None:
             self._materialise(stats.num_classes)
-        if self.python_step is not None:
-            self._python_epoch(stats)
+        if self.epoch_step is not None:
+            self._run_epoch_step(stats)
         device = self._device()
         state, values = run_epoch_program(self.plan, self.state, stats.to(device),
                                           self._generator(_EPOCH_STREAM + self.epochs))
@@ -153,21 +162,20 @@ class CompiledPolicy(torch.nn.Module):
         self.epochs += 1
         self.ready = True
 
-    def _python_epoch(self, stats: ClassStats) -> None:
-        """The sandboxed get_aug_type: state and accuracies out as arrays, the next state back."""
-        from ...sandbox import SandboxError
-        from ...sandbox.policy import STATE
-
-        state = {name: getattr(self, f"state_{name}").cpu().numpy() for name in STATE}
-        seed = self.seed * _MIX + _EPOCH_STREAM + self.epochs  # PythonStep reduces it modulo 2**32
+    def _run_epoch_step(self, stats: ClassStats) -> None:
+        """The epoch step (a Python policy's sandboxed get_aug_type): state and accuracies out
+        as arrays, the next state back."""
+        state = {name: value.cpu().numpy() for name, value in self.state.items()}
+        seed = self.seed * _MIX + _EPOCH_STREAM + self.epochs  # the sandbox's step reduces it modulo 2**32
         try:
-            new = self.python_step(state, stats.train_acc.double().cpu().numpy(), stats.epoch, seed)
-        except SandboxError as error:
+            new = self.epoch_step(state, stats.train_acc.double().cpu().numpy(), stats.epoch, seed)
+        except AutodaError as error:
             raise PythonPolicyError(error.kind, f"get_aug_type failed at epoch {stats.epoch} "
                                                 f"({error.kind}): {error}") from None
         for name, value in new.items():
-            buffer = getattr(self, f"state_{name}")
-            buffer.copy_(torch.from_numpy(value))
+            if name not in state:
+                raise PolicyRuntimeError(f"the epoch step returned {name!r}, which is not a state of this policy")
+            getattr(self, f"state_{name}").copy_(torch.from_numpy(value))
 
     # --- per batch -----------------------------------------------------------------------
 
@@ -243,15 +251,3 @@ class CompiledPolicy(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"policy={self.plan.name!r}, num_classes={self.num_classes}, ops={len(self.pipeline.entries)}"
 
-
-def compile_policy(source: str | bytes | os.PathLike | CheckedPolicy, num_classes: int | None = None, *,
-                   seed: int | None = None, generator: torch.Generator | None = None,
-                   device: torch.device | str | None = None, max_cost: float = DEFAULT_BUDGET) -> CompiledPolicy:
-    """Check and compile a policy (a path, its text or bytes, or a CheckedPolicy).
-
-    Raises autoda.PolicyError for a policy that does not check. ``num_classes`` may be left
-    out: the first ``update_epoch`` tells it.
-    """
-    checked = source if isinstance(source, CheckedPolicy) else check_policy(source, max_cost=max_cost)
-    policy = CompiledPolicy(checked, num_classes, seed=seed, generator=generator)
-    return policy.to(device) if device is not None else policy

@@ -3,7 +3,8 @@
 Every value is a 2-D tensor, so torch's broadcasting is the language's: a scalar is
 [1, 1], a per-class value [C, 1], a per-class-and-op value [C, K]. Reductions keep their
 dimension. Each instruction's result is cast to the dtype the checker gave it. This runs
-once per epoch; it is not on the per-batch path.
+once per epoch; it is not on the per-batch path. TABLE maps each instruction to its torch
+implementation; nothing here reads an instruction's name.
 
 No NaN, no inf: the range checker proves every value's range over the reals, but float32
 overflows (exp(100) is inf, and inf / inf is NaN) and the statistics may be infinite
@@ -20,9 +21,12 @@ any value computed exactly.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
+from ...compiler.instructions import Instruction as I
 from ...compiler.plan import Instr, Plan
 from .statistics import ClassStats
 
@@ -73,52 +77,117 @@ def _sample_one(weights: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return torch.nn.functional.one_hot(keys.argmax(1), w.shape[1]).bool()
 
 
-_BINARY = {
-    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "mod": torch.remainder,
-    "lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge, "eq": torch.eq, "ne": torch.ne,
-    "and": torch.logical_and, "or": torch.logical_or, "min": torch.minimum, "max": torch.maximum,
-}
-_UNARY = {"neg": torch.neg, "not": torch.logical_not, "abs": torch.abs, "exp": torch.exp,
-          "log": torch.log, "sqrt": torch.sqrt, "round": torch.round, "floor": torch.floor, "ceil": torch.ceil}
-_REDUCE = {"mean": torch.mean, "sum": torch.sum, "min": torch.amin, "max": torch.amax}
+@dataclass(frozen=True)
+class _At:
+    """What an instruction's implementation may read besides its operands."""
 
-
-def _evaluate(instr: Instr, args: list[torch.Tensor], shape: tuple[int, int], generator: torch.Generator,
-              device: torch.device) -> torch.Tensor:
-    """One instruction's raw result; the caller casts and bounds it."""
-    op = instr.op
+    instr: Instr
+    shape: tuple[int, int]  # of the result, for a draw
+    full: tuple[int, int]  # [C, K]: what a sum broadcasts its operand to
     # ints run in float64: an overflow saturates (then is bounded) instead of wrapping round
-    work = torch.float64 if instr.type.dtype == "int" else DTYPES[instr.type.dtype]
-    if op == "const":
-        return torch.tensor([[instr.attr]], dtype=work, device=device)
-    if op in ("min", "max", "clip") or (op in _BINARY and instr.type.dtype != "bool"):
-        args = [a.to(work) for a in args]  # one dtype in, the checked dtype out
-    if op in _BINARY:
-        return _BINARY[op](*args)
-    if op == "div":
-        return torch.div(args[0].float(), args[1].float())
-    if op == "pow":
-        return torch.pow(args[0].to(work), instr.attr)
-    if op in ("exp", "log", "sqrt", "round", "floor", "ceil"):
-        return _UNARY[op](args[0].float())
-    if op in _UNARY:
-        return _UNARY[op](args[0].to(work))
-    if op == "where":
-        cond, a, b = args
-        return torch.where(cond, a.to(work), b.to(work))
-    if op == "clip":  # min(max(x, lo), hi), as the range checker reasons
-        return torch.minimum(torch.maximum(args[0], args[1]), args[2])
-    if op.startswith(("class_", "op_")):
-        kind, how = op.split("_")
-        x = args[0].float() if how == "mean" else args[0].to(work)
-        return _REDUCE[how](x, dim=0 if kind == "class" else 1, keepdim=True)
-    if op == "sample_one":
-        return _sample_one(args[0], generator)
-    if op == "uniform":  # in float64: hi - lo of two huge floats would overflow float32
-        lo, hi = args[0].double(), args[1].double()
-        u = torch.rand(shape, generator=generator, device=device)
-        return lo + (hi - lo) * u
-    raise AssertionError(f"unknown instruction {op!r}")
+    work: torch.dtype
+    generator: torch.Generator
+    device: torch.device
+    stats: ClassStats
+    state: dict[str, torch.Tensor]
+
+
+Implementation = Callable[[list[torch.Tensor], _At], torch.Tensor]
+
+
+def _in_work(f) -> Implementation:
+    """Operands in the working dtype first: one dtype in, the checked dtype out."""
+    return lambda args, at: f(*(a.to(at.work) for a in args))
+
+
+def _as_given(f) -> Implementation:
+    """Comparisons and logic: torch compares mixed int and float operands exactly as they are."""
+    return lambda args, at: f(*args)
+
+
+def _in_float(f) -> Implementation:
+    """Operations whose result is float (or rounded from one): operands as float32."""
+    return lambda args, at: f(*(a.float() for a in args))
+
+
+def _reduce(f, dim: int, mean: bool = False) -> Implementation:
+    """Over classes (dim 0) or ops (dim 1), keeping the dimension; a mean in float."""
+    return lambda args, at: f(args[0].float() if mean else args[0].to(at.work), dim=dim, keepdim=True)
+
+
+def _sum(dim: int) -> Implementation:
+    """A sum over classes (dim 0) or ops (dim 1) of an operand broadcast along that dimension
+    first: a value may be smaller than its type (``w = 1`` then ``sum_ops(w)`` is K, not 1).
+    A mean, minimum or maximum of a broadcast value is the value itself: no copy needed."""
+    def implementation(args: list[torch.Tensor], at: _At) -> torch.Tensor:
+        x = args[0].to(at.work)
+        x = x.expand(at.full[0], x.shape[1]) if dim == 0 else x.expand(x.shape[0], at.full[1])
+        return torch.sum(x, dim=dim, keepdim=True)
+    return implementation
+
+
+def _clip(args: list[torch.Tensor], at: _At) -> torch.Tensor:
+    """min(max(x, lo), hi), as the range checker reasons."""
+    x, lo, hi = (a.to(at.work) for a in args)
+    return torch.minimum(torch.maximum(x, lo), hi)
+
+
+def _uniform(args: list[torch.Tensor], at: _At) -> torch.Tensor:
+    """In float64: hi - lo of two huge floats would overflow float32."""
+    lo, hi = args[0].double(), args[1].double()
+    return lo + (hi - lo) * torch.rand(at.shape, generator=at.generator, device=at.device)
+
+
+# Every plan instruction (compiler/instructions.py) and its torch implementation, one row
+# each: a new instruction gets its row here (test_epoch checks every one has exactly one).
+TABLE: tuple[tuple[I, Implementation], ...] = (
+    (I.CONST, lambda args, at: torch.tensor([[at.instr.attr]], dtype=at.work, device=at.device)),
+    (I.STAT, lambda args, at: _stat(at.stats, at.instr.attr, at.device)),
+    (I.STATE, lambda args, at: at.state[at.instr.attr]),
+    (I.NEG, _in_work(torch.neg)),
+    (I.ADD, _in_work(torch.add)),
+    (I.SUB, _in_work(torch.sub)),
+    (I.MUL, _in_work(torch.mul)),
+    (I.DIV, _in_float(torch.div)),
+    (I.MOD, _in_work(torch.remainder)),
+    (I.POW, lambda args, at: torch.pow(args[0].to(at.work), at.instr.attr)),
+    (I.LT, _as_given(torch.lt)),
+    (I.LE, _as_given(torch.le)),
+    (I.GT, _as_given(torch.gt)),
+    (I.GE, _as_given(torch.ge)),
+    (I.EQ, _as_given(torch.eq)),
+    (I.NE, _as_given(torch.ne)),
+    (I.AND, _as_given(torch.logical_and)),
+    (I.OR, _as_given(torch.logical_or)),
+    (I.NOT, _in_work(torch.logical_not)),
+    (I.MIN, _in_work(torch.minimum)),
+    (I.MAX, _in_work(torch.maximum)),
+    (I.CLIP, _clip),
+    (I.WHERE, lambda args, at: torch.where(args[0], args[1].to(at.work), args[2].to(at.work))),
+    (I.ABS, _in_work(torch.abs)),
+    (I.EXP, _in_float(torch.exp)),
+    (I.LOG, _in_float(torch.log)),
+    (I.SQRT, _in_float(torch.sqrt)),
+    (I.ROUND, _in_float(torch.round)),
+    (I.FLOOR, _in_float(torch.floor)),
+    (I.CEIL, _in_float(torch.ceil)),
+    (I.CLASS_MEAN, _reduce(torch.mean, 0, mean=True)),
+    (I.CLASS_SUM, _sum(0)),
+    (I.CLASS_MIN, _reduce(torch.amin, 0)),
+    (I.CLASS_MAX, _reduce(torch.amax, 0)),
+    (I.OP_MEAN, _reduce(torch.mean, 1, mean=True)),
+    (I.OP_SUM, _sum(1)),
+    (I.OP_MIN, _reduce(torch.amin, 1)),
+    (I.OP_MAX, _reduce(torch.amax, 1)),
+    (I.SAMPLE_ONE, lambda args, at: _sample_one(args[0].expand(at.shape), at.generator)),  # a draw per class
+    (I.UNIFORM, _uniform),
+)
+IMPLEMENTATIONS: dict[I, Implementation] = dict(TABLE)
+
+
+def _evaluate(instr: Instr, args: list[torch.Tensor], at: _At) -> torch.Tensor:
+    """One instruction's raw result; the caller casts and bounds it."""
+    return IMPLEMENTATIONS[instr.op](args, at)
 
 
 def _role_bounds(plan: Plan) -> dict[int, tuple[float, float]]:
@@ -147,17 +216,12 @@ def run_epoch_program(plan: Plan, state: dict[str, torch.Tensor], stats: ClassSt
     values the stages read clamped into their roles' ranges)."""
     c, k = stats.num_classes, plan.num_ops
     device = next(iter(state.values())).device if state else stats.count.device
+    full = shape_of("class_op", c, k)
     values: list[torch.Tensor] = []
     for instr in plan.instrs:
-        args = [values[a] for a in instr.args]
-        shape = shape_of(instr.type.shape, c, k)
-        if instr.op == "stat":
-            result = _stat(stats, instr.attr, device)
-        elif instr.op == "state":
-            result = state[instr.attr]
-        else:
-            result = _evaluate(instr, args, shape, generator, device)
-        values.append(_bounded_instr(result, instr))
+        work = torch.float64 if instr.type.dtype == "int" else DTYPES[instr.type.dtype]
+        at = _At(instr, shape_of(instr.type.shape, c, k), full, work, generator, device, stats, state)
+        values.append(_bounded_instr(_evaluate(instr, [values[a] for a in instr.args], at), instr))
     declared = {s.name: s for s in plan.states}
     new_state = dict(state)
     for name, value in plan.updates:

@@ -1,4 +1,7 @@
-"""Erasing ops as coordinate masks: no crop, no scatter, one comparison per pixel."""
+"""Erasing ops as coordinate masks: no crop, no scatter, one comparison per pixel.
+
+kornia's way (bbox_to_mask and a where, as its RandomErasing) erases the same pixels, slower.
+"""
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,10 @@ is padded once (edge pixels repeated) and convolved once. The kernels are PIL's,
 smooth, detail, edge_enhance and sharpness match ImageFilter and ImageEnhance away from
 the image border; gaussian_blur is cut at a radius of 3 pixels (1.5 sigma at its strongest).
 All kernels are symmetric under a half turn, so correlation (conv2d) is convolution.
+
+kornia's filter2d is the same grouped convolution and its gaussian kernel the same kernel,
+both slower; kornia.enhance.sharpness is a pass of its own (docs/engine.md, "Which code
+runs each op: ours or kornia's").
 """
 from __future__ import annotations
 

@@ -9,6 +9,9 @@ parameter gives the identity matrix, which is how an undrawn op takes part witho
 The function names are the op registry's names; every function takes ``value`` (the op's
 parameter per sample, or for an op without a magnitude 1.0 where applied and 0.0 where not),
 ``aux`` (the op's extra random numbers, when marked with ``draws``) and the image height and width.
+
+kornia's matrix builders and warp_affine give the same matrices and images, slower
+(docs/engine.md, "Which code runs each op: ours or kornia's").
 """
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from typing import Mapping
 import torch
 
 from ...class_stats import STATS
+from ...errors import AutodaError, FailureKind
 
 _TRAINING = ("train_acc", "prev_train_acc", "train_loss", "w_norm", "feat_norm")
 
@@ -30,8 +31,10 @@ MAX_CLASSES = 10**6
 MAX_EPOCHS = 10**9
 
 
-class StatsError(ValueError):
+class StatsError(AutodaError, ValueError):
     """Class statistics that a policy cannot run on (wrong shape, out of range, NaN)."""
+
+    kind = FailureKind.RUNTIME
 
 
 def _vector(name: str, value: object, device: torch.device | None = None) -> torch.Tensor:

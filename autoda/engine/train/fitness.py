@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from ...compiler import CheckedPolicy, PolicyError, check_policy
+from ...errors import FailureKind, python_failure
 from ...files import write_atomic
 from ..augment.compiled import PolicyRuntimeError, PythonPolicyError
 from ..augment.standard import training_policy
@@ -51,7 +52,7 @@ class FitnessResult:
     ok: bool
     fitness: float | None  # balanced validation accuracy in [0, 1]
     validation: dict | None  # many / medium / few / all / per_class
-    failure: str | None  # "compile", "runtime", "nan", "error", or "python_<kind>" (autoda.sandbox.FAILURE_KINDS)
+    failure: str | None  # a FailureKind's value (compile, runtime, nan, error) or python_<kind> (python_failure)
     message: str | None
     seconds: float
     policy_hash: str | None = None
@@ -63,13 +64,18 @@ class FitnessResult:
 
 class FitnessEvaluator:
     def __init__(self, data: DataSplits, setup: FitnessSetup, cache_dir: str | os.PathLike | None = None,
-                 on_epoch: Callable[[str, EpochLog], None] | None = None, checkpoint: dict | None = None) -> None:
-        """``checkpoint``: the e_ckp state, when another process trained it (a worker's case)."""
+                 on_epoch: Callable[[str, EpochLog], None] | None = None, checkpoint: dict | None = None,
+                 check: Callable[[str | bytes | os.PathLike], CheckedPolicy] = check_policy) -> None:
+        """``checkpoint``: the e_ckp state, when another process trained it (a worker's case).
+        ``check`` reads a candidate given as a path, text or bytes: by default the compiler's
+        (the policy language); the search passes autoda.policies.check_policy, the front door
+        that reads Python policies too (the engine does not import it: it sits above)."""
         if not 0 <= setup.e_ckp < setup.recipe.epochs or setup.n_ft < 1:
             raise ValueError("need 0 <= e_ckp < recipe epochs and n_ft >= 1")
         self.data, self.setup = data, setup
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.on_epoch = on_epoch
+        self.check = check
         self.base = training_policy(None, setup.standard_augmentation)
         self._checkpoint: dict | None = checkpoint
 
@@ -122,13 +128,14 @@ class FitnessEvaluator:
     def evaluate(self, source: str | bytes | os.PathLike | CheckedPolicy) -> FitnessResult:
         start = time.perf_counter()
 
-        def failed(kind: str, message: str, policy_hash: str | None = None) -> FitnessResult:
-            return FitnessResult(False, None, None, kind, message, time.perf_counter() - start, policy_hash)
+        def failed(kind: FailureKind | str, message: str, policy_hash: str | None = None) -> FitnessResult:
+            failure = kind.value if isinstance(kind, FailureKind) else kind  # the journal's plain string
+            return FitnessResult(False, None, None, failure, message, time.perf_counter() - start, policy_hash)
 
         try:
-            candidate = source if isinstance(source, CheckedPolicy) else check_policy(source)
+            candidate = source if isinstance(source, CheckedPolicy) else self.check(source)
         except PolicyError as error:
-            return failed("compile", error.render())
+            return failed(FailureKind.COMPILE, error.render())
         checkpoint = self.checkpoint()
         try:
             trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation))
@@ -137,14 +144,14 @@ class FitnessEvaluator:
                           lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
             validation = trainer.evaluate(self.data.val)
         except PolicyError as error:  # the merged policy over budget, say
-            return failed("compile", error.render(), candidate.hash)
+            return failed(FailureKind.COMPILE, error.render(), candidate.hash)
         except PythonPolicyError as error:  # a sandboxed Python policy: its own kinds (timeout, guard, ...)
-            return failed(f"python_{error.kind}", str(error), candidate.hash)
+            return failed(python_failure(error.kind), str(error), candidate.hash)
         except (PolicyRuntimeError, StatsError) as error:
-            return failed("runtime", str(error), candidate.hash)
+            return failed(FailureKind.RUNTIME, str(error), candidate.hash)
         except Diverged as error:
-            return failed("nan", str(error), candidate.hash)
+            return failed(FailureKind.NAN, str(error), candidate.hash)
         except (RuntimeError, ValueError) as error:  # recorded, so one bad candidate never stops a search
-            return failed("error", f"{type(error).__name__}: {error}", candidate.hash)
+            return failed(FailureKind.ERROR, f"{type(error).__name__}: {error}", candidate.hash)
         return FitnessResult(True, validation["all"], validation, None, None, time.perf_counter() - start,
                              candidate.hash, [asdict(e) for e in trainer.log])

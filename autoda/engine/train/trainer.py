@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 
 from ...compiler import CheckedPolicy
+from ...errors import AutodaError, FailureKind
 from ..augment.compiled import CompiledPolicy
 from ..augment.statistics import ClassStats
 from .data import DataSplits, ImageSet
@@ -26,8 +27,10 @@ from .metrics import per_class_accuracy, summary
 from .models import build_model
 
 
-class Diverged(RuntimeError):
+class Diverged(AutodaError, RuntimeError):
     """The training loss became NaN or infinite."""
+
+    kind = FailureKind.NAN
 
 
 @dataclass(frozen=True)

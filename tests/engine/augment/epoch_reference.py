@@ -73,8 +73,9 @@ class EpochReference:
             column = column.float() if f == "mean" else column
             return {"mean": torch.mean, "sum": torch.sum, "min": torch.amin, "max": torch.amax}[f](column, dim=0)
         args = [self.eval(a, c) for a in e.args]
-        if f.endswith("_ops"):
-            x = args[0].float() if f == "mean_ops" else args[0]
+        if f.endswith("_ops"):  # a per-op value the epoch section assigned one number holds it for every op
+            x = args[0].expand(self.checked.lower().num_ops) if args[0].dim() == 0 else args[0]
+            x = x.float() if f == "mean_ops" else x
             return {"mean_ops": torch.mean, "sum_ops": torch.sum, "min_ops": torch.amin,
                     "max_ops": torch.amax}[f](x, dim=-1)
         if f == "where":

@@ -158,3 +158,32 @@ def test_overflow_prone_operations_are_nan_proof():
 @given(policies())
 def test_random_policies_never_compute_nan_or_inf_on_extreme_statistics(policy):
     assert_nan_proof(autoda.check_policy(format_policy(policy)), kinds=("huge", "inf", "mixed"), epochs=1)
+
+
+# --- the instruction table ---------------------------------------------------------------
+
+def test_every_instruction_has_exactly_one_torch_implementation():
+    from collections import Counter
+
+    from autoda.compiler.instructions import Instruction
+    from autoda.engine.augment.epoch import IMPLEMENTATIONS, TABLE
+
+    rows = Counter(instruction for instruction, _ in TABLE)
+    assert rows == Counter(set(Instruction)), {i: n for i, n in rows.items() if n != 1}
+    assert set(IMPLEMENTATIONS) == set(Instruction)
+
+
+def test_a_value_smaller_than_its_type_is_broadcast_before_a_sum_or_a_draw():
+    # after 'w = 1' the per-op state w holds one number: its sum over ops is K, its sum over
+    # classes C, and sample_one draws one op per class, not every op
+    text = ("policy p\nstate s: float in [0, 1] = 0\nstate total: float in [0, 100] = 0\n"
+            "state per_class: float in [0, 100] = 0\nstate w: float per op in [0, 10] = 1\n"
+            "state picked: bool per op = false\nevery epoch:\n    s = 0.5\n    total = clip(sum(s), 0, 100)\n"
+            "    w = 1\n    per_class = clip(sum_ops(w), 0, 100)\n    picked = sample_one(w)\n"
+            "per sample:\n    apply 1 of [rotate, invert, flip_lr]\n        magnitude 0.5\n"
+            "        weight where(picked, 1, 0)\n")
+    policy = autoda.compile_policy(text, num_classes=4, seed=0)
+    policy.update_epoch(ClassStats.initial(torch.tensor([40, 30, 20, 10])))
+    assert policy.state["total"].flatten().tolist() == [2.0] * 4
+    assert policy.state["per_class"].flatten().tolist() == [3.0] * 4
+    assert policy.state["picked"].sum(1).tolist() == [1, 1, 1, 1]

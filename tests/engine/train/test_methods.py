@@ -58,3 +58,10 @@ def test_ldam_subtracts_the_class_margin_and_scales():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown method"):
         make_method("focal", COUNTS, None)
+
+
+def test_every_method_the_command_line_offers_is_declared_once():
+    from autoda.catalog import METHODS
+    from autoda.engine.train.methods import METHOD_CLASSES
+
+    assert tuple(METHOD_CLASSES) == METHODS

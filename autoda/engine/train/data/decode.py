@@ -16,13 +16,15 @@ import warnings
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from ....errors import AutodaError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP")  # by content, whatever the suffix says (some .JPEG files are PNGs)
 MAX_IMAGE_BYTES = 64 * 2**20  # a large camera JPEG is about 10 MiB
 MAX_IMAGE_PIXELS = 40_000_000  # a 7,700 x 5,200 photo; resized sets (--image-size) are far smaller
 
 
-class ImageError(ValueError):
+class ImageError(AutodaError, ValueError):
     """An image file that cannot be decoded (broken, truncated, too large, not an image)."""
 
 

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from ....errors import AutodaError
 from ....files import FileTooLarge, NotARegularFile, read_limited, write_atomic
 from .decode import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, ImageError, decode_image
 from .imageset import ImageSet
@@ -34,7 +35,7 @@ MAX_LIST_BYTES = 256 * 2**20  # iNaturalist 2018's training list, the longest we
 Member = tuple[str, str, Callable[[], bytes]]  # class name, file name, how to read its bytes
 
 
-class DataError(ValueError):
+class DataError(AutodaError, ValueError):
     """A data set that cannot be read as asked."""
 
 
