@@ -13,7 +13,8 @@ import numpy as np
 
 from autoda.sandbox import worker
 
-MODE = sys.argv.pop(1)
+# Set from argv[1] when run as a worker; importing this file (pytest collects it) reads no argv.
+MODE = ""
 
 
 def array(values: np.ndarray) -> dict:
@@ -54,4 +55,5 @@ def handle(request: dict) -> dict:
 
 
 if __name__ == "__main__":
+    MODE = sys.argv.pop(1)
     worker.serve(json.loads(sys.argv[1]), handle)
