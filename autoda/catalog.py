@@ -2,7 +2,7 @@
 the engine's modules check against the same tuples."""
 DATASETS = ("synthetic", "cifar10-lt", "cifar100-lt", "folder")
 METHODS = ("ce", "ce-drw", "ldam-drw", "bs")
-MODELS = ("resnet32", "resnet8", "resnet50")
+MODELS = ("resnet32", "resnet8", "resnet8w16", "resnet50")
 
 # Bounds on numbers the commands, experiment configurations and stored run configurations
 # take, so an extreme one is refused with one line rather than failing deep in torch:

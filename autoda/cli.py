@@ -26,6 +26,7 @@ from .compiler.source import MAX_SOURCE_BYTES
 from .errors import AutodaError
 from .files import write_atomic, write_json
 from .policies import LANGUAGES, check_policy
+from .presets import HAND_DESIGNED, PRESET_NAMES, PRESETS
 from .secrets import shown
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
@@ -33,6 +34,7 @@ SEED = click.IntRange(*SEED_RANGE)
 EPOCHS = click.IntRange(1, MAX_EPOCHS)
 LR = click.FloatRange(min=0, max=MAX_LR, min_open=True)
 NETS = ("auto",) + MODELS
+DEFAULT_REFERENCES = ("none", "randaugment")  # what a search's best is seen against, unless told otherwise
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,6 +108,26 @@ _LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="aut
 def _POLICY_LANG(command):
     """--policy-lang and --allow-weak-sandbox: for every command that reads policies."""
     return _LANG(_WEAK_SANDBOX(command))
+
+
+def _preset(command_name: str):
+    """--preset NAME: the named regime's data, network and schedule as this command's
+    defaults (autoda/presets.py); an option given on the command line still wins."""
+    def apply(ctx: click.Context, param: click.Parameter, name: str | None) -> str | None:
+        if name is not None:  # eager, so every other option reads its default from here
+            ctx.default_map = {**(ctx.default_map or {}), **PRESETS[name].options(command_name)}
+        return name
+
+    return click.option("--preset", type=click.Choice(PRESET_NAMES), is_eager=True, callback=apply,
+                        help="A named benchmark regime's data, network and schedule (docs/benchmarks.md); "
+                             "options given here override it.")
+
+
+def _preset_data(preset: str | None, data_root: str | None) -> None:
+    """A preset's data archive that is not where the preset looks: say where it looked."""
+    if preset is not None and data_root == PRESETS[preset].data.get("data_root") and not Path(data_root).exists():
+        raise click.UsageError(f"--preset {preset} reads CIFAR-10 from {data_root}, relative to where autoda runs, "
+                               "and it is not there: run from the repository root, or give --data-root")
 
 
 def _require_sandbox() -> None:
@@ -241,10 +263,13 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
 
 
 @cli.command("train")
+@_preset("train")
 @click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
 @click.option("--data-root", help="Local copy of the data set: CIFAR's folder, or an image folder or archive.")
 @click.option("--download", is_flag=True, help="Let torchvision download CIFAR into --data-root.")
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
+@click.option("--max-per-class", type=click.IntRange(min=1),
+              help="Cap the head class of the long-tailed subset at N images (the profile keeps its ratio).")
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
 @click.option("--net", type=click.Choice(NETS), default="auto", show_default=True,
               help="The network (auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above).")
@@ -265,9 +290,9 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
 @click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for train.")
 @click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
 @click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
-def train_command(dataset, data_root, download, imb_ratio, method, net, old_model, epochs, batch_size, lr,
-                  policy_file, no_standard_aug, policy_lang, seed, device, metrics_out, report_test, cache_dir,
-                  train_list, test_list, image_size) -> None:
+def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class, method, net, old_model, epochs,
+                  batch_size, lr, policy_file, no_standard_aug, policy_lang, seed, device, metrics_out, report_test,
+                  cache_dir, train_list, test_list, image_size) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     from .engine import PolicyRuntimeError
     from .engine.augment.standard import training_policy
@@ -282,12 +307,13 @@ def train_command(dataset, data_root, download, imb_ratio, method, net, old_mode
     net = old_model if old_model is not None and net == "auto" else net
     device = _device(device)
     checked = _checked(policy_file, policy_lang) if policy_file is not None else None
+    _preset_data(preset, data_root)
     if data_root is not None and dataset not in ("cifar10-lt", "cifar100-lt") and not Path(data_root).exists():
         raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
     with one_error_line(wording={Diverged: "training diverged", PolicyRuntimeError: "the policy failed at run time"}):
         data = load_dataset(dataset, data_root, imb_ratio, seed, download,
                             cache_dir or str(default_cache_dir() / "data"), train_list=train_list,
-                            test_list=test_list, image_size=image_size)
+                            test_list=test_list, image_size=image_size, max_per_class=max_per_class)
         recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
         net = default_net(dataset, data.train.images.shape[-1]) if net == "auto" else net
         trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, net, recipe, device, seed)
@@ -302,7 +328,8 @@ def train_command(dataset, data_root, download, imb_ratio, method, net, old_mode
             results["test"] = trainer.evaluate(data.test)
     click.echo(accuracy_table(results))
     if metrics_out:
-        made = {"dataset": dataset, "imb_ratio": imb_ratio, "method": method, "net": net, "epochs": epochs,
+        made = {"dataset": dataset, "imb_ratio": imb_ratio, "max_per_class": max_per_class, "method": method,
+                "net": net, "epochs": epochs,
                 "seed": seed, "device": device, "seconds": time.perf_counter() - started}
         write_json(metrics_out, _train_metrics(trainer, data, recipe, results, checked, not no_standard_aug, made))
         click.echo(f"metrics written to {metrics_out}", err=True)
@@ -326,15 +353,30 @@ def _train_metrics(trainer, data, recipe, results: dict, checked, standard: bool
 
 # --- autoda search -----------------------------------------------------------------------------
 
+def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...]:
+    """--rungs 2,5,10: the fine-tune epochs of each rung, checked here so a bad list is a usage error."""
+    from .search.config import parse_rungs
+
+    if value is None:
+        return ()
+    try:
+        return parse_rungs(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command("search")
 @click.option("--proposer", type=click.Choice(["auto", "offline", "llm"]), default="auto", show_default=True,
               help="auto: llm when an LLM is configured (--llm-model or AUTODA_MODEL), else offline.")
 @click.option("--strategy", type=click.Choice(["evolve", "simple"]), default="evolve", show_default=True,
               help="simple: the paper's SimpleLLM ablation, one answer, one evaluation.")
+@_preset("search")
 @click.option("--dataset", type=click.Choice(DATASETS), default="synthetic", show_default=True)
 @click.option("--data-root")
 @click.option("--download", is_flag=True)
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
+@click.option("--max-per-class", type=click.IntRange(min=1),
+              help="Cap the head class of the long-tailed subset at N images (the profile keeps its ratio).")
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
 @click.option("--net", type=click.Choice(NETS), default="auto", show_default=True,
               help="The network (auto: resnet8 for synthetic, else resnet32).")
@@ -354,8 +396,27 @@ def _train_metrics(trainer, data, recipe, results: dict, checked, standard: bool
 @click.option("--max-evals", type=click.IntRange(min=0))
 @click.option("--max-time", type=click.FloatRange(min=0), help="Seconds.")
 @click.option("--max-tokens", type=click.IntRange(min=0))
-@click.option("--baseline", "baselines", multiple=True,
-              help="A reference policy to evaluate with the same fitness: an example's name or a file.")
+@click.option("--max-epochs", type=click.IntRange(min=0),
+              help="Fine-tune epochs summed over every evaluation (rungs and confirmation included).")
+@click.option("--rungs", callback=_rungs_option,
+              help="Fine-tune epochs of each rung, increasing (e.g. 2,5,10): each generation's cohort starts at the "
+                   "first, the top 1/--promote go up rung by rung [one rung: --n-ft].")
+@click.option("--promote", type=click.IntRange(min=1), default=3, show_default=True,
+              help="eta: the top 1/eta (at least one) of a generation's cohort at a rung go up to the next.")
+@click.option("--confirm-seeds", type=click.IntRange(min=0), default=0, show_default=True,
+              help="At the end, this many fresh seeds for each leader and reference at the top rung; the best is "
+                   "the best mean.")
+@click.option("--confirm-top", type=click.IntRange(min=1), default=3, show_default=True,
+              help="The leaders confirmed with --confirm-seeds.")
+@click.option("--diversity/--no-diversity", default=False, show_default=True,
+              help="Keep the population across niches (op kinds and strength), cross parents of different niches, "
+                   "and simplify GP offspring and bound their size.")
+@click.option("--tune", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Offspring per generation that keep the leader's structure with constants Optuna chooses.")
+@click.option("--baseline", "baselines", multiple=True, default=DEFAULT_REFERENCES, show_default=True,
+              help="A reference policy to evaluate with the same fitness, so the best is seen against it: an "
+                   "example's name or a file; repeat for more.")
+@click.option("--no-baselines", is_flag=True, help="Evaluate no reference policy.")
 @click.option("--executor", type=click.Choice(["local", "ray"]),
               help="Where evaluations run: this machine [local], or a Ray cluster (pip install 'autoda[ray]').")
 @click.option("--workers", type=click.IntRange(min=1),
@@ -389,16 +450,21 @@ def search_command(**o) -> None:
     for option in ("max_time", "timeout", "temperature"):
         if o[option] is not None and math.isnan(o[option]):
             raise click.UsageError(f"--{option.replace('_', '-')} must be a number, not nan")
+    if o["preset"] is not None and o["resume"]:
+        raise click.UsageError("--preset sets up a new run; a resumed run keeps its own settings")
+    _preset_data(o["preset"], o["data_root"])
     llm = _llm_settings(o)
     overrides = _overrides(o)
     run_dir, new = (Path(o["resume"]), None) if o["resume"] else _new_run(o, llm)
     if new is not None:
         with one_error_line():  # usage errors before the run folder is made
-            new.with_overrides(**overrides)
+            checked = new.with_overrides(**overrides)
+            checked.search.check_budgets(checked.training.n_ft)
     journal, stored = _open_run(run_dir, new)
     try:
         with one_error_line():
             config = stored.with_overrides(**overrides)  # a resumed run's new budgets, executor, endpoints
+            config.search.check_budgets(config.training.n_ft)
             if o["resume"] and config.search.policy_lang == "python":
                 _require_sandbox()
             llm = config.llm_settings(llm, base_url=overrides["base_url"], api_key=o["api_key"])
@@ -433,7 +499,7 @@ def _overrides(o: dict) -> dict:
     """RunConfig.with_overrides's arguments: what this command line gives a run, new or resumed."""
     executor = {"kind": o["executor"], "workers": o["workers"], "cpus_per_eval": o["cpus_per_eval"],
                 "gpus_per_eval": o["gpus_per_eval"], "ray_address": o["ray_address"], "retries": o["eval_retries"]}
-    return {"budgets": {k: o[k] for k in ("max_evals", "max_time", "max_tokens")}, "executor": executor,
+    return {"budgets": {k: o[k] for k in ("max_evals", "max_time", "max_tokens", "max_epochs")}, "executor": executor,
             "base_url": o["base_url"] or os.environ.get("OPENAI_BASE_URL"),
             "has_key": bool(o["api_key"] or os.environ.get("OPENAI_API_KEY"))}
 
@@ -449,13 +515,20 @@ def _new_run(o: dict, llm):
 
     proposer = o["proposer"] if o["proposer"] != "auto" else ("llm" if llm else "offline")
     schedule = {k: default if o[k] is None else o[k] for k, default in default_schedule(o["dataset"]).items()}
+    if o["rungs"]:  # the top rung is the fine-tune the search ends at: the run's n_ft
+        named = click.get_current_context().get_parameter_source("n_ft") is click.core.ParameterSource.COMMANDLINE
+        if named and o["n_ft"] != o["rungs"][-1]:
+            raise click.UsageError(f"--n-ft {o['n_ft']} and --rungs {','.join(map(str, o['rungs']))}: the top rung is "
+                                   "the fine-tune length; leave --n-ft out, or make it the last rung")
+        schedule["n_ft"] = o["rungs"][-1]
     cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
     search = {k: o[k] for k in ("strategy", "population", "parents", "explore", "mutations", "generations",
-                                "repair_tries", "max_evals", "max_time", "max_tokens", "seed", "policy_lang")}
+                                "repair_tries", "max_evals", "max_time", "max_tokens", "seed", "policy_lang",
+                                "rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune")}
     config = RunConfig(
         proposer,
         DataConfig(dataset=o["dataset"], data_root=o["data_root"], download=o["download"], imb_ratio=o["imb_ratio"],
-                   cache_dir=str(cache / "data")),
+                   cache_dir=str(cache / "data"), max_per_class=o["max_per_class"]),
         TrainingConfig(method=o["method"], net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
                        **schedule, batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"],
                        device=_device(o["device"]), fitness_cache=str(cache)),
@@ -464,7 +537,7 @@ def _new_run(o: dict, llm):
         config.validate()
         if config.search.policy_lang == "python":
             _require_sandbox()
-        baselines = tuple(baseline_text(b) for b in o["baselines"])
+        baselines = () if o["no_baselines"] else tuple(baseline_text(b) for b in o["baselines"])
     run_dir = Path(o["out"] or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{proposer}")
     return run_dir, replace(config, search=replace(config.search, baselines=baselines))
 
@@ -482,7 +555,17 @@ def _search_line(run_dir: Path, config, resumed: bool) -> str:
     t, executor = config.training, config.executor
     return (f"{'resuming' if resumed else 'search'} {run_dir}: {config.proposer} proposer, {config.search.strategy}, "
             f"{config.data.dataset} (imbalance {config.data.imb_ratio:g}), {t.method} on {t.net}, fitness after "
-            f"{t.n_ft} epochs from epoch {t.e_ckp}; evaluations: {executor.kind} x {executor.workers}")
+            f"{_fine_tunes(config.search, t.n_ft)} from epoch {t.e_ckp}; evaluations: {executor.kind} x "
+            f"{executor.workers}")
+
+
+def _fine_tunes(search, n_ft: int) -> str:
+    """The fine-tunes a search scores with: its rungs and confirmation, when it has them."""
+    text = f"{n_ft} epochs" if len(search.rungs) < 2 else f"rungs of {', '.join(map(str, search.rungs))} epochs"
+    if search.confirm_seeds:
+        text += (f" (the {search.confirm_top} leaders confirmed with {search.confirm_seeds} more "
+                 f"seed{'s' if search.confirm_seeds > 1 else ''})")
+    return text
 
 
 def _run_search(run_dir: Path, config, journal, llm) -> tuple[str, dict]:
@@ -514,8 +597,30 @@ def _show_search(run_dir: Path, config, outcome: str, summary: dict) -> None:
     if best:
         click.echo(shown(f"best: {best['name']} at {100 * best['fitness']:.2f}% balanced validation accuracy -> "
                          f"{run_dir / best_file(config.search.policy_lang)}"))
+        against = _against_references(summary)
+        if against:
+            click.echo(shown(against))
     else:
         click.echo("no candidate was evaluated successfully")
+
+
+def _against_references(summary: dict) -> str | None:
+    """Where the best stands against the best reference evaluated at its fidelity, and
+    whether the run measured enough to tell that from noise."""
+    best, noise = summary["best"], summary.get("noise") or {}
+    fidelity = best.get("fidelity")
+    scores = {name: s for name, s in (summary.get("reference_scores") or {}).items()
+              if s.get("fitness") is not None and s.get("fidelity") == fidelity}
+    if not scores:
+        return None
+    name, top = max(scores.items(), key=lambda item: item[1]["fitness"])
+    gap = 100 * (best["fitness"] - top["fitness"])
+    listed = ", ".join(f"{n} {100 * s['fitness']:.2f}%" for n, s in scores.items())
+    line = f"against the references: {listed}; the best is {gap:+.2f} points from {name}"
+    if noise.get("std") is None:
+        return line + " (each scored once: a gap of about a point can be seed noise; --confirm-seeds measures it)"
+    within = abs(gap) <= 100 * noise["std"]
+    return line + f" (seed-to-seed std {100 * noise['std']:.2f} points{': within the noise' if within else ''})"
 
 
 def journal_for(run_dir: Path):
@@ -529,24 +634,39 @@ def journal_for(run_dir: Path):
 # --- experiments, reports, runs ------------------------------------------------------------
 
 @cli.command("experiment")
-@click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Result folder [the config's path without .toml].")
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@click.option("--preset", type=click.Choice(PRESET_NAMES),
+              help="Run a named regime's grid (its methods x none, RandAugment, TrivialAugment, CUDA, DODA x seeds) "
+                   "instead of a CONFIG file.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Result folder [the config's path without .toml; runs/<preset>-experiment].")
 @click.option("--device", default=None, help="Overrides the config's device.")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
 @_WEAK_SANDBOX
-def experiment_command(config: str, out: str | None, device: str | None, cache_dir: str | None) -> None:
-    """Run a grid of methods x policies x seeds from a TOML file, cell by cell (an
-    interrupted experiment resumes), and print the many/medium/few/all table."""
-    from .engine.train.fitness import default_cache_dir
-    from .experiment import Experiment, run_experiment
-    from .report.tables import csv_text, markdown, rich_table, rows
+def experiment_command(config: str | None, preset: str | None, out: str | None, device: str | None,
+                       cache_dir: str | None) -> None:
+    """Run a grid of methods x policies x seeds from a TOML file (or --preset), cell by cell
+    (an interrupted experiment resumes), and print the many/medium/few/all table."""
+    from .experiment import Experiment
 
-    if not Path(config).is_file():
+    if (config is None) == (preset is None):
+        raise click.UsageError("give a CONFIG file or --preset NAME (one of them)")
+    if config is not None and not Path(config).is_file():
         raise click.UsageError(f"{config}: no such file")
+    if preset is not None:
+        _preset_data(preset, PRESETS[preset].data["data_root"])
     with one_error_line():
-        experiment = Experiment.load(config)
-    out_dir = Path(out) if out else Path(config).with_suffix("")
-    device = _device(device or experiment.device)
+        experiment = Experiment.load(config) if config else Experiment.from_dict(PRESETS[preset].experiment_config())
+    out_dir = Path(out) if out else Path(config).with_suffix("") if config else Path(f"runs/{preset}-experiment")
+    results = _run_grid(experiment, out_dir, _device(device or experiment.device), cache_dir)
+    _write_tables(results, out_dir, f"{experiment.dataset} at imbalance {experiment.imb_ratio:g}")
+
+
+def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> list[dict]:
+    """Run an experiment's missing cells with a line per cell; exit 130 on Ctrl-C."""
+    from .engine.train.fitness import default_cache_dir
+    from .experiment import run_experiment
+
     cells = experiment.cells()
     click.echo(f"{len(cells)} cells: {', '.join(experiment.methods)} x {len(experiment.policies)} policies x "
                f"{len(experiment.seeds)} seeds on {experiment.dataset} (imbalance {experiment.imb_ratio:g}), "
@@ -560,17 +680,77 @@ def experiment_command(config: str, out: str | None, device: str | None, cache_d
 
     try:
         with one_error_line():  # a policy that does not check stops the run before any cell trains
-            results = run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"),
-                                     on_cell)
+            return run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
     except KeyboardInterrupt:
         click.echo(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again",
                    err=True)
         sys.exit(130)
+
+
+def _write_tables(results: list[dict], out_dir: Path, title: str) -> None:
+    from .report.tables import csv_text, markdown, rich_table, rows
+
     table_rows = rows(results)
     write_atomic(out_dir / "table.md", lambda tmp: tmp.write_text(markdown(table_rows)))
     write_atomic(out_dir / "table.csv", lambda tmp: tmp.write_text(csv_text(table_rows)))
-    click.echo(rich_table(table_rows, f"{experiment.dataset} at imbalance {experiment.imb_ratio:g}"))
+    click.echo(rich_table(table_rows, title))
     click.echo(f"tables written to {out_dir / 'table.md'} and {out_dir / 'table.csv'}", err=True)
+
+
+@cli.command("verify")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@_preset("verify")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Training seeds, comma-separated.")
+@click.option("--policies", default=",".join(HAND_DESIGNED), show_default=True,
+              help="The hand-designed policies to train beside the run's best, comma-separated.")
+@click.option("--dataset", type=click.Choice(DATASETS), help="[the run's]")
+@click.option("--data-root", help="[the run's]")
+@click.option("--imb-ratio", type=click.FloatRange(min=1), help="[the run's]")
+@click.option("--max-per-class", type=click.IntRange(min=1), help="[the run's]")
+@click.option("--net", type=click.Choice(MODELS), help="[the run's]")
+@click.option("--epochs", type=EPOCHS, help="The full schedule's length [the run's --epochs].")
+@click.option("--batch-size", type=click.IntRange(min=1), help="[the run's]")
+@click.option("--lr", type=LR, help="[the run's]")
+@click.option("--out", type=click.Path(file_okay=False), help="Result folder [RUN_DIR/verify].")
+@click.option("--device", default=None, help="[the run's]")
+@click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
+@_WEAK_SANDBOX
+def verify_command(run_dir: str, preset: str | None, seeds: str, policies: str, out: str | None, device: str | None,
+                   cache_dir: str | None, **schedule) -> None:
+    """Retrain a search's best from scratch beside the hand-designed policies, several seeds,
+    and give the verdict on the test split (mean ± std, paired by seed)."""
+    from .report.verdict import sentence
+    from .verify import plan, write_verdict
+
+    _preset_data(preset, schedule["data_root"])
+    with one_error_line():
+        verification = plan(Path(run_dir), Path(out) if out else None, _int_list("--seeds", seeds),
+                             _names("--policies", policies), preset=preset is not None, **schedule)
+    experiment = verification.experiment
+    results = _run_grid(experiment, verification.out, _device(device or experiment.device), cache_dir)
+    with one_error_line():
+        result = write_verdict(verification, results)
+    _write_tables(results, verification.out, f"verdict of {Path(run_dir).name}")
+    for comparison in result["comparisons"]:
+        click.echo(sentence(comparison))
+    click.echo(f"verdict written to {verification.out / 'verdict.json'} (and .md, .csv, report.html)", err=True)
+
+
+def _int_list(option: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.UsageError(f"{option} takes whole numbers separated by commas, got {text!r}") from None
+    if not values or any(not SEED_RANGE[0] <= v <= SEED_RANGE[1] for v in values) or len(set(values)) < len(values):
+        raise click.UsageError(f"{option}: give distinct whole numbers in [{SEED_RANGE[0]}, {SEED_RANGE[1]}]")
+    return values
+
+
+def _names(option: str, text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not names:
+        raise click.UsageError(f"{option}: give at least one name")
+    return names
 
 
 @cli.command("report")

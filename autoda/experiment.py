@@ -58,6 +58,7 @@ _KINDS = {
     "device": (lambda v: isinstance(v, str), "a string"),
     "select": (lambda v: isinstance(v, str), "a string"),
     "data_seed": (lambda v: _seed(v), f"a whole number in {_SEEDS}"),
+    "max_per_class": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
 }
 
 
@@ -98,6 +99,7 @@ class Experiment:
     device: str = "auto"
     select: str = "best-val"  # or "last"
     data_seed: int = 0  # the long-tailed subset and the val/test halves; seeds vary the training
+    max_per_class: int | None = None  # caps the head class of the long-tailed subset
     base: Path = field(default=Path("."), compare=False)  # policy files are relative to the config
 
     @classmethod
@@ -114,6 +116,13 @@ class Experiment:
                                   f"{error.start})") from None
         except tomllib.TOMLDecodeError as error:
             raise ExperimentError(f"{path}: not valid TOML ({error})") from None
+        return cls.from_dict(raw, path)
+
+    @classmethod
+    def from_dict(cls, raw: dict, path: str | Path = "the experiment") -> "Experiment":
+        """An experiment from a configuration's keys (a TOML file's, or a preset's), checked;
+        policy files are relative to ``path``'s folder."""
+        path = Path(path)
         known = {f for f in cls.__dataclass_fields__ if f != "base"}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -161,6 +170,8 @@ class Experiment:
     def fingerprint(self) -> str:
         """What a cell's result depends on, besides its own method, policy and seed."""
         spec = {k: v for k, v in asdict(self).items() if k not in ("methods", "policies", "seeds", "base", "device")}
+        if spec["max_per_class"] is None:  # left out when unset: results made before the key still count
+            del spec["max_per_class"]
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -192,7 +203,7 @@ def run_cell(experiment: Experiment, data, method: str, label: str, checked: Che
     accuracies = {"val": trainer.evaluate(data.val), "test": trainer.evaluate(data.test)}
     made = training_record(data, recipe, dataset=experiment.dataset, imb_ratio=experiment.imb_ratio, method=method,
                            net=net, epochs=experiment.epochs, seed=seed, device=device,
-                           seconds=time.perf_counter() - started)
+                           seconds=time.perf_counter() - started, max_per_class=experiment.max_per_class)
     result = {"policy": label, "policy_hash": checked.hash, "selected_epoch": best_epoch,
               "selection": experiment.select, **accuracies, **made, "fingerprint": experiment.fingerprint()}
     return json.loads(json.dumps(result))  # as a resumed run reads it back: lists, not tuples
@@ -227,7 +238,7 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
                 continue
         if data is None:  # one split for every cell, so rows differ only by method, policy and seed
             data = load_dataset(experiment.dataset, experiment.data_root, experiment.imb_ratio, experiment.data_seed,
-                                cache_dir=cache_dir)
+                                cache_dir=cache_dir, max_per_class=experiment.max_per_class)
         say(name, "running")
         result = run_cell(experiment, data, method, label, checked[policy], seed, device, on_epoch)
         write_json(path, result)

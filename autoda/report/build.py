@@ -65,6 +65,7 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
     from ..engine import CompiledPolicy
     from ..engine.augment.standard import with_standard
     from .preview import preview
+    from ..engine.train.metrics import group_of
     from .usage import op_usage
 
     try:
@@ -72,10 +73,11 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
     except PolicyError as error:  # journaled by a version whose compiler took more, or damaged
         return f"<p class='note'>The policy no longer checks, so it has no figures:</p><pre>{_esc(error.render())}</pre>"
     parts = [f"<pre>{_esc(checked.canonical)}</pre>"]
-    ops, frequency, magnitude = op_usage(checked, counts, epochs)
-    if ops:
-        parts.append(_img(plots.op_heatmaps(ops, frequency, magnitude, f"{label}: op use over {epochs} epochs "
-                                            "(simulated statistics)"), f"op use of {label}"))
+    for group in dict.fromkeys(group_of(n) for n in counts):  # head, medium and tail apart: Figure 9
+        ops, frequency, magnitude = op_usage(checked, counts, epochs, group=group)
+        if ops:
+            parts.append(_img(plots.op_heatmaps(ops, frequency, magnitude, f"{label}, {group} classes: op use over "
+                                                f"{epochs} epochs (simulated statistics)"), f"op use of {label}, {group}"))
     if images is not None:
         grid, _ = preview(CompiledPolicy(with_standard(checked), images.num_classes, seed=0), images,
                           epoch=epochs // 2, total_epochs=epochs, samples=8, counts=counts)
@@ -235,6 +237,7 @@ def experiment_report(out_dir: Path) -> str:
     if len(cells) < len(found):
         sections[0] = (sections[0][0], sections[0][1] + f"<p class='note'>{len(found) - len(cells)} of {len(found)} "
                        "result files could not be read (damaged, or from another version) and are left out.</p>")
+    sections += _verdict_section(out_dir)
     for method in dict.fromkeys(c["method"] for c in cells):
         series: dict[str, list] = {}
         for policy in dict.fromkeys(c["policy"] for c in cells if c["method"] == method):
@@ -250,6 +253,19 @@ def experiment_report(out_dir: Path) -> str:
         if label != "none":
             sections.append((f"policy {label}", _policy_figures(text, label, counts, epochs, images)))
     return _page(f"autoda experiment {out_dir.name}", sections)
+
+
+def _verdict_section(out_dir: Path) -> list[tuple[str, str]]:
+    """`autoda verify`'s verdict, when this experiment is one: a sentence per method."""
+    from .verdict import sentence
+
+    found = _read_json(out_dir / "verdict.json") if (out_dir / "verdict.json").exists() else None
+    comparisons = found.get("comparisons") if isinstance(found, dict) else None
+    try:
+        lines = [sentence(c) for c in comparisons] if isinstance(comparisons, list) else []
+    except (KeyError, TypeError, ValueError):  # damaged or hand-edited: the tables still show the numbers
+        return []
+    return [("verdict", "".join(f"<p>{_esc(line)}</p>" for line in lines))] if lines else []
 
 
 def build_report(path: str | Path, out: str | Path | None = None) -> Path:

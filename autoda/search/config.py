@@ -69,7 +69,7 @@ _TOP = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "i
         "batch_size": _whole(1), "lr": _number(0, MAX_LR, above=True),
         "device": lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
         "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
-        "download": _optional(lambda v: isinstance(v, bool))}
+        "download": _optional(lambda v: isinstance(v, bool)), "max_per_class": _optional(_whole(1))}
 _EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
              "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0)}
 # a stored LLM record: the model, and (optional) what LLMSettings.public() wrote beside it
@@ -109,6 +109,7 @@ class DataConfig:
     download: bool = False  # this process may fetch CIFAR into data_root (workers never do)
     imb_ratio: float = 100.0
     cache_dir: str | None = None  # decoded image folders
+    max_per_class: int | None = None  # caps the head class (n_max) of the long-tailed subset
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,15 @@ class SearchConfig:
     max_cost: float = 64.0
     policy_lang: str = "dsl"  # what proposers write: "dsl" or "python" (the paper's get_aug_type)
     baselines: tuple[tuple[str, str], ...] = ()  # (name, policy text), evaluated as references
+    # noisy fitness (docs/search.md): successive-halving rungs, then fresh seeds for the leaders
+    rungs: tuple[int, ...] = ()  # fine-tune epochs of each rung, increasing [one rung: the training n_ft]
+    promote: int = 3  # eta: the top 1/eta (at least 1) of a generation's cohort at a rung go up one
+    confirm_seeds: int = 0  # fresh seeds per leader and reference at the top rung, at the end
+    confirm_top: int = 3  # the leaders that get them
+    max_epochs: int | None = None  # budget: fine-tune epochs summed over every evaluation
+    # operators (docs/search.md): niches and smaller offspring; the leader's constants tuned by Optuna
+    diversity: bool = False  # population and parents kept across niches; GP offspring simplified, size-bounded
+    tune: int = 0  # offspring per generation whose constants Optuna tunes in the leader's structure
 
     @classmethod
     def from_dict(cls, values: dict) -> "SearchConfig":
@@ -151,12 +161,17 @@ class SearchConfig:
         for name, value in values.items():
             if value is None and name in _BUDGETS:
                 continue
-            if name == "baselines":
+            if name == "rungs":
+                values[name] = _rungs(value)
+            elif name == "baselines":
                 if not (isinstance(value, (list, tuple)) and all(
                         isinstance(b, (list, tuple)) and len(b) == 2 and all(isinstance(x, str) for x in b)
                         for b in value)):
                     raise ValueError("baselines is not a list of (name, policy) pairs")
                 values[name] = tuple(tuple(b) for b in value)
+            elif isinstance(known[name].default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} is {value!r}")
             elif isinstance(known[name].default, str):
                 if value not in _CHOICES.get(name, (value,)) or not isinstance(value, str):
                     raise ValueError(f"{name} is {value!r}")
@@ -165,25 +180,83 @@ class SearchConfig:
         return cls(**values)
 
     def planned(self) -> int:
-        """Evaluations the strategy plans (besides the references)."""
-        return 1 if self.strategy == "simple" else self.population + self.generations * (self.explore + self.mutations)
+        """Evaluations the strategy plans (besides the references' first): each cohort's
+        rungs, and the confirmation of the leaders and the references."""
+        offspring = self.explore + self.mutations + self.tune
+        cohorts = [1] if self.strategy == "simple" else [self.population] + [offspring] * self.generations
+        promoted = 0
+        for size in cohorts:
+            for _ in self.rungs[1:]:
+                size = min(size, max(1, size // self.promote))
+                promoted += size
+        confirmed = self.confirm_seeds * (self.confirm_top + len(self.baselines))
+        return sum(cohorts) + promoted + confirmed
+
+    def confirmation_cost(self, n_ft: int) -> tuple[int, int]:
+        """Evaluations and fine-tune epochs the confirmation needs (its fresh seeds for the
+        leaders and the references, at the top rung: the last of ``rungs``, else ``n_ft``)."""
+        evaluations = self.confirm_seeds * (self.confirm_top + len(self.baselines))
+        return evaluations, evaluations * (self.rungs[-1] if self.rungs else n_ft)
+
+    def check_budgets(self, n_ft: int) -> None:
+        """ConfigError when --max-evals or --max-epochs would be spent by the confirmation alone."""
+        evaluations, epochs = self.confirmation_cost(n_ft)
+        for option, budget, needed in (("--max-evals", self.max_evals, evaluations),
+                                       ("--max-epochs", self.max_epochs, epochs)):
+            if budget is not None and needed and budget <= needed:
+                raise ConfigError(f"{option} {budget} leaves nothing to search with: the confirmation alone takes "
+                                  f"{needed} (--confirm-seeds x (--confirm-top + references))")
+
+    def stored(self) -> dict:
+        """The stored form: the noisy-fitness and operator settings only where they are not the defaults,
+        so a run that does not use them stores what earlier versions stored."""
+        stored = asdict(self)
+        for name in _OPTIONAL_SETTINGS:
+            if stored[name] == _OPTIONAL_DEFAULTS[name]:
+                del stored[name]
+        return stored
 
 
-_BUDGETS = ("max_evals", "max_time", "max_tokens")
+_BUDGETS = ("max_evals", "max_time", "max_tokens", "max_epochs")
 _CHOICES = {"strategy": ("evolve", "simple"), "policy_lang": ("dsl", "python")}
+_AT_LEAST = {"promote": 1, "confirm_top": 1}  # the other counts may be 0
+_OPTIONAL_SETTINGS = ("rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune")
+_OPTIONAL_DEFAULTS = {f.name: f.default for f in fields(SearchConfig) if f.name in _OPTIONAL_SETTINGS}
+
+
+def _rungs(value: object) -> tuple[int, ...]:
+    """Stored rungs, checked: increasing whole numbers of fine-tune epochs."""
+    whole = _whole(1, MAX_EPOCHS)
+    if not (isinstance(value, (list, tuple)) and all(whole(n) for n in value)
+            and all(a < b for a, b in zip(value, value[1:]))):
+        raise ValueError(f"rungs is {value!r}, not increasing fine-tune epochs")
+    return tuple(value)
+
+
+def parse_rungs(text: str) -> tuple[int, ...]:
+    """--rungs as the command line gives it ("2,5,10"); ValueError says what is wrong."""
+    try:
+        rungs = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a list of whole numbers such as 2,5,10") from None
+    if any(n < 1 or n > MAX_EPOCHS for n in rungs):
+        raise ValueError(f"{text!r}: each rung is 1 to {MAX_EPOCHS} fine-tune epochs")
+    if any(a >= b for a, b in zip(rungs, rungs[1:])):
+        raise ValueError(f"{text!r}: the rungs must increase (the top rung is the last)")
+    return rungs
 
 
 def _search_number(name: str, value: object, default: object) -> bool:
     """Whether a stored search number is one: whole where the setting counts, finite (but
     max_time, which may be unbounded), not negative (but the seed, in its range)."""
-    kinds = (int,) if isinstance(default, int) or name in ("max_evals", "max_tokens") else (int, float)
+    kinds = (int,) if isinstance(default, int) or name in ("max_evals", "max_tokens", "max_epochs") else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or math.isnan(value):
         return False
     if math.isinf(value) and name != "max_time":
         return False
     if name == "seed":
         return SEED_RANGE[0] <= value <= SEED_RANGE[1]
-    return value >= 0
+    return value >= _AT_LEAST.get(name, 0)
 
 
 @dataclass(frozen=True)
@@ -216,7 +289,7 @@ class RunConfig:
         driver fetches data), for the driver and every evaluation worker."""
         d = self.data
         return {"name": d.dataset, "data_root": d.data_root, "imb_ratio": d.imb_ratio, "seed": self.training.seed,
-                "cache_dir": d.cache_dir}
+                "cache_dir": d.cache_dir, "max_per_class": d.max_per_class}
 
     # --- checks ------------------------------------------------------------------------
 
@@ -225,6 +298,8 @@ class RunConfig:
         t, d = self.training, self.data
         if self.proposer == "llm" and self.llm is None:
             raise ConfigError("--proposer llm needs --llm-model (or AUTODA_MODEL)")
+        if self.search.tune and self.search.policy_lang == "python":
+            raise ConfigError("--tune moves the constants of policy-language programs; a Python search cannot use it")
         if self.proposer == "offline" and self.search.policy_lang == "python":
             raise ConfigError("--policy-lang python needs an LLM: give --llm-model (or AUTODA_MODEL); "
                               "the offline proposer writes the policy language")
@@ -249,7 +324,9 @@ class RunConfig:
                   "imb_ratio": d.imb_ratio, "method": t.method, "net": t.net, "batch_size": t.batch_size,
                   "lr": t.lr, "seed": t.seed, "device": t.device, "cache_dir": d.cache_dir,
                   "fitness_cache": t.fitness_cache, "llm": None if self.llm is None else self.llm.public(),
-                  "epochs": t.epochs, "e_ckp": t.e_ckp, "n_ft": t.n_ft, "search": asdict(self.search)}
+                  "epochs": t.epochs, "e_ckp": t.e_ckp, "n_ft": t.n_ft, "search": self.search.stored()}
+        if d.max_per_class is not None:  # written only when set: a run without it stores what it always did
+            stored["max_per_class"] = d.max_per_class
         if self.executor != ExecutorConfig():  # left out as before executors: a default run's file is unchanged
             stored["executor"] = asdict(self.executor)
         return stored

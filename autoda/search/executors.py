@@ -1,6 +1,11 @@
-"""Where fitness evaluations run. The search loop submits (journal row, checked policy) and
-collects (row, result) pairs as they finish; it alone writes the journal and talks to the
-LLM, so proposing the next candidates overlaps evaluating the last ones.
+"""Where fitness evaluations run. The search loop submits (journal key, checked policy, and
+the fidelity: fine-tune epochs and seed) and collects (key, result) pairs as they finish;
+it alone writes the journal and talks to the LLM, so proposing the next candidates
+overlaps evaluating the last ones.
+
+A fidelity left at None is not sent at all: the evaluator's own n_ft and seed apply, and an
+evaluation function that takes neither (a test's stand-in, an older task) still serves a
+search that uses only those.
 
 - LocalExecutor: in this process, one at a time (the default; no extra dependency).
 - ProcessExecutor (`--executor local --workers N`): N spawned processes on this machine,
@@ -47,6 +52,11 @@ def failed_evaluation(kind: FailureKind, message: str):
     return FitnessResult(False, None, None, FailureKind(kind).value, message, 0.0)
 
 
+def fidelity_args(n_ft: int | None, seed: int | None) -> dict:
+    """The keyword arguments an evaluation is sent: only the fidelity that is not the default."""
+    return {name: value for name, value in (("n_ft", n_ft), ("seed", seed)) if value is not None}
+
+
 def result_from(value: dict):
     from ..engine.train.fitness import FitnessResult
 
@@ -63,11 +73,11 @@ class LocalExecutor:
     def pending(self) -> int:
         return 0
 
-    def submit(self, row: int, checked: CheckedPolicy) -> None:
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
         if self.threads:
             import torch
             torch.set_num_threads(self.threads)
-        self.finished.append((row, self.evaluate(checked)))
+        self.finished.append((row, self.evaluate(checked, **fidelity_args(n_ft, seed))))
 
     def results(self, wait: bool = False) -> list[tuple[int, object]]:
         done, self.finished = self.finished, []
@@ -117,8 +127,8 @@ def _start_worker(spec: EvaluationSpec, counter, devices: int) -> None:
     _worker_evaluator = FitnessEvaluator(load_dataset(**spec.data), setup, spec.cache_dir, check=check_policy)
 
 
-def _evaluate_in_worker(text: str) -> dict:
-    return _worker_evaluator.evaluate(text).to_dict()
+def _evaluate_in_worker(text: str, **fidelity) -> dict:
+    return _worker_evaluator.evaluate(text, **fidelity).to_dict()
 
 
 class ProcessExecutor:
@@ -129,7 +139,7 @@ class ProcessExecutor:
         self.spec, self.workers, self.retries = spec, workers, retries
         self.task = task or _evaluate_in_worker  # a module-level function: workers import it
         self.context = CleanSpawnContext()  # spawn: torch and fork do not mix
-        self.jobs: dict[futures.Future, tuple[int, str, int]] = {}  # future -> (row, text, attempt)
+        self.jobs: dict[futures.Future, tuple[int, str, dict, int]] = {}  # future -> (row, text, fidelity, attempt)
         self.finished: list[tuple[int, object]] = []
         self.pool = self._pool()
 
@@ -144,30 +154,30 @@ class ProcessExecutor:
     def pending(self) -> int:
         return len(self.jobs)
 
-    def _send(self, row: int, text: str, attempt: int) -> None:
-        self.jobs[self.pool.submit(self.task, text)] = (row, text, attempt)
+    def _send(self, row: int, text: str, fidelity: dict, attempt: int) -> None:
+        self.jobs[self.pool.submit(self.task, text, **fidelity)] = (row, text, fidelity, attempt)
 
-    def submit(self, row: int, checked: CheckedPolicy) -> None:
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
         while len(self.jobs) >= self.workers:  # N at once; the rest wait here, in order
             self._collect(futures.FIRST_COMPLETED)
-        self._send(row, checked.canonical, 0)
+        self._send(row, checked.canonical, fidelity_args(n_ft, seed), 0)
 
     def _collect(self, return_when: str, timeout: float | None = None) -> None:
         done, _ = futures.wait(list(self.jobs), timeout=timeout, return_when=return_when)
-        broken: list[tuple[int, str, int]] = []
+        broken: list[tuple[int, str, dict, int]] = []
         for future in done:
-            row, text, attempt = self.jobs.pop(future)
+            job = self.jobs.pop(future)
             try:
-                self.finished.append((row, result_from(future.result())))
+                self.finished.append((job[0], result_from(future.result())))
             except futures.process.BrokenProcessPool:
-                broken.append((row, text, attempt))
+                broken.append(job)
         if broken:  # a worker died: the pool is gone; jobs that were in it go round again
             broken += [self.jobs.pop(f) for f in list(self.jobs)]
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = self._pool()
-            for row, text, attempt in broken:
+            for row, text, fidelity, attempt in broken:
                 if attempt < self.retries:
-                    self._send(row, text, attempt + 1)
+                    self._send(row, text, fidelity, attempt + 1)
                 else:
                     self.finished.append((row, failed_evaluation(FailureKind.WORKER_LOST,
                                                                   f"the worker died {attempt + 1} times evaluating it")))

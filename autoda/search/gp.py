@@ -10,16 +10,25 @@ that compile; a variation that fails the checker is thrown away and another is t
   statements it depends on, renamed where names clash), or the union of their op lists;
 - initialise: a seed policy (the example policies), changed a little, or now and then a
   random program.
+
+Every offspring gets its own name (tree.child_name: its first parent's name and six hex
+digits of its own hash) and a description naming its parents; a seed returned unchanged
+keeps its name. Bloat control, opt-in so that a seed's offspring stay what they were:
+``simplify=True`` hands every variation through ``simplify`` (no-op stages, default
+clauses, identity arithmetic and dead epoch code dropped), ``max_size`` refuses a
+variation with more syntax-tree nodes than that (``size_of``); both live in parsimony.py.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Sequence
 
-from ..compiler import CheckedPolicy, PolicyError, ast, check_policy, format_policy
+from ..compiler import CheckedPolicy, ast
 from ..errors import AutodaError, FailureKind
 from ..ops import OPS
 from . import tree
+from .parsimony import simplify, size_of
 from .programs import ExprGen, RandomChooser, leaves_of, magnitude
 
 NON_IDENTITY_OP_NAMES = sorted(op for op in OPS if op != "identity")  # what a mutation adds or swaps in
@@ -29,13 +38,6 @@ class NoOffspring(AutodaError, RuntimeError):
     """No variation of the parents passed the checker in the allowed number of tries."""
 
     kind = FailureKind.NO_OFFSPRING
-
-
-def _checked(policy: ast.Policy, max_cost: float) -> CheckedPolicy | None:
-    try:
-        return check_policy(format_policy(policy), max_cost=max_cost)
-    except PolicyError:
-        return None
 
 
 def _with_parameter(stage: ast.Apply, role: str, value: ast.Expr) -> ast.Apply:
@@ -49,10 +51,32 @@ def _with_parameter(stage: ast.Apply, role: str, value: ast.Expr) -> ast.Apply:
 
 
 class GeneticProgramming:
-    def __init__(self, seeds: list[CheckedPolicy], max_cost: float, tries: int = 60) -> None:
+    def __init__(self, seeds: list[CheckedPolicy], max_cost: float, tries: int = 60, *,
+                 simplify: bool = False, max_size: int | None = None) -> None:
+        """``simplify``: every variation simplified (``simplify``) before it is compared
+        with its parents; ``max_size``: variations with more syntax-tree nodes refused.
+        Both off by default: a seed then gives the offspring it always gave."""
         if not seeds:
             raise ValueError("genetic programming needs at least one seed policy")
         self.seeds, self.max_cost, self.tries = seeds, max_cost, tries
+        self.simplify, self.max_size = simplify, max_size
+
+    def _check(self, policy: ast.Policy) -> CheckedPolicy | None:
+        """A variation checked (and simplified, and held to max_size, when asked), or None."""
+        checked = tree.checked(policy, self.max_cost)
+        if checked is not None and self.simplify:
+            checked = simplify(checked, self.max_cost)
+        if checked is not None and self.max_size is not None and size_of(checked) > self.max_size:
+            return None
+        return checked
+
+    def _named(self, child: CheckedPolicy, parents: Sequence[CheckedPolicy], idea: str) -> CheckedPolicy:
+        """The child under its own name (its description naming its parents); a parent
+        returned unchanged keeps its own."""
+        if any(child.hash == p.hash for p in parents):
+            return child
+        named = tree.checked(tree.with_lineage(child.ast, [p.name for p in parents], idea), self.max_cost)
+        return child if named is None else named  # a name never makes a policy fail; kept safe anyway
 
     # --- operators -----------------------------------------------------------------------
 
@@ -68,7 +92,7 @@ class GeneticProgramming:
                     child, what = mutated
                     idea += f"; {what}"
             if child.hash not in {s.hash for s in self.seeds} or steps == 0:
-                return child, idea
+                return self._named(child, [base], idea), idea
         raise NoOffspring("no initial policy checked")
 
     def mutate(self, parent: CheckedPolicy, seed: int) -> tuple[CheckedPolicy, str]:
@@ -76,7 +100,7 @@ class GeneticProgramming:
         for _ in range(self.tries):
             result = self._mutate_once(parent, c)
             if result is not None and result[0].hash != parent.hash:
-                return result
+                return self._named(result[0], [parent], result[1]), result[1]
         raise NoOffspring(f"no mutation of {parent.name} checked")
 
     def crossover(self, parents: list[CheckedPolicy], seed: int) -> tuple[CheckedPolicy, str]:
@@ -87,7 +111,7 @@ class GeneticProgramming:
             a, b = c.sample(parents, 2) if len(parents) >= 2 else (parents[0], c.choice(self.seeds))
             result = c.choice([self._graft, self._merge_ops])(a, b, c)
             if result is not None and result[0].hash not in (a.hash, b.hash):
-                return result
+                return self._named(result[0], [a, b], result[1]), result[1]
         child, what = self.mutate(parents[0], seed)
         return child, f"no crossover checked; {parents[0].name} mutated: {what}"
 
@@ -99,7 +123,7 @@ class GeneticProgramming:
         if child is None:
             return None
         policy, what = child
-        checked = _checked(policy, self.max_cost)
+        checked = self._check(policy)
         return None if checked is None else (checked, what)
 
     def _constant(self, parent: CheckedPolicy, c: RandomChooser):
@@ -196,7 +220,7 @@ class GeneticProgramming:
         value = sb.count if role == "count" else sb.clause(role)
         if value is None:
             return None
-        needed = self._dependencies(b.ast, tree.names_in(value))
+        needed = tree.dependencies(b.ast, tree.names_in(value))
         clash = {d.name for d in a.ast.states} | {s.name for s in a.ast.epoch or ()}
         mapping = {n: f"{n}_b" for n in needed if n in clash}
         value = tree.rename(value, mapping)
@@ -204,7 +228,7 @@ class GeneticProgramming:
         epoch = (a.ast.epoch or ()) + tuple(tree.rename(s, mapping) for s in b.ast.epoch or () if s.name in needed)
         child = tree.replace(a.ast, sa, _with_parameter(sa, role, value))
         child = dataclasses.replace(child, states=states, epoch=epoch or None)
-        checked = _checked(child, self.max_cost)
+        checked = self._check(child)
         return None if checked is None else (checked, f"{a.name} with the {role} of {b.name}")
 
     def _merge_ops(self, a: CheckedPolicy, b: CheckedPolicy, c: RandomChooser) -> tuple[CheckedPolicy, str] | None:
@@ -217,22 +241,5 @@ class GeneticProgramming:
             return None
         names += c.sample(extra, c.integer(1, len(extra)))
         child = tree.replace(a.ast, sa, dataclasses.replace(sa, ops=tuple(ast.OpRef(n) for n in names)))
-        checked = _checked(child, self.max_cost)
+        checked = self._check(child)
         return None if checked is None else (checked, f"{a.name} with ops of {b.name}")
-
-    @staticmethod
-    def _dependencies(policy: ast.Policy, names: set[str]) -> set[str]:
-        """The state and let names that ``names`` need, through the epoch statements."""
-        states = {d.name for d in policy.states}
-        lets = {s.name: s for s in policy.epoch or () if isinstance(s, ast.Let)}
-        assigns = [s for s in policy.epoch or () if isinstance(s, ast.Assign)]
-        needed, todo = set(), [n for n in names if n in states or n in lets]
-        while todo:
-            name = todo.pop()
-            if name in needed:
-                continue
-            needed.add(name)
-            sources = [lets[name].value] if name in lets else [s.value for s in assigns if s.name == name]
-            for value in sources:
-                todo += [n for n in tree.names_in(value) if (n in states or n in lets) and n not in needed]
-        return needed

@@ -1,17 +1,36 @@
-"""The search: the paper's Algorithm 1 with EoH's operators, made resumable.
+"""The search: the paper's Algorithm 1 with EoH's operators, made resumable, for a fitness
+that is noisy.
 
 Generation 0 fills the population with `initialise`; each later generation adds N_e
 `crossover` offspring (from N_p parents) and N_m `mutate` offspring (from one parent),
 parents drawn by rank (p proportional to 1 / (rank + N)), and the population keeps the N
 best. `simple` (the paper's SimpleLLM ablation) asks once and evaluates.
 
+With `diversity`, the population keeps the best of each niche (the op kinds a policy uses
+and how strong it is: autoda.search.niches) before the rest by rank, and a crossover's
+parents come from different niches while there are any; with `tune` > 0, each generation
+also adds that many `tune` offspring: the leader's structure with its constants set by
+Optuna from every evaluated policy of that structure (autoda.search.tuning).
+
 Each offspring slot tries up to 1 + repair_tries answers: one that does not compile goes
 back with the diagnostics, one without a policy or one that repeats an evaluated policy
 goes back with that said. Every attempt is a journal row. Randomness is seeded per
 (generation, slot, attempt), so a resumed run makes the same choices.
+
+A fine-tune's accuracy moves by about a point from seed to seed, so the best of many single
+evaluations is mostly the luckiest. Evaluations therefore have a fidelity (fine-tune epochs)
+and a seed, each journaled: a generation's cohort is evaluated at the first rung, and the
+top 1/eta of those at a rung go up to the next (successive halving, with the run's seed,
+the same for all: a rung compares policies, not luck); candidates rank by the highest
+fidelity they reached, then by their mean there. At the end the leaders, and the references,
+are evaluated again at the top rung with fresh seeds, until the best few by mean are all
+confirmed. Every choice reads only finished, journaled evaluations, so a run killed at any
+moment and resumed makes the same ones. Budgets count evaluations and fine-tune epochs of
+every kind; while searching, what the confirmation will need is kept back.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from dataclasses import dataclass
@@ -21,15 +40,39 @@ from ..compiler import CheckedPolicy, PolicyError
 from ..errors import FailureKind
 from ..policies import check_policy  # either language: a Python search journals Python policies
 from .config import SearchConfig  # the search section of a run's configuration
-from .executors import LocalExecutor
+from .executors import LocalExecutor, failed_evaluation
 from .extract import extract_idea, extract_policy, extract_python
-from .journal import Candidate, Journal
-from .proposers import Proposal, Proposer
+from .journal import Candidate, Evaluation, Journal
+from .parsimony import parsimonious_order, size_of
+from .niches import choose_parents, diverse_population, niche_of_text
+from .proposers import Proposal, Proposer, TuningProposer
 
 
 def _seed(*parts: object) -> int:
     """A seed that is the same in every process (str hashes are salted per process)."""
     return random.Random("/".join(map(str, parts))).randrange(1 << 31)
+
+
+def fresh_seeds(run_seed: int, count: int, avoid: int) -> list[int]:
+    """The confirmation's fine-tune seeds: derived from the run's seed and their index, none
+    the one every rung uses (``avoid``, the checkpoint's). They are the same for every
+    candidate and reference (common random numbers): a difference between two policies'
+    means is then a difference of policies, not of the seeds they drew."""
+    seeds: list[int] = []
+    index = 0
+    while len(seeds) < count:
+        seed = _seed(run_seed, "confirm", index)
+        index += 1
+        if seed != avoid and seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+PARSIMONY = 0.002  # 0.2 points of balanced accuracy: well inside a fine-tune's seed-to-seed noise
 
 
 class BudgetSpent(Exception):
@@ -48,9 +91,13 @@ class Progress:
 
 class Search:
     def __init__(self, journal: Journal, evaluate: Callable[[CheckedPolicy], object] | object, proposer: Proposer,
-                 config: SearchConfig, on_progress: Callable[[Progress, str], None] | None = None) -> None:
-        """``evaluate``: a function from a checked policy to its fitness result, or an
-        executor (autoda.search.executors) that runs evaluations elsewhere."""
+                 config: SearchConfig, on_progress: Callable[[Progress, str], None] | None = None, *,
+                 n_ft: int | None = None, seed: int | None = None) -> None:
+        """``evaluate``: a function from a checked policy (and, where the search asks for
+        other than its own, ``n_ft`` and ``seed``) to its fitness result, or an executor
+        (autoda.search.executors) that runs evaluations elsewhere. ``n_ft`` and ``seed``: the
+        evaluator's own fine-tune epochs and seed, which the journal records for evaluations
+        that use them (by default, as the journal's stored configuration says)."""
         self.executor = evaluate if hasattr(evaluate, "submit") else LocalExecutor(evaluate)
         self.journal, self.proposer, self.config = journal, proposer, config
         self.on_progress = on_progress or (lambda progress, event: None)
@@ -58,6 +105,19 @@ class Search:
         self.deadline = None if config.max_time is None else self.started + config.max_time
         if hasattr(proposer, "deadline"):  # an LLM call ends by the deadline, whatever its own timeout
             proposer.deadline = self.deadline
+        stored = journal.meta("config")
+        stored = stored if isinstance(stored, dict) else {}
+        self.n_ft = n_ft if n_ft is not None else _whole(stored.get("n_ft"))
+        self.base_seed = seed if seed is not None else _whole(stored.get("seed"))
+        self.base_seed = config.seed if self.base_seed is None else self.base_seed
+        self.rungs: list[int | None] = list(config.rungs) or [self.n_ft]  # fine-tune epochs, as journaled
+        if config.max_epochs is not None and None in self.rungs:
+            raise ValueError("counting --max-epochs needs the fine-tune length: give Search its n_ft")
+        self.seeds = [self.base_seed, *fresh_seeds(config.seed, config.confirm_seeds, self.base_seed)]
+        self.checked: dict[int, CheckedPolicy] = {}  # candidate -> its policy, checked once in this process
+        self.pending: dict[int, int] = {}  # evaluation sent from here, not yet journaled -> its epochs
+        self.confirming = False
+        self.tuner = TuningProposer(journal.evaluated, config.max_cost) if config.tune else None
         self.progress = Progress()
         self._refresh()
 
@@ -68,16 +128,37 @@ class Search:
         self.progress.best = self.journal.best_fitness()
         self.progress.failures = self.journal.failures()
 
-    def _check_budgets(self) -> None:
+    def _check_budgets(self, epochs: int | None = 0) -> None:
+        """BudgetSpent unless the next step (a proposal, or an evaluation of ``epochs``
+        fine-tune epochs) fits. While searching, what the confirmation needs is kept back;
+        confirming uses no tokens, so the token budget does not stop it."""
         c = self.config
-        if c.max_evals is not None and self.journal.evaluations() + self.executor.pending() >= c.max_evals:
+        kept_evaluations, kept_epochs = self._kept_back()
+        if c.max_evals is not None and self.journal.evaluations() + len(self.pending) + kept_evaluations >= c.max_evals:
             raise BudgetSpent(f"max-evals ({c.max_evals})")
+        spent = self.journal.epochs(self.n_ft) + sum(self.pending.values())
+        if c.max_epochs is not None and spent + (epochs or 0) + kept_epochs > c.max_epochs:
+            raise BudgetSpent(f"max-epochs ({c.max_epochs})")
         self._check_time()
-        if c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
+        if not self.confirming and c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
             raise BudgetSpent(f"max-tokens ({c.max_tokens})")
 
+    def _kept_back(self) -> tuple[int, int]:
+        """Evaluations and fine-tune epochs the confirmation will need (its fresh seeds for the
+        leaders and the references), kept out of the search's share of the budgets."""
+        return (0, 0) if self.confirming else self.config.confirmation_cost(self.rungs[-1] or 0)
+
+    def _time_is_up(self) -> bool:
+        """Past the deadline; while searching, past the time the confirmation will need before
+        it, as fine-tune epochs have cost so far."""
+        if self.deadline is None:
+            return False
+        kept = self._kept_back()[1]
+        per_epoch = self.journal.seconds_per_epoch() if kept else None
+        return time.monotonic() >= self.deadline - kept * (per_epoch or 0)
+
     def _check_time(self) -> None:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if self._time_is_up():
             raise BudgetSpent(f"max-time ({self.config.max_time:g} s)")
 
     def _event(self, text: str) -> None:
@@ -86,53 +167,179 @@ class Search:
 
     # --- evaluation ----------------------------------------------------------------------
 
-    def _evaluate(self, row: int, checked: CheckedPolicy) -> None:
-        """Hand a candidate to the executor; journal whatever has finished meanwhile."""
-        self.journal.update(row, status="evaluating")
-        self.executor.submit(row, checked)
+    def _asked(self, n_ft: int | None, seed: int | None) -> dict:
+        """What the evaluator is sent for a journaled fidelity and seed: nothing for its own
+        (one rung, the run's seed), so such an evaluation is exactly a plain evaluate()."""
+        return {"n_ft": n_ft if self.config.rungs else None, "seed": None if seed == self.base_seed else seed}
+
+    def _first(self, row: int, checked: CheckedPolicy, generation: int) -> None:
+        """A candidate's first evaluation, with the run's seed: at the first rung, or at the
+        top for a reference (it is compared with the leaders there)."""
+        n_ft = self.rungs[-1] if generation < 0 else self.rungs[0]
+        record = self.journal.start_evaluation(row, n_ft, self.base_seed, "rung", first=True)
+        self._submit(record, checked, n_ft, self.base_seed)
+
+    def _submit(self, record: int, checked: CheckedPolicy, n_ft: int | None, seed: int | None) -> None:
+        """Hand a journaled evaluation to the executor; journal whatever has finished meanwhile."""
+        self.pending[record] = n_ft or 0
+        self.executor.submit(record, checked, **self._asked(n_ft, seed))
         self._collect()
 
     def _collect(self, wait: bool = False) -> None:
         """Journal finished evaluations (all of them, waiting, when ``wait``)."""
-        for row, result in self.executor.results(wait):
-            self.journal.update(row, status="evaluated" if result.ok else "failed", fitness=result.fitness,
-                                validation=result.validation, failure=result.failure, message=result.message,
-                                eval_seconds=result.seconds, finished=time.time(), final=1)
-            self._event(f"evaluated #{row}: " + (f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"))
+        for record, result in self.executor.results(wait):
+            self.pending.pop(record, None)
+            evaluation = self.journal.finish_evaluation(record, result)
+            outcome = f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"
+            self._event(f"{self._describe(evaluation)}: {outcome}")
 
-    def _resume_in_flight(self) -> None:
-        """Evaluate again what a killed (or stopped) run left in flight."""
-        for candidate in self.journal.in_flight():
-            self._check_budgets()
-            try:  # the journal may be damaged, or from a version whose compiler took more
-                checked = check_policy(candidate.policy_text or "", max_cost=self.config.max_cost,
-                                       deadline=self.deadline)
+    def _describe(self, e: Evaluation) -> str:
+        """An evaluation as a progress line names it: its rung (or seed), when there is more than one."""
+        if e.purpose == "confirm":
+            return f"confirming #{e.candidate} with seed {e.seed} ({e.n_ft} epochs)"
+        if len(self.rungs) == 1:
+            return f"evaluated #{e.candidate}"
+        rung = self.rungs.index(e.n_ft) if e.n_ft in self.rungs else "?"
+        return f"evaluated #{e.candidate} at rung {rung} ({e.n_ft} epochs)"
+
+    def _ensure(self, candidate: Candidate, n_ft: int | None, seed: int | None, purpose: str) -> bool:
+        """An evaluation of ``candidate`` at this fidelity and seed: journaled already
+        (finished, or in flight, then sent again unless it runs from here), or started now.
+        False when its policy no longer checks."""
+        record = self.journal.record(candidate.id, n_ft, seed)
+        if record is not None and (record.status != "evaluating" or record.id in self.pending):
+            return True
+        self._check_budgets(n_ft)
+        checked = self._recheck(candidate)
+        if checked is None:
+            return False
+        if record is None:
+            record = self.journal.start_evaluation(candidate.id, n_ft, seed, purpose)
+            self._submit(record, checked, n_ft, seed)
+        else:
+            self._submit(record.id, checked, n_ft, seed)
+        return True
+
+    def _recheck(self, candidate: Candidate) -> CheckedPolicy | None:
+        """A journaled candidate's policy, checked (once in this process). None when it no
+        longer checks (a damaged journal, another version's compiler): what of it was in
+        flight is journaled as failed."""
+        if candidate.id not in self.checked:
+            try:  # a Python policy's trial run ends by --max-time
+                self.checked[candidate.id] = check_policy(candidate.policy_text or "", max_cost=self.config.max_cost,
+                                                          deadline=self.deadline)
             except PolicyError as error:
                 self._check_time()  # a trial run cut by --max-time: still in flight for the next --resume
-                self.journal.update(candidate.id, status="failed", failure=FailureKind.COMPILE.value, final=1,
-                                    message=f"in flight when the run stopped, and no longer checks: {error.render()}")
-                continue
-            self._evaluate(candidate.id, checked)
+                message = f"in flight when the run stopped, and no longer checks: {error.render()}"
+                records = self.journal.records(candidate.id)
+                if not records:
+                    self.journal.update(candidate.id, status="failed", failure=FailureKind.COMPILE.value, final=1,
+                                        message=message)
+                for e in records:
+                    if e.status == "evaluating":
+                        self.journal.finish_evaluation(e.id, failed_evaluation(FailureKind.COMPILE, message))
+                return None
+        return self.checked[candidate.id]
+
+    def _resume_in_flight(self) -> None:
+        """Evaluate again what a killed (or stopped) run left in flight: its open evaluations,
+        and a candidate put in flight before its first evaluation was journaled."""
+        started = {e.candidate for e in self.journal.records()}
+        for candidate in self.journal.in_flight():
+            if candidate.id not in started:
+                self._check_budgets(self.rungs[-1] if candidate.generation < 0 else self.rungs[0])
+                checked = self._recheck(candidate)
+                if checked is not None:
+                    self._first(candidate.id, checked, candidate.generation)
+        for record in self.journal.open_records():
+            if record.id not in self.pending:
+                candidate = self.journal.candidate(record.candidate)
+                if candidate is not None:
+                    self._ensure(candidate, record.n_ft, record.seed, record.purpose)
         self._collect(wait=True)  # their slots count as done only once they are journaled
+
+    # --- rungs and confirmation ----------------------------------------------------------
+
+    def _promote(self, generation: int) -> None:
+        """Successive halving in one generation's cohort: rung by rung, the top 1/eta (at
+        least one) of those that succeeded at a rung are evaluated at the next. Only
+        finished evaluations decide, so a resumed run promotes the same candidates."""
+        for rung in range(len(self.rungs) - 1):
+            self._collect(wait=True)
+            scores = self.journal.scores(self.rungs[rung], self.base_seed)
+            cohort = sorted((c for c in self.journal.evaluated() if c.generation == generation and c.id in scores),
+                            key=lambda c: (-scores[c.id], c.id))
+            chosen = cohort[: max(1, len(cohort) // self.config.promote)]
+            if any(self.journal.record(c.id, self.rungs[rung + 1], self.base_seed) is None for c in chosen):
+                self._event(f"rung {rung + 1} ({self.rungs[rung + 1]} epochs): promoting "
+                            f"{', '.join(f'#{c.id}' for c in chosen)} of {len(cohort)} in generation {generation}")
+            for candidate in chosen:
+                self._ensure(candidate, self.rungs[rung + 1], self.base_seed, "rung")
+        self._collect(wait=True)
+
+    def _confirm(self) -> None:
+        """The leaders evaluated again at the top rung with the fresh seeds, until the
+        confirm-top best by mean are all confirmed (a lucky leader that falls back lets the
+        next one up); then the references, with the same seeds."""
+        if not self.config.confirm_seeds:
+            return
+        self.confirming = True
+        top, given_up = self.rungs[-1], set()
+        while True:
+            self._collect(wait=True)
+            found = sorted((c for c in self.journal.evaluated() if c.generation >= 0), key=lambda c: c.rank_key)
+            todo = [c for c in found[: self.config.confirm_top] if c.id not in given_up and not self._confirmed(c)]
+            if not todo:
+                break
+            self._event(f"confirming {', '.join(f'#{c.id}' for c in todo)} with {self.config.confirm_seeds} fresh "
+                        f"seeds at the top rung ({top} epochs)")
+            for candidate in todo:
+                if not self._confirm_one(candidate):
+                    given_up.add(candidate.id)
+        for reference in [c for c in self.journal.evaluated() if c.generation < 0]:
+            self._confirm_one(reference)
+        self._collect(wait=True)
+
+    def _confirm_one(self, candidate: Candidate) -> bool:
+        return all(self._ensure(candidate, self.rungs[-1], seed, "rung" if seed == self.base_seed else "confirm")
+                   for seed in self.seeds)
+
+    def _confirmed(self, candidate: Candidate) -> bool:
+        """Evaluated at the top rung with the run's seed and every fresh one."""
+        for seed in self.seeds:
+            record = self.journal.record(candidate.id, self.rungs[-1], seed)
+            if record is None or record.status == "evaluating":
+                return False
+        return True
+
+    def _confirm_when_stopped(self) -> None:
+        """A budget stopped the search: the confirmation runs on what the budgets have left
+        (no evaluation starts after --max-time; a --resume with more confirms then)."""
+        try:
+            self._confirm()
+        except BudgetSpent as spent:
+            self._collect(wait=True)
+            self._event(f"confirmation stopped: {spent.which}")
 
     # --- one offspring slot --------------------------------------------------------------
 
     def _slot(self, generation: int, slot: int, operator: str, parents: list[Candidate]) -> None:
         if self.journal.slot_done(generation, slot):
             return
+        proposer = self.tuner if operator == "tune" and self.tuner is not None else self.proposer
         first = self.journal.attempts(generation, slot)  # attempts a killed run already made
         limit = 1 + self.config.repair_tries
         follow: tuple[str, str] | None = None
         for attempt in range(first, max(limit, first + 1)):
-            self._check_budgets()
+            self._check_budgets(self.rungs[0])  # the evaluation it leads to
             seed = _seed(self.config.seed, "propose", generation, slot, attempt)
-            proposal = (self.proposer.start(operator, parents, seed) if follow is None
-                        else self.proposer.follow_up(follow[0], follow[1], seed))
-            row, checked, follow = self._record(generation, slot, attempt, operator, parents, proposal)
+            proposal = (proposer.start(operator, parents, seed) if follow is None
+                        else proposer.follow_up(follow[0], follow[1], seed))
+            row, checked, follow = self._record(generation, slot, attempt, operator, parents, proposal, proposer.name)
             last = attempt >= limit - 1
             if checked is not None:
                 self._start_by_deadline(row)
-                self._evaluate(row, checked)
+                self._first(row, checked, generation)
                 return
             if last:
                 self.journal.update(row, final=1)
@@ -143,18 +350,18 @@ class Search:
     def _start_by_deadline(self, row: int) -> None:
         """No evaluation starts after the time budget: a candidate checked too late stays in
         flight, and the next --resume evaluates it."""
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if self._time_is_up():
             self.journal.update(row, status="evaluating")
             self._check_time()
 
     def _record(self, generation: int, slot: int, attempt: int, operator: str, parents: list[Candidate],
-                proposal: Proposal) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
+                proposal: Proposal, proposer: str) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
         """Journal one answer; return its row, its checked policy if it is new, and the
         follow-up to send when it is not."""
         extract = extract_python if self.config.policy_lang == "python" else extract_policy
         text = proposal.policy_text or (extract(proposal.response) if proposal.response else None)
         row = self.journal.add(
-            generation, slot, attempt, operator, [p.id for p in parents], self.proposer.name,
+            generation, slot, attempt, operator, [p.id for p in parents], proposer,
             prompt=proposal.prompt, response=proposal.response, policy_text=text,
             idea=proposal.idea or (extract_idea(proposal.response, text) if proposal.response else None),
             tokens_prompt=proposal.tokens_prompt, tokens_completion=proposal.tokens_completion,
@@ -180,18 +387,33 @@ class Search:
             self.journal.update(row, status="duplicate", failure=FailureKind.DUPLICATE.value,
                                 message="this behaviour was evaluated before")
             return row, None, ("duplicate", "")
+        self.checked[row] = checked
         return row, checked, None
 
     # --- strategies ----------------------------------------------------------------------
 
     def population_before(self, before: int) -> list[Candidate]:
-        """The N best evaluated candidates of generations before ``before`` (references aside)."""
+        """The N best evaluated candidates of generations before ``before`` (references aside),
+        ranked by the highest fidelity reached, then the mean there."""
         done = [c for c in self.journal.evaluated() if 0 <= c.generation < before]
-        done.sort(key=lambda c: (-c.fitness, c.id))
+        done.sort(key=lambda c: c.rank_key)
+        if self.config.diversity:
+            # parsimony within each fidelity: a smaller policy within PARSIMONY of a larger one's mean goes first
+            done = [c for _, group in itertools.groupby(done, key=lambda c: c.fidelity)
+                    for c in parsimonious_order(list(group), lambda c: c.fitness, self._size, PARSIMONY)]
+            return diverse_population(done, self.config.population, self._niche)
         return done[: self.config.population]
+
+    def _size(self, candidate: Candidate) -> int:
+        return size_of(candidate.policy_text or "")  # a Python function: its words, compared among themselves
+
+    def _niche(self, candidate: Candidate):
+        return niche_of_text(candidate.policy_text or "", self.config.max_cost)  # one niche for Python policies
 
     def _choose_parents(self, population: list[Candidate], k: int, generation: int, slot: int) -> list[Candidate]:
         rng = random.Random(_seed(self.config.seed, "parents", generation, slot))
+        if self.config.diversity:
+            return choose_parents(population, k, rng, self._niche)
         n = len(population)
         weights = [1 / (rank + n) for rank in range(n)]  # EoH: by rank, best first
         chosen: list[Candidate] = []
@@ -207,37 +429,44 @@ class Search:
             self._resume_in_flight()
             for i, (name, text) in enumerate(self.config.baselines):
                 self._reference(i, name, text)
-            if self.config.strategy == "simple":
-                self.progress.generation = 0
-                self._slot(0, 0, "simple", [])
-                self._collect(wait=True)
-                return "done"
             self.progress.generation = 0
-            for slot in range(self.config.population):
-                self._slot(0, slot, "initialise", [])
-            for generation in range(1, self.config.generations + 1):
-                self._collect(wait=True)  # the population is chosen from finished evaluations
-                self.progress.generation = generation
-                population = self.population_before(generation)
-                for slot in range(self.config.explore + self.config.mutations):
-                    if not population:
-                        self._slot(generation, slot, "initialise", [])
-                    elif slot < self.config.explore:
-                        parents = self._choose_parents(population, self.config.parents, generation, slot)
-                        self._slot(generation, slot, "crossover", parents)
-                    else:
-                        self._slot(generation, slot, "mutate", self._choose_parents(population, 1, generation, slot))
-            self._collect(wait=True)
+            if self.config.strategy == "simple":
+                self._slot(0, 0, "simple", [])
+            else:
+                self._evolve()
+            self._promote(self.progress.generation)
+            self._confirm()
             return "done"
         except BudgetSpent as spent:
             self._collect(wait=True)  # what is running finishes and is journaled
             self._event(f"budget spent: {spent.which}")
+            if not self.confirming:
+                self._confirm_when_stopped()
             return f"stopped: {spent.which}"
+
+    def _evolve(self) -> None:
+        for slot in range(self.config.population):
+            self._slot(0, slot, "initialise", [])
+        for generation in range(1, self.config.generations + 1):
+            self._promote(generation - 1)  # the population is chosen from finished evaluations
+            self.progress.generation = generation
+            population = self.population_before(generation)
+            for slot in range(self.config.explore + self.config.mutations):
+                if not population:
+                    self._slot(generation, slot, "initialise", [])
+                elif slot < self.config.explore:
+                    parents = self._choose_parents(population, self.config.parents, generation, slot)
+                    self._slot(generation, slot, "crossover", parents)
+                else:
+                    self._slot(generation, slot, "mutate", self._choose_parents(population, 1, generation, slot))
+            first_tune = self.config.explore + self.config.mutations
+            for slot in range(first_tune, first_tune + (self.config.tune if population else 0)):
+                self._slot(generation, slot, "tune", population[:1])  # the leader's structure, new constants
 
     def _reference(self, index: int, name: str, text: str) -> None:
         if self.journal.slot_done(-1, index):
             return
-        self._check_budgets()
+        self._check_budgets(self.rungs[-1])
         try:
             checked = check_policy(text, max_cost=self.config.max_cost)
         except PolicyError as error:  # a stored reference that no longer checks: recorded, not a crash
@@ -246,5 +475,6 @@ class Search:
             return
         row = self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=checked.canonical,
                                policy_hash=checked.hash, policy_name=name, idea=f"reference policy {name}")
+        self.checked[row] = checked
         self._start_by_deadline(row)
-        self._evaluate(row, checked)
+        self._first(row, checked, -1)

@@ -6,12 +6,13 @@ not compile, had no policy, or repeated an evaluated one).
   language reference), the operator prompt, then each answer and what was wrong with it.
 - OfflineProposer is genetic programming on the syntax tree; it has no conversation, so a
   follow-up is a fresh try, and its answers always compile.
+- TuningProposer keeps a parent's structure and lets Optuna set its constants.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..compiler import CheckedPolicy, PolicyError, check_policy
 from ..errors import FailureKind
@@ -19,6 +20,7 @@ from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
 from .prompting import TaskContext, follow_up, operator_prompt, system_prompt
+from .tuning import history_for, propose, structure_key
 
 
 @dataclass
@@ -109,3 +111,49 @@ class OfflineProposer:
             return Proposal(None, error=error.kind.value, message=str(error), seconds=time.perf_counter() - start)
         return Proposal(child.canonical, idea=idea, policy_text=child.canonical, seconds=time.perf_counter() - start)
 
+
+
+class TuningProposer:
+    """The `tune` operator: the parent's structure kept, its constants set by Optuna
+    (autoda.search.tuning) from every evaluated policy of that structure so far. It holds no
+    state of its own (the history is the journal's), so a resumed run proposes the same."""
+
+    name = "optuna"
+
+    def __init__(self, evaluated: Callable[[], list[Candidate]], max_cost: float) -> None:
+        self.evaluated, self.max_cost = evaluated, max_cost
+        self.parent: Candidate | None = None
+
+    def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
+        self.parent = parents[0] if parents else None
+        return self._propose(seed)
+
+    def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
+        return self._propose(seed)
+
+    def _propose(self, seed: int) -> Proposal:
+        started = time.perf_counter()
+        if self.parent is None or not self.parent.policy_text:
+            return self._none("no parent to tune", started)
+        key = self._key(self.parent.policy_text)
+        if key is None:  # journaled by a version whose compiler took more
+            return self._none(f"{self.parent.policy_name} no longer checks", started)
+        done = [(c.policy_text, c.fitness) for c in self.evaluated() if c.generation >= 0]
+        # the structure's first evaluated policy (the parent itself at least): the boxes are built around its values
+        first = next((text for text, _ in done if self._key(text) == key), self.parent.policy_text)
+        tuned = propose(first, history_for(first, done, max_cost=self.max_cost), seed, 1, max_cost=self.max_cost)
+        if not tuned:
+            return self._none(f"{self.parent.policy_name} has no constant left to tune", started)
+        changed = ", ".join(f"{name} = {value:g}" for name, value in tuned[0].params.items())
+        return Proposal(tuned[0].text, idea=f"{self.parent.policy_name} with its constants tuned: {changed}",
+                        policy_text=tuned[0].text, seconds=time.perf_counter() - started)
+
+    def _key(self, text: str) -> str | None:
+        try:
+            return structure_key(text, max_cost=self.max_cost)
+        except PolicyError:
+            return None
+
+    @staticmethod
+    def _none(why: str, started: float) -> Proposal:
+        return Proposal(None, error=FailureKind.NO_OFFSPRING.value, message=why, seconds=time.perf_counter() - started)

@@ -19,15 +19,16 @@ from ..compiler import CheckedPolicy
 from ..errors import AutodaError, FailureKind
 from ..policies import check_policy
 from ..secrets import scrubbed_environ, secret_names
-from .executors import EvaluationSpec, failed_evaluation, result_from
+from .executors import EvaluationSpec, failed_evaluation, fidelity_args, result_from
 
 
 class RayUnavailable(AutodaError, RuntimeError):
     """Ray is not installed, or the cluster cannot be reached."""
 
 
-def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus: float) -> dict:
-    """One evaluation inside a Ray worker (data and checkpoint come from the object store)."""
+def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus: float, **fidelity) -> dict:
+    """One evaluation inside a Ray worker (data and checkpoint come from the object store);
+    ``fidelity``: the fine-tune's n_ft and seed, where they are not the evaluator's own."""
     import dataclasses
 
     import torch
@@ -37,7 +38,7 @@ def evaluate_task(spec: EvaluationSpec, data, checkpoint: dict, text: str, gpus:
     torch.set_num_threads(spec.threads)
     setup = dataclasses.replace(spec.setup, device="cuda" if gpus > 0 else "cpu")  # Ray picks the GPU
     evaluator = FitnessEvaluator(data, setup, spec.cache_dir, checkpoint=checkpoint, check=check_policy)
-    return evaluator.evaluate(text).to_dict()  # a checked policy's canonical text, in either language
+    return evaluator.evaluate(text, **fidelity).to_dict()  # a checked policy's canonical text, in either language
 
 
 def _ray():
@@ -81,10 +82,11 @@ class RayExecutor:
     def pending(self) -> int:
         return len(self.refs)
 
-    def submit(self, row: int, checked: CheckedPolicy) -> None:
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
         while len(self.refs) >= self.workers:  # N in flight; the loop keeps proposing meanwhile
             self._collect(1, None)
-        ref = self.remote.remote(self.spec, self.data_ref, self.checkpoint_ref, checked.canonical, self.gpus)
+        ref = self.remote.remote(self.spec, self.data_ref, self.checkpoint_ref, checked.canonical, self.gpus,
+                                 **fidelity_args(n_ft, seed))
         self.refs[ref] = row
 
     def _collect(self, count: int, timeout: float | None) -> None:

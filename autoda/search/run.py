@@ -122,7 +122,8 @@ def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSetti
         proposer = _proposer(config, data, llm)
         executor = make_executor(config.executor, config.data_args(), data, evaluator)
         try:
-            outcome = Search(journal, executor, proposer, config.search, on_progress).run()
+            outcome = Search(journal, executor, proposer, config.search, on_progress, n_ft=config.training.n_ft,
+                             seed=config.training.seed).run()
         finally:
             executor.close()
     except BaseException:
@@ -160,7 +161,9 @@ def _proposer(config: RunConfig, data, llm: LLMSettings | None):
         raise RunError("the offline proposer writes policy-language programs; "
                        "--policy-lang python needs an LLM (--proposer llm)")
     seeds = [check_policy(text) for text in example_policies().values()]
-    return OfflineProposer(GeneticProgramming(seeds, search.max_cost))
+    # with --diversity, offspring are simplified and held to about twice the largest example's size (bloat)
+    bounded = {"simplify": True, "max_size": 120} if search.diversity else {}
+    return OfflineProposer(GeneticProgramming(seeds, search.max_cost, **bounded))
 
 
 def _check_device(device: str) -> None:

@@ -48,7 +48,8 @@ def test_search_report_is_self_contained_with_every_figure(search_run):
     for heading in ("summary", "fitness", "leaderboard", "per-class accuracy", "the best policy"):
         assert f"<h2>{heading}" in page
     pictures = images_of(page)
-    assert len(pictures) == 4  # fitness, per-class, op heat maps, sample grid
+    # fitness, per-class, op heat maps for each class group there is (synthetic: medium and few), sample grid
+    assert len(pictures) == 5
     assert all(p.startswith(b"\x89PNG") and len(p) > 2000 for p in pictures)
     assert "http" not in page.replace("http-equiv", "")  # nothing to fetch
 
@@ -58,7 +59,8 @@ def test_experiment_report_has_the_table_and_per_class_figures(experiment_dir):
     assert run("report", str(experiment_dir), "--out", str(out)).exit_code == 0
     page = out.read_text()
     assert "test accuracy (mean ± std over seeds)" in page and "<td class=\"l\">cuda</td>" in page
-    assert len(images_of(page)) == 3  # per-class for ce, cuda's heat maps and samples
+    assert len(images_of(page)) == 4  # per-class for ce, cuda's heat maps (medium and few classes) and samples
+    assert 'alt="op use of cuda, medium"' in page and 'alt="op use of cuda, few"' in page
 
 
 def test_outside_text_on_the_page_is_escaped_and_redacted(search_run, tmp_path, monkeypatch):

@@ -68,3 +68,37 @@ def test_every_function_declared_for_the_generator_is_generated():
         exprs = [s.value for s in policy.epoch or ()] + [e for st in policy.stages for _, e in ast.stage_exprs(st)]
         seen.update(n.func for e in exprs for n in ast.walk(e) if isinstance(n, ast.Call))
     assert {name for names in DRAWN.values() for name in names} <= seen
+
+
+def test_offspring_get_their_own_names_saying_where_they_came_from():
+    from autoda.search.tree import child_name
+
+    cuda = next(s for s in SEEDS if s.name == "cuda")
+    child, _ = GP.mutate(cuda, 3)
+    assert child.name == child_name(["cuda"], child.hash) == f"cuda_h{child.hash[:6]}"
+    assert child.ast.description.startswith("from cuda: ")
+    grandchild, _ = GP.mutate(child, 4)  # the suffix is replaced, never stacked
+    assert grandchild.name == f"cuda_h{grandchild.hash[:6]}" and f"from {child.name}" in grandchild.ast.description
+    a, b = SEEDS[:2]
+    crossed, _ = GP.crossover([a, b], 1)
+    assert crossed.name not in (a.name, b.name) and crossed.name.endswith(crossed.hash[:6])
+
+
+def test_an_unchanged_seed_keeps_its_name():
+    unchanged = [GP.initialise(s)[0] for s in range(40)]
+    by_hash = {s.hash: s.name for s in SEEDS}
+    assert all(c.name == by_hash[c.hash] for c in unchanged if c.hash in by_hash)
+    assert all(c.name not in by_hash.values() for c in unchanged if c.hash not in by_hash)
+
+
+def test_child_names_are_valid_and_descriptions_one_clean_line():
+    from autoda.compiler import ast
+    from autoda.search.tree import with_lineage
+
+    policy = autoda.check_policy("policy p\nper sample:\n    flip_lr\n").ast
+    named = with_lineage(policy, ["x" * 90 + "_h0a1b2c", "other"], 'a "quoted"\nnote\t' + "y" * 300)
+    again = autoda.check_policy(format_policy(named))
+    assert again.name == "x" * 40 + "_h" + again.hash[:6]
+    assert len(again.ast.description) <= 160 and '"' not in again.ast.description
+    assert with_lineage(policy, [], "n").name.startswith("policy_h")
+    assert isinstance(named, ast.Policy)

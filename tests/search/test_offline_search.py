@@ -103,7 +103,7 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, executor):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "4", "--generations", "1",
                "--explore", "1", "--mutations", "1", "--epochs", "6", "--e-ckp", "2", "--n-ft", "2",
-               "--imb-ratio", "10", "--cache-dir", str(tmp_path / "cache")] + executor
+               "--imb-ratio", "10", "--no-baselines", "--cache-dir", str(tmp_path / "cache")] + executor
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     journal_path = run / "journal.sqlite"
     deadline = time.time() + 240

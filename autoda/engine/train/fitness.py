@@ -91,9 +91,11 @@ class FitnessEvaluator:
     def checkpoint_path(self) -> Path:
         return self.cache_dir / "checkpoints" / f"{self.checkpoint_key()}.pt"
 
-    def _trainer(self, checked: CheckedPolicy) -> Trainer:
+    def _trainer(self, checked: CheckedPolicy, seed: int | None = None) -> Trainer:
+        """A trainer seeded with ``seed`` (the setup's by default: the checkpoint's is always that)."""
         s = self.setup
-        return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, s.seed)
+        seed = s.seed if seed is None else seed
+        return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, seed)
 
     def checkpoint(self) -> dict:
         """The base method trained to e_ckp: from the cache, or trained now and cached."""
@@ -125,7 +127,16 @@ class FitnessEvaluator:
 
     # --- one candidate -------------------------------------------------------------------
 
-    def evaluate(self, source: str | bytes | os.PathLike | CheckedPolicy) -> FitnessResult:
+    def evaluate(self, source: str | bytes | os.PathLike | CheckedPolicy, n_ft: int | None = None,
+                 seed: int | None = None) -> FitnessResult:
+        """Fine-tune ``n_ft`` epochs (the setup's by default) from the shared checkpoint, with
+        the fine-tune's randomness (the model's RNG, the policy's draws, the batch order) from
+        ``seed`` (the setup's by default). The checkpoint is the one trained with the setup's
+        seed whatever ``seed`` is: a search compares candidates from one starting point and
+        draws fresh luck only for the fine-tune."""
+        n_ft = self.setup.n_ft if n_ft is None else n_ft
+        if isinstance(n_ft, bool) or not isinstance(n_ft, int) or n_ft < 1:
+            raise ValueError(f"n_ft must be a whole number of epochs >= 1, not {n_ft!r}")
         start = time.perf_counter()
 
         def failed(kind: FailureKind | str, message: str, policy_hash: str | None = None) -> FitnessResult:
@@ -138,9 +149,9 @@ class FitnessEvaluator:
             return failed(FailureKind.COMPILE, error.render())
         checkpoint = self.checkpoint()
         try:
-            trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation))
+            trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation), seed)
             trainer.load_state_dict(checkpoint)
-            trainer.train(self.setup.e_ckp + self.setup.n_ft,
+            trainer.train(self.setup.e_ckp + n_ft,
                           lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
             validation = trainer.evaluate(self.data.val)
         except PolicyError as error:  # the merged policy over budget, say

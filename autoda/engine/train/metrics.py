@@ -37,11 +37,11 @@ def summary(per_class: torch.Tensor, train_counts: torch.Tensor) -> dict:
 
 
 def training_record(data, recipe, *, dataset: str, imb_ratio: float, method: str, net: str, epochs: int, seed: int,
-                    device: object, seconds: float) -> dict:
+                    device: object, seconds: float, max_per_class: int | None = None) -> dict:
     """How a trained model was made, as `autoda train --metrics-out` and each cell of
     `autoda experiment` record it beside their accuracies: enough to tell two results
     apart or make one again (the data set and its split sizes and class counts, method,
     network, recipe, seed, device, torch version) and the wall time."""
     return {"seed": seed, "device": str(device), "torch": torch.__version__, "dataset": dataset, "imb_ratio": imb_ratio,
-            "method": method, "net": net, "epochs": epochs, "recipe": recipe.to_dict(), "split_sizes": data.sizes(),
+            "max_per_class": max_per_class, "method": method, "net": net, "epochs": epochs, "recipe": recipe.to_dict(), "split_sizes": data.sizes(),
             "train_counts": data.train.counts().tolist(), "seconds": seconds}

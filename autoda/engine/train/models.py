@@ -87,6 +87,8 @@ def build_model(name: str, num_classes: int, normed: bool = False) -> nn.Module:
         return CifarResNet(5, num_classes, 16, normed)
     if name == "resnet8":  # for CPU tests and the embedded default: 1 block per stage, narrow
         return CifarResNet(1, num_classes, 8, normed)
+    if name == "resnet8w16":  # twice as wide: big enough to over-fit a small long-tailed set (cifar10-lt-small)
+        return CifarResNet(1, num_classes, 16, normed)
     if name == "resnet50":
         return TorchvisionResNet50(num_classes, normed)
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")

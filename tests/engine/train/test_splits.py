@@ -94,3 +94,28 @@ def test_a_held_out_split_too_small_or_with_other_classes_is_a_data_error(tmp_pa
 def test_an_imbalance_ratio_that_leaves_the_synthetic_tail_empty_is_a_data_error():
     with pytest.raises(DataError, match="^synthetic: classes .* no image in the training split: .* at most 100"):
         load_dataset("synthetic", imb_ratio=1000, synthetic_size=8)
+
+
+def test_max_per_class_caps_the_head_and_keeps_the_profile(tmp_path):
+    root = _folder(tmp_path / "set", 20)  # no test split: a fifth held out, 16 a class to draw from
+    assert load_dataset("folder", str(root), imb_ratio=10).train.counts().tolist() == longtail_counts(3, 16, 10)
+    capped = load_dataset("folder", str(root), imb_ratio=10, max_per_class=10)
+    assert capped.train.counts().tolist() == longtail_counts(3, 10, 10) == [10, 3, 1]
+    # the cap leaves the held-out halves as they were
+    assert capped.val.counts().tolist() == capped.test.counts().tolist() == [2] * 3
+    above = load_dataset("folder", str(root), imb_ratio=10, max_per_class=1000)  # more than the data holds
+    assert above.train.counts().tolist() == longtail_counts(3, 16, 10)
+
+
+def test_max_per_class_caps_the_synthetic_head_at_most_at_100():
+    capped = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=8, max_per_class=30)
+    assert capped.train.counts().tolist() == longtail_counts(10, 30, 10)
+    assert capped.val.counts().tolist() == [20] * 10  # the held-out halves keep their size
+    above = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=8, max_per_class=500)
+    assert above.train.counts().tolist() == longtail_counts(10, 100, 10)
+
+
+@pytest.mark.parametrize("cap", [0, -3])
+def test_a_max_per_class_below_one_is_a_data_error(cap):
+    with pytest.raises(DataError, match=f"must be >= 1, got {cap}"):
+        load_dataset("synthetic", imb_ratio=10, synthetic_size=8, max_per_class=cap)

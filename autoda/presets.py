@@ -1,0 +1,72 @@
+"""Named benchmark regimes: one name gives `train`, `search`, `experiment` and `verify` the
+same data, network and schedule, so a result made with one command compares with the
+others'. A preset sets defaults only: an option given on the command line wins.
+
+cifar10-lt-small is sized for a CPU: a long-tailed CIFAR-10 subset small enough that a
+network over-fits it and augmentation pays (the head capped at 500 images, about 1,240 in
+all), a full schedule in a few minutes. cifar10-lt is the paper's CIFAR-10-LT regime for a
+GPU (ResNet-32, 200 epochs). docs/benchmarks.md gives what each was measured to do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The CIFAR-10 JPEG archive the presets read, relative to where the command runs (the
+# repository root); --data-root names another copy.
+CIFAR10_ARCHIVE = "../shared/data/cifar10-jpg.tar.gz"
+# The references a preset's experiment and verdict train beside a searched policy
+HAND_DESIGNED = ("none", "randaugment", "trivialaugment", "cuda", "doda")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    data: dict  # dataset, data_root, imb_ratio, max_per_class
+    training: dict  # net, epochs, batch_size, lr
+    search: dict  # e_ckp, n_ft and the search's own settings
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = ("ce", "bs")
+    policies: tuple[str, ...] = HAND_DESIGNED
+    # the model at the end of the schedule, as `autoda verify` reports it (no selection on validation)
+    experiment: dict = field(default_factory=lambda: {"select": "last"})
+
+    def options(self, command: str) -> dict:
+        """The command's option defaults (click's parameter names) this preset sets."""
+        common = {**self.data, **self.training}
+        if command == "search":
+            return {**common, **self.search}
+        if command in ("train", "verify"):
+            return common
+        raise KeyError(command)
+
+    def experiment_config(self) -> dict:
+        """An `autoda experiment` configuration (its TOML keys) for this preset's grid."""
+        return {**self.data, **self.training, "methods": list(self.methods), "policies": list(self.policies), "seeds": list(self.seeds),
+                **self.experiment}
+
+
+PRESETS = {
+    "cifar10-lt-small": Preset(
+        name="cifar10-lt-small",
+        summary="CIFAR-10-LT, IR 100, head capped at 500 images (1,236 train); a CPU-sized full schedule",
+        data={"dataset": "folder", "data_root": CIFAR10_ARCHIVE, "imb_ratio": 100, "max_per_class": 500},
+        training={"net": "resnet8w16", "epochs": 100, "batch_size": 128, "lr": 0.1},
+        # fitness: fine-tune from epoch 60 through the decays to the schedule's end; 10 epochs
+        # first, the best third of each generation to 20 and to 40; 2 fresh seeds for the
+        # leaders; niches, bounded offspring and Optuna on the leader's constants
+        search={"e_ckp": 60, "n_ft": 40, "rungs": "10,20,40", "promote": 3, "confirm_seeds": 2, "confirm_top": 3,
+                "population": 8, "explore": 3, "mutations": 3, "tune": 2, "generations": 1000, "diversity": True,
+                "max_time": 3600, "baselines": ("none", "randaugment", "trivialaugment")},
+    ),
+    "cifar10-lt": Preset(
+        name="cifar10-lt",
+        summary="CIFAR-10-LT, IR 100 (12,406 train), ResNet-32, 200 epochs: the paper's regime, for a GPU",
+        data={"dataset": "folder", "data_root": CIFAR10_ARCHIVE, "imb_ratio": 100},
+        training={"net": "resnet32", "epochs": 200, "batch_size": 128, "lr": 0.1},
+        search={"e_ckp": 160, "n_ft": 20, "rungs": "5,10,20", "promote": 3, "confirm_seeds": 2, "confirm_top": 3,
+                "population": 8, "explore": 3, "mutations": 3, "tune": 2, "generations": 1000, "diversity": True,
+                "baselines": ("none", "randaugment", "trivialaugment")},
+    ),
+}
+PRESET_NAMES = tuple(PRESETS)
