@@ -137,11 +137,11 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, executor):
 
 def test_ctrl_c_stops_cleanly_with_the_journal_and_summary_written(tmp_path):
     run = tmp_path / "run"
-    # a population far larger than the evaluations before the interrupt: a loaded machine's slow polling
-    # must not let the run finish first
-    command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "200", "--generations",
-               "0", "--epochs", "6", "--e-ckp", "2", "--n-ft", "2", "--imb-ratio", "10", "--cache-dir", str(tmp_path / "c")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "6", "--generations", "0",
+               "--epochs", "6", "--e-ckp", "2", "--n-ft", "2", "--imb-ratio", "10", "--cache-dir", str(tmp_path / "c")]
+    # SIGINT as a terminal delivers it: a suite started as a background job inherits it ignored
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     journal_path, deadline = run / "journal.sqlite", time.time() + 240
     while time.time() < deadline:
         time.sleep(0.2)
