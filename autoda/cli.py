@@ -698,7 +698,7 @@ def _write_tables(results: list[dict], out_dir: Path, title: str) -> None:
 
 
 @cli.command("verify")
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @_preset("verify")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Training seeds, comma-separated.")
 @click.option("--policies", default=",".join(HAND_DESIGNED), show_default=True,
@@ -711,26 +711,28 @@ def _write_tables(results: list[dict], out_dir: Path, title: str) -> None:
 @click.option("--epochs", type=EPOCHS, help="The full schedule's length [the run's --epochs].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="[the run's]")
 @click.option("--lr", type=LR, help="[the run's]")
-@click.option("--out", type=click.Path(file_okay=False), help="Result folder [RUN_DIR/verify].")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Result folder [RUN_DIR/verify; required for several runs].")
 @click.option("--device", default=None, help="[the run's]")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
 @_WEAK_SANDBOX
-def verify_command(run_dir: str, preset: str | None, seeds: str, policies: str, out: str | None, device: str | None,
-                   cache_dir: str | None, **schedule) -> None:
+def verify_command(run_dirs: tuple[str, ...], preset: str | None, seeds: str, policies: str, out: str | None,
+                   device: str | None, cache_dir: str | None, **schedule) -> None:
     """Retrain a search's best from scratch beside the hand-designed policies, several seeds,
-    and give the verdict on the test split (mean ± std, paired by seed)."""
+    and give the verdict on the test split (mean ± std, paired by seed). Several runs of one
+    regime, each of another method (a CE and a BS search), make one verdict in --out."""
     from .report.verdict import sentence
     from .verify import plan, write_verdict
 
     _preset_data(preset, schedule["data_root"])
     with one_error_line():
-        verification = plan(Path(run_dir), Path(out) if out else None, _int_list("--seeds", seeds),
+        verification = plan([Path(r) for r in run_dirs], Path(out) if out else None, _int_list("--seeds", seeds),
                              _names("--policies", policies), preset=preset is not None, **schedule)
-    experiment = verification.experiment
-    results = _run_grid(experiment, verification.out, _device(device or experiment.device), cache_dir)
+    results = [cell for experiment in verification.experiments
+               for cell in _run_grid(experiment, verification.out, _device(device or experiment.device), cache_dir)]
+    _write_tables(results, verification.out, f"verdict of {', '.join(Path(r).name for r in run_dirs)}")
     with one_error_line():
         result = write_verdict(verification, results)
-    _write_tables(results, verification.out, f"verdict of {Path(run_dir).name}")
     for comparison in result["comparisons"]:
         click.echo(sentence(comparison))
     click.echo(f"verdict written to {verification.out / 'verdict.json'} (and .md, .csv, report.html)", err=True)

@@ -172,6 +172,8 @@ class Experiment:
         spec = {k: v for k, v in asdict(self).items() if k not in ("methods", "policies", "seeds", "base", "device")}
         if spec["max_per_class"] is None:  # left out when unset: results made before the key still count
             del spec["max_per_class"]
+        # a whole number is one however it came (100 from a TOML file, 100.0 from an option)
+        spec = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in spec.items()}
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

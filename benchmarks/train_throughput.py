@@ -7,11 +7,15 @@ ResNet-32 and the six-op policy (benchmarks/policies/six_ops.dsl), in one run:
     image with transforms.v2 (random crop with padding 4, flip, two of the six ops at
     magnitude 0.3), feeding the same model, optimiser and loss;
 (c) the wall time of one fitness evaluation (fine-tune --n-ft epochs from a cached
-    --e-ckp checkpoint, then validation), autoda's unit of search work.
+    --e-ckp checkpoint, then validation), autoda's unit of search work, and of the
+    checkpoint's training (once per search);
+(d) (a) with no policy but the standard crop and flip: the policy's share of a training
+    step is 1 - (a)/(d).
 
 Each throughput figure is the median over --repeats runs of --batches training batches
-(after one warm-up run). Prints a table, writes JSON, and ends with
-`speedup_vs_dataloader=<a/b>`.
+(after one warm-up run). On a GPU the trainer runs in bf16 autocast with channels_last.
+Prints a table, writes JSON, and ends with `speedup_vs_dataloader=<a/b>`.
+--dataset synthetic (no archive needed) and a small --net are for a toy-sized run.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from autoda.engine.train.data import load_dataset  # noqa: E402
 from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir  # noqa: E402
 from autoda.engine.train.models import build_model  # noqa: E402
 from autoda.engine.train.trainer import Recipe, Trainer, build_trainer  # noqa: E402
+from autoda.policies import example_policies  # noqa: E402
 from aug_throughput import per_sample_op  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
@@ -96,6 +101,8 @@ def autoda_epoch(trainer: Trainer, batches: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ARCHIVE)
+    parser.add_argument("--dataset", choices=("folder", "synthetic"), default="folder")
+    parser.add_argument("--net", default="resnet32")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
@@ -105,53 +112,66 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_throughput.json")
     args = parser.parse_args()
-    if not args.data.exists():
+    if args.dataset == "folder" and not args.data.exists():
         sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
     device = torch.device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     cache = args.cache_dir or default_cache_dir()
-    data = load_dataset("folder", str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
-    print(f"device {where}; torch {torch.__version__}; torchvision {torchvision.__version__}; CIFAR-10-LT IR 100: "
-          f"{data.sizes()}; ResNet-32, batch 128; median of {args.repeats} runs of {args.batches} batches "
+    data = load_dataset(args.dataset, str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
+    name = "CIFAR-10-LT IR 100" if args.dataset == "folder" else "synthetic, IR 100"
+    print(f"device {where}; torch {torch.__version__}; torchvision {torchvision.__version__}; {name}: "
+          f"{data.sizes()}; {args.net}, batch 128; median of {args.repeats} runs of {args.batches} batches "
           f"after one warm-up; DataLoader with {args.workers} workers")
 
     six = autoda.check_policy(SIX)
-    trainer = build_trainer(data, with_standard(six), "ce", "resnet32", Recipe(batch_size=128), device)
+    trainer = build_trainer(data, with_standard(six), "ce", args.net, Recipe(batch_size=128), device)
+    plain = build_trainer(data, with_standard(autoda.check_policy(example_policies()["none"])), "ce", args.net,
+                          Recipe(batch_size=128), device)
 
     torch.manual_seed(0)
-    model = build_model("resnet32", 10).to(device)
+    model = build_model(args.net, data.num_classes).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     ops = list(six.lower().stages[0].ops)
     dataset = PerSampleDataset(data.train.images, data.train.labels, ops, 0.3)
     loader = torch.utils.data.DataLoader(dataset, batch_size=128, shuffle=True, num_workers=args.workers,
                                          persistent_workers=args.workers > 0, drop_last=True)
 
-    rates: dict[str, list[float]] = {"autoda": [], "dataloader": []}
+    rates: dict[str, list[float]] = {"autoda": [], "dataloader": [], "autoda_no_policy": []}
     for round_ in range(args.repeats + 1):
         a = autoda_epoch(trainer, args.batches)
         b = loader_epoch(model, optimizer, loader, trainer.mean, trainer.std, device, args.batches)
+        d = autoda_epoch(plain, args.batches)
         if round_ > 0:
             rates["autoda"].append(a)
             rates["dataloader"].append(b)
+            rates["autoda_no_policy"].append(d)
     median = {k: statistics.median(v) for k, v in rates.items()}
+    share = 1 - median["autoda"] / median["autoda_no_policy"]
 
-    evaluator = FitnessEvaluator(data, FitnessSetup("ce", "resnet32", Recipe(), 0, args.e_ckp, args.n_ft,
+    evaluator = FitnessEvaluator(data, FitnessSetup("ce", args.net, Recipe(), 0, args.e_ckp, args.n_ft,
                                                     device=args.device), cache)
+    started = time.perf_counter()
     evaluator.checkpoint()  # trained (or read) before the clock starts: it is shared by every candidate
+    checkpoint_seconds = time.perf_counter() - started
     fitness = evaluator.evaluate(SIX)
     print(f"{'pipeline':<36} {'images/s':>10}")
     print(f"{'(a) autoda on-device':<36} {median['autoda']:>10,.0f}")
     print(f"{'(b) DataLoader + transforms.v2':<36} {median['dataloader']:>10,.0f}")
+    print(f"{'(d) autoda, crop and flip only':<36} {median['autoda_no_policy']:>10,.0f}")
+    print(f"the six-op policy's share of a training step: {100 * share:.1f}%")
     print(f"(c) one fitness evaluation (e_ckp {args.e_ckp}, n_ft {args.n_ft}): {fitness.seconds:.1f} s, "
-          f"balanced validation accuracy {fitness.fitness:.4f}")
+          f"balanced validation accuracy {fitness.fitness:.4f}; the checkpoint: {checkpoint_seconds:.1f} s")
     results = {"benchmark": "train_throughput", "device": where, "torch": torch.__version__,
-               "data": "CIFAR-10-LT IR 100 (JPEG archive)", "split_sizes": data.sizes(), "model": "resnet32",
+               "data": f"{name} ({args.dataset})", "split_sizes": data.sizes(), "model": args.net,
+               "bf16_channels_last": device.type == "cuda", "policy_share_of_step": round(share, 4),
                "batch_size": 128, "batches": args.batches, "repeats": args.repeats, "workers": args.workers,
                "images_per_second": {k: {"median": round(median[k], 1), "runs": [round(r, 1) for r in v]}
                                      for k, v in rates.items()},
                "speedup_vs_dataloader": round(median["autoda"] / median["dataloader"], 2),
-               "fitness_evaluation": {"e_ckp": args.e_ckp, "n_ft": args.n_ft, "seconds": round(fitness.seconds, 1),
+               "fitness_evaluation": {"e_ckp": args.e_ckp, "n_ft": args.n_ft, "seconds": round(fitness.seconds, 2),
+                                      "checkpoint_seconds": round(checkpoint_seconds, 2),
+                                      "evaluations_per_hour": round(3600 / fitness.seconds, 1),
                                       "fitness": fitness.fitness, "ok": fitness.ok}}
     write_json(args.out, results)
     print(f"written {args.out}")

@@ -1,4 +1,6 @@
-"""Shared test set-up: hypothesis profiles, and the sandbox on machines without OS isolation.
+"""Shared test set-up: hypothesis profiles, the sandbox on machines without OS isolation,
+and the `cuda` marker (a test that needs a CUDA device skips without one, saying so;
+benchmarks/gpu_suite.sh runs them with `pytest -m cuda`).
 
 The default profile is derandomised, so CI runs the same examples every time and a
 failure reproduces; AUTODA_HYPOTHESIS=thorough explores more, with fresh randomness.
@@ -17,6 +19,17 @@ settings.register_profile("ci", derandomize=True, deadline=None, max_examples=15
 settings.register_profile("thorough", deadline=None, max_examples=2000,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("AUTODA_HYPOTHESIS", "ci"))
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (benchmarks/gpu_suite.sh runs these on a GPU)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -35,6 +35,14 @@ def test_policy_files_are_relative_to_the_config(tmp_path):
         assert experiment.policy_text(f"run7/{best}")[0] == "run7"
 
 
+def test_a_whole_number_is_the_same_configuration_as_int_or_float():
+    """A TOML file gives imb_ratio 100, an option 100.0: cells made by one are read back by
+    the other (autoda verify reuses an experiment's cells)."""
+    given = dict(dataset="synthetic", methods=("ce",), policies=("none",))
+    assert Experiment(**given, imb_ratio=100).fingerprint() == Experiment(**given, imb_ratio=100.0).fingerprint()
+    assert Experiment(**given, imb_ratio=100).fingerprint() != Experiment(**given, imb_ratio=100.5).fingerprint()
+
+
 def test_an_experiment_resumes_cell_by_cell(tmp_path):
     config = write(tmp_path, 'dataset = "synthetic"\nimb_ratio = 10\nmethods = ["ce"]\n'
                              'policies = ["none", "rank_scaled"]\nseeds = [0]\nepochs = 2\n')

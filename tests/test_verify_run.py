@@ -1,6 +1,6 @@
-"""`autoda verify RUN_DIR`: a search's best retrained beside hand-designed policies on the
-run's data, several seeds, the verdict on the test split; resumable, and one line for a
-folder it cannot verify."""
+"""`autoda verify RUN_DIR...`: a search's best retrained beside hand-designed policies on the
+run's data, several seeds, the verdict on the test split; a CE and a BS run in one verdict;
+resumable, and one line for a folder it cannot verify."""
 import json
 import shutil
 
@@ -18,16 +18,19 @@ def run(*args):
     return CliRunner().invoke(cli, list(args))
 
 
+def small_search(root, name, *extra):
+    """Two evaluations on a small synthetic subset (head capped at 30, IR 10)."""
+    result = run("search", "--out", str(root / name), "--population", "2", "--generations", "0", "--max-evals", "2",
+                 "--epochs", "2", "--e-ckp", "1", "--n-ft", "1", "--imb-ratio", "10", "--max-per-class", "30",
+                 "--no-baselines", "--cache-dir", str(root / "cache"), *extra)
+    assert result.exit_code == 0, result.output
+    assert (root / name / "best.dsl").is_file()
+    return root / name
+
+
 @pytest.fixture(scope="module")
 def search_run(tmp_path_factory):
-    """Two evaluations on a small synthetic subset (head capped at 30, IR 10)."""
-    root = tmp_path_factory.mktemp("verify")
-    result = run("search", "--out", str(root / "run"), "--population", "2", "--generations", "0", "--max-evals", "2",
-                 "--epochs", "2", "--e-ckp", "1", "--n-ft", "1", "--imb-ratio", "10", "--max-per-class", "30",
-                 "--no-baselines", "--cache-dir", str(root / "cache"))
-    assert result.exit_code == 0, result.output
-    assert (root / "run" / "best.dsl").is_file()
-    return root / "run"
+    return small_search(tmp_path_factory.mktemp("verify"), "run")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def test_the_verdict_has_every_policy_and_seed_and_pairs_them(verified):
     out, result = verified
     found = json.loads((out / "verdict.json").read_text())
     searched = found["searched"]
-    assert searched == "run"  # the run's best is named after its folder
+    assert searched == "searched"  # the run's best, whatever its own name
+    assert found["searched_policies"]["ce"] == {"run": str(out.parent), "text": (out.parent / "best.dsl").read_text()}
     rows = {r["policy"]: r for r in found["rows"]}
     assert set(rows) == {"none", "randaugment", searched}
     for row in rows.values():
@@ -61,6 +65,7 @@ def test_the_verdict_has_every_policy_and_seed_and_pairs_them(verified):
     assert (out / "table.md").is_file() and (out / "table.csv").is_file()
     page = (out / "report.html").read_text()
     assert "<h2>verdict</h2>" in page and "against the best hand-designed policy" in page
+    assert "policy searched for ce" in page  # its figures: the op use of each class group
 
 
 def test_the_cells_train_on_the_runs_data_for_the_whole_schedule(verified):
@@ -121,12 +126,46 @@ def test_a_run_without_a_best_policy_is_one_line(search_run, tmp_path):
     assert not (copy / "verify").exists()
 
 
+def test_a_ce_and_a_bs_run_make_one_verdict(search_run, tmp_path):
+    bs_run = small_search(search_run.parent, "bs-run", "--method", "bs")
+    out = tmp_path / "both"
+    result = run("verify", str(search_run), str(bs_run), "--seeds", "0", "--epochs", "1", "--policies", "none",
+                 "--net", "resnet8", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    found = json.loads((out / "verdict.json").read_text())
+    assert sorted((r["method"], r["policy"]) for r in found["rows"]) == [
+        ("bs", "none"), ("bs", "searched"), ("ce", "none"), ("ce", "searched")]
+    assert [c["method"] for c in found["comparisons"]] == ["ce", "bs"]
+    assert found["searched_policies"]["bs"]["text"] == (bs_run / "best.dsl").read_text()
+    assert found["searched_policies"]["ce"]["run"] == str(search_run)
+    assert sorted(p.name for p in (out / "cells").glob("*.json")) == [
+        "bs__none__seed0.json", "bs__searched__seed0.json", "ce__none__seed0.json", "ce__searched__seed0.json"]
+    config = json.loads((out / "experiment.json").read_text())
+    assert config["methods"] == ["ce", "bs"] and set(config["searched_texts"]) == {"ce", "bs"}
+    page = (out / "report.html").read_text()
+    assert "policy searched for ce" in page and "policy searched for bs" in page
+    assert result.stdout.count("against the best hand-designed policy (none)") == 2
+
+
+def test_runs_verified_together_need_one_regime_and_an_out_folder(search_run, tmp_path):
+    other = small_search(search_run.parent, "ir20", "--method", "bs", "--imb-ratio", "20")
+    cases = [((str(search_run), str(other)), "say where with --out"),
+             ((str(search_run), str(search_run), "--out", str(tmp_path / "a")), "both searched for ce"),
+             ((str(search_run), str(other), "--out", str(tmp_path / "b")), "differ in imb_ratio")]
+    for args, message in cases:
+        result = run("verify", *args, "--seeds", "0", "--epochs", "1", "--policies", "none")
+        assert result.exit_code == 1 and message in result.stderr, result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 @pytest.mark.parametrize("args,code,message", [
     (["--seeds", "0,a"], 2, "--seeds takes whole numbers"),
     (["--seeds", "0,0"], 2, "distinct whole numbers"),
     (["--seeds", ","], 2, "distinct whole numbers"),
     (["--policies", " , "], 2, "--policies: give at least one name"),
     (["--policies", "none,nope"], 1, "neither an example"),
+    (["--policies", "none,searched"], 1, "names the runs' best in the verdict"),
 ])
 def test_bad_seeds_or_policies_are_one_line(search_run, tmp_path, args, code, message):
     result = run("verify", str(search_run), "--epochs", "1", "--out", str(tmp_path / "out"), *args)

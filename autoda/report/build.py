@@ -228,7 +228,10 @@ def experiment_report(out_dir: Path) -> str:
     config = config if isinstance(config, dict) else {}
     texts = config.get("policy_texts") if isinstance(config.get("policy_texts"), dict) else {}
     texts = {k: v for k, v in texts.items() if isinstance(v, str)}
-    labels = list(texts)
+    # `autoda verify`: each method's searched policy, the rows named "searched"
+    searched = config.get("searched_texts") if isinstance(config.get("searched_texts"), dict) else {}
+    searched = {m: v for m, v in searched.items() if isinstance(v, str)}
+    labels = list(texts) + ["searched"] * bool(searched)
     methods = [m for m in config.get("methods") or [] if isinstance(m, str)] if isinstance(config.get("methods"), list) else []
     cells.sort(key=lambda c: (methods.index(c["method"]) if c["method"] in methods else len(methods),
                               labels.index(c["policy"]) if c["policy"] in labels else len(labels), c["seed"]))
@@ -249,9 +252,10 @@ def experiment_report(out_dir: Path) -> str:
     images = _sample_images(config.get("dataset"), config.get("data_root"), config.get("imb_ratio", 100)) if config \
         else None
     epochs = config.get("epochs") if isinstance(config.get("epochs"), int) and 0 < config["epochs"] < 10_000 else 20
-    for label, text in texts.items():
-        if label != "none":
-            sections.append((f"policy {label}", _policy_figures(text, label, counts, epochs, images)))
+    figures = [(label, text) for label, text in texts.items() if label != "none"]
+    figures += [(f"searched for {method}", text) for method, text in searched.items()]
+    for label, text in figures:
+        sections.append((f"policy {label}", _policy_figures(text, label, counts, epochs, images)))
     return _page(f"autoda experiment {out_dir.name}", sections)
 
 

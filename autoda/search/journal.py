@@ -127,8 +127,16 @@ class Candidate:
 
     @property
     def rank_key(self) -> tuple:
-        """Best first: the highest fidelity reached, then the highest mean, then the earliest.
-        A short fine-tune's number is not set against a long one's."""
+        """Best first: the highest fidelity reached, then the most seeds there, then the
+        highest mean, then the earliest. A short fine-tune's number is not set against a long
+        one's, nor one draw against the mean of several (the best of many single draws is
+        the luckiest, not the best: the confirmation's seeds are what tells)."""
+        return (-(self.fidelity or 0), -(self.fitness_n or 0), -(self.fitness or 0.0), self.id)
+
+    @property
+    def mean_key(self) -> tuple:
+        """The highest fidelity, then the highest mean whatever the seeds (which leader the
+        confirmation tries next)."""
         return (-(self.fidelity or 0), -(self.fitness or 0.0), self.id)
 
 
@@ -453,7 +461,8 @@ class Journal:
         """The best candidate's fitness (references aside; ranked as Candidate.rank_key), or None."""
         order = "fitness DESC"
         if self._has_fidelity:  # an older journal, read-only, has no fidelity: all are alike
-            order = f"(CASE WHEN typeof(fidelity) = 'integer' THEN fidelity ELSE 0 END) DESC, {order}"
+            order = (f"(CASE WHEN typeof(fidelity) = 'integer' THEN fidelity ELSE 0 END) DESC, "
+                     f"(CASE WHEN typeof(fitness_n) = 'integer' THEN fitness_n ELSE 0 END) DESC, {order}")
         row = self.db.execute(f"SELECT fitness FROM candidates WHERE status = 'evaluated' AND {_FITNESS_SQL} "
                               f"AND generation >= 0 ORDER BY {order} LIMIT 1").fetchone()
         return None if row is None else _fitness(row["fitness"])

@@ -73,6 +73,7 @@ def _whole(value: object) -> int | None:
 
 
 PARSIMONY = 0.002  # 0.2 points of balanced accuracy: well inside a fine-tune's seed-to-seed noise
+MAX_CONFIRMATION_SHARE = 0.5  # of --max-time, the most held back for the confirmation
 
 
 class BudgetSpent(Exception):
@@ -150,12 +151,14 @@ class Search:
 
     def _time_is_up(self) -> bool:
         """Past the deadline; while searching, past the time the confirmation will need before
-        it, as fine-tune epochs have cost so far."""
+        it, as fine-tune epochs have cost so far, but never more than half the budget (a
+        confirmation that would take it all leaves nothing to confirm: it gets what is left)."""
         if self.deadline is None:
             return False
         kept = self._kept_back()[1]
         per_epoch = self.journal.seconds_per_epoch() if kept else None
-        return time.monotonic() >= self.deadline - kept * (per_epoch or 0)
+        reserve = min(kept * (per_epoch or 0), MAX_CONFIRMATION_SHARE * self.config.max_time)
+        return time.monotonic() >= self.deadline - reserve
 
     def _check_time(self) -> None:
         if self._time_is_up():
@@ -278,27 +281,36 @@ class Search:
         self._collect(wait=True)
 
     def _confirm(self) -> None:
-        """The leaders evaluated again at the top rung with the fresh seeds, until the
-        confirm-top best by mean are all confirmed (a lucky leader that falls back lets the
-        next one up); then the references, with the same seeds."""
+        """The confirm-top leaders by mean evaluated again at the top rung with the fresh
+        seeds; then the references, with the same seeds; then, as the budgets allow, the
+        next leader up whenever a confirmed one fell back below it. A candidate with more
+        seeds ranks first (Candidate.rank_key), so a budget that runs out mid-way leaves a
+        confirmed best, not one lucky draw."""
         if not self.config.confirm_seeds:
             return
         self.confirming = True
-        top, given_up = self.rungs[-1], set()
+        given_up: set[int] = set()
+        self._confirm_leaders(given_up, once=True)
+        for reference in [c for c in self.journal.evaluated() if c.generation < 0]:
+            self._confirm_one(reference)
+        self._confirm_leaders(given_up, once=False)
+        self._collect(wait=True)
+
+    def _confirm_leaders(self, given_up: set[int], once: bool) -> None:
+        top = self.rungs[-1]
         while True:
             self._collect(wait=True)
-            found = sorted((c for c in self.journal.evaluated() if c.generation >= 0), key=lambda c: c.rank_key)
+            found = sorted((c for c in self.journal.evaluated() if c.generation >= 0), key=lambda c: c.mean_key)
             todo = [c for c in found[: self.config.confirm_top] if c.id not in given_up and not self._confirmed(c)]
             if not todo:
-                break
+                return
             self._event(f"confirming {', '.join(f'#{c.id}' for c in todo)} with {self.config.confirm_seeds} fresh "
                         f"seeds at the top rung ({top} epochs)")
             for candidate in todo:
                 if not self._confirm_one(candidate):
                     given_up.add(candidate.id)
-        for reference in [c for c in self.journal.evaluated() if c.generation < 0]:
-            self._confirm_one(reference)
-        self._collect(wait=True)
+            if once:
+                return
 
     def _confirm_one(self, candidate: Candidate) -> bool:
         return all(self._ensure(candidate, self.rungs[-1], seed, "rung" if seed == self.base_seed else "confirm")

@@ -13,6 +13,7 @@ and the search loop ranks with parsimony under ``--diversity``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Callable, Sequence, TypeVar
 
 from ..compiler import CheckedPolicy, PolicyError, ast
@@ -144,14 +145,28 @@ def _folded(e: ast.Expr) -> ast.Expr | None:
     return None
 
 
+def _constant(e: ast.Expr, ranges) -> ast.Num | None:
+    """``e`` as the number it always is, or None: an expression the range analysis bounds
+    to one value (``clip(floor(-20), 0.5, 0.6)``, ``clip(feat_norm + 55, 0, 1)``, a
+    probability ``clip(prev_train_acc - 40, 0, 1)`` that is always 0). Code that draws
+    random numbers is never folded."""
+    if isinstance(e, (ast.Num, ast.Bool)) or _draws(e):
+        return None
+    found = ranges.of(e)
+    if found is None or found.lo != found.hi or not math.isfinite(found.lo):
+        return None
+    return ast.Num(int(found.lo) if found.lo.is_integer() else found.lo)
+
+
 def _fold_identities(checked: CheckedPolicy, max_cost: float, budget: int = 40) -> CheckedPolicy:
-    """Identity operations folded one at a time, each kept only if the policy still checks
-    (a fold can change a shape the checker cares about: ``mean(where(true, 1, freq))``
-    reduces a class vector, ``mean(1)`` does not); at most ``budget`` tries."""
+    """Identity operations and constant expressions folded one at a time, each kept only if
+    the policy still checks (a fold can change a shape or a type the checker cares about:
+    ``mean(where(true, 1, freq))`` reduces a class vector, ``mean(1)`` does not); at most
+    ``budget`` tries."""
     refused: set[int] = set()  # id() of folds that did not check, in the current tree
     for _ in range(budget):
-        fold = next(((s.expr, new) for s in tree.sites(checked.ast)
-                     if id(s.expr) not in refused and (new := _folded(s.expr)) is not None), None)
+        fold = next(((s.expr, new) for s in tree.sites(checked.ast) if id(s.expr) not in refused and
+                     (new := _folded(s.expr) or _constant(s.expr, checked.ranges)) is not None), None)
         if fold is None:
             break
         simpler = tree.checked(tree.replace(checked.ast, *fold), max_cost)
@@ -175,7 +190,8 @@ def simplify(checked: CheckedPolicy, max_cost: float) -> CheckedPolicy:
     identity op, probability 0, magnitude 0, count or weight 0), clauses that say the
     default (probability 1, a constant weight), identity arithmetic (``x + 0``, ``x * 1``,
     ``x ** 1``, ``--x``, ``abs(abs(x))``, a clip of a clip to the same bounds, a where or
-    conditional on a literal), and epoch statements and state no stage depends on. Each
+    conditional on a literal), expressions that are always one number (the range
+    analysis says so) written as that number, and epoch statements and state no stage depends on. Each
     step is kept only if the policy still checks, and code that draws random numbers is
     never dropped. The result behaves as ``checked`` does: exactly (the same images for
     the same seed) unless a stage was dropped, in distribution when one was (each stage
@@ -183,4 +199,6 @@ def simplify(checked: CheckedPolicy, max_cost: float) -> CheckedPolicy:
     for step in (_drop_idle_stages, _drop_default_clauses):
         checked = _kept(checked, step(checked.ast), max_cost)
     checked = _fold_identities(checked, max_cost)
-    return _kept(checked, _drop_dead_code(checked.ast), max_cost)
+    for step in (_drop_idle_stages, _drop_default_clauses, _drop_dead_code):  # what the folds left idle
+        checked = _kept(checked, step(checked.ast), max_cost)
+    return checked

@@ -20,8 +20,8 @@ from .journal import Candidate, Journal
 
 
 def ranked(candidates: list[Candidate]) -> list[Candidate]:
-    """Best first: the highest fidelity reached, then the highest mean fitness there, then
-    the earliest candidate (Candidate.rank_key)."""
+    """Best first: the highest fidelity reached, then the most seeds there, then the highest
+    mean fitness, then the earliest candidate (Candidate.rank_key)."""
     return sorted(candidates, key=lambda c: c.rank_key)
 
 

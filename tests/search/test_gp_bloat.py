@@ -88,6 +88,23 @@ def test_simplify_drops_stages_that_change_no_image():
     assert simplify(only, 64) is only  # a policy keeps a stage
 
 
+def test_simplify_writes_an_expression_that_is_always_one_number_as_that_number():
+    """What a search's offspring look like after GP's constant mutations: bounds that pin an
+    expression, a probability that is always 0 (so its stage goes)."""
+    text = ("policy p\nper sample:\n"
+            "    smooth(clip(206.06, 0, 1)) with probability clip(prev_train_acc - 40, 0, 1)\n"
+            "    rotate(clip(feat_norm + 54.99, 0, 1)) with probability clip(prev_train_acc, 0, 1)\n"
+            "    brightness(clip(floor(-20), 0.558, 0.559)) with probability clip(train_loss ** 0, 0.887, 0.618)\n"
+            "    cutout(uniform(0.2, 0.3))\n")
+    checked = autoda.check_policy(text)
+    simple = simplify(checked, 64)
+    assert simple.canonical == ("policy p\n\nper sample:\n    rotate(1) with probability clip(prev_train_acc, 0, 1)\n"
+                                "    brightness(0.558) with probability 0.618\n    cutout(uniform(0.2, 0.3))\n")
+    kept = autoda.check_policy(text.replace("    smooth(clip(206.06, 0, 1)) with probability "
+                                            "clip(prev_train_acc - 40, 0, 1)\n", ""))
+    assert torch.equal(outputs(simplify(kept, 64)), outputs(kept))  # every stage kept: the very same images
+
+
 def test_per_op_state_keeps_its_apply_stage():
     """Dropping the apply stage would leave per-op state without one: the step is skipped."""
     text = ("policy p\nstate w: float per op in [0, 1] = 1\nper sample:\n    apply 0 of [rotate, invert]\n"

@@ -135,6 +135,35 @@ def test_confirmation_replaces_a_one_lucky_draw_leader(tmp_path, confirm_top):
     assert all(c.fitness_n == 3 for c in journal.evaluated())
 
 
+class ThreePolicies(TwoPolicies):
+    """Two lucky policies (one draw high, every other 0.5), then the steady one."""
+
+    def __init__(self):
+        self.texts = [LUCKY, LUCKY.replace("lucky", "luckier").replace("invert", "flip_ud"), STEADY]
+
+
+def two_lucky_draws(checked, n_ft=None, seed=None):
+    return result(0.7 if checked.name == "steady" else 0.5 if seed is not None else
+                  0.9 if checked.name == "lucky" else 0.85)
+
+
+def test_a_budget_spent_mid_confirmation_leaves_a_confirmed_best(tmp_path):
+    """The first lucky leader is confirmed and falls back; the budget ends before the next
+    one up: the best is the confirmed one, not the other's one lucky draw."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    config = SearchConfig(population=3, generations=0, confirm_seeds=2, confirm_top=1, max_evals=5)
+    assert Search(journal, two_lucky_draws, ThreePolicies(), config, n_ft=N_FT, seed=0).run() == \
+        "stopped: max-evals (5)"
+    summary = summarise(journal, tmp_path, 1.0, "stopped")
+    assert summary["best"]["name"] == "lucky" and summary["best"]["n"] == 3
+    assert [(c.policy_name, c.fitness_n) for c in ranked(journal.evaluated())] == [
+        ("lucky", 3), ("luckier", 1), ("steady", 1)]
+    again = Journal(tmp_path / "more.sqlite")  # with the budget to go on, the next ones up are confirmed too
+    assert Search(again, two_lucky_draws, ThreePolicies(), replace(config, max_evals=None), n_ft=N_FT,
+                  seed=0).run() == "done"
+    assert summarise(again, tmp_path / "more", 1.0, "done")["best"]["name"] == "steady"
+
+
 def test_the_leaderboard_shows_the_spread_and_ties_within_the_noise(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite")
     config = SearchConfig(population=2, generations=0, confirm_seeds=2, confirm_top=2)
@@ -181,6 +210,17 @@ def test_max_time_spent_leaves_the_confirmation_to_a_resume(tmp_path):
     assert journal.evaluations() == 0
     assert search(journal).run() == "done"
     assert [c.fitness_n for c in ranked([c for c in journal.evaluated() if c.generation >= 0])[:2]] == [3, 3]
+
+
+def test_a_confirmation_longer_than_the_budget_takes_half_of_it_not_all(tmp_path):
+    """Evaluations that say they cost 1,000 s an epoch: the confirmation would need days, so
+    it is held back half of --max-time and the search still evaluates candidates."""
+    def slow_on_paper(checked, **fidelity):
+        return replace(noisy_fitness(checked, **fidelity), seconds=1000.0)
+
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert search(journal, slow_on_paper, max_time=2.0, generations=10**6).run() == "stopped: max-time (2 s)"
+    assert any(c.generation >= 0 for c in journal.evaluated())
 
 
 # --- resumption -----------------------------------------------------------------------------------

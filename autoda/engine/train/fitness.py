@@ -147,7 +147,9 @@ class FitnessEvaluator:
             candidate = source if isinstance(source, CheckedPolicy) else self.check(source)
         except PolicyError as error:
             return failed(FailureKind.COMPILE, error.render())
+        waited = time.perf_counter()
         checkpoint = self.checkpoint()
+        start += time.perf_counter() - waited  # training the shared checkpoint is no candidate's cost
         try:
             trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation), seed)
             trainer.load_state_dict(checkpoint)

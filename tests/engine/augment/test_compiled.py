@@ -128,7 +128,7 @@ def test_epoch_update_does_no_work_per_class():
     assert calls[0] == calls[1]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: torch.cuda.set_sync_debug_mode")
+@pytest.mark.cuda  # torch.cuda.set_sync_debug_mode
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_no_cuda_sync_in_the_per_batch_path(path):
     policy = ready(path).to("cuda")
@@ -220,7 +220,7 @@ def test_a_python_policy_refuses_bad_statistics_and_batches_the_same_way():
         policy(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), torch.tensor([0, 9]))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: bad values are clamped there")
+@pytest.mark.cuda  # bad values are clamped there
 def test_bad_values_on_cuda_are_clamped_without_a_sync_or_a_device_assert():
     policy = ready("examples/policies/randaugment.dsl").to("cuda")
     images = torch.tensor([255.0, -3.0, float("nan"), float("inf")], device="cuda").view(4, 1, 1, 1).expand(4, 3, 8, 8)

@@ -60,3 +60,25 @@ def test_the_checkpoint_is_the_setups_whatever_the_seed(evaluator):
 def test_a_fidelity_that_is_not_a_number_of_epochs_is_refused(evaluator, n_ft):
     with pytest.raises(ValueError, match="n_ft"):
         evaluator.evaluate(POLICY, n_ft=n_ft)
+
+
+def test_training_the_shared_checkpoint_is_not_the_first_candidates_cost(tmp_path, monkeypatch):
+    """The search reads a fine-tune epoch's cost from the evaluations' seconds (to keep time
+    back for its confirmation): the first one trains the checkpoint, which must not count.
+    The clock jumps 1,000 s while the checkpoint trains."""
+    import autoda.engine.train.fitness as fitness
+
+    data = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16)
+    setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(3, batch_size=32, lr=0.05), seed=0, e_ckp=1, n_ft=1)
+    evaluator = FitnessEvaluator(data, setup, tmp_path)
+    jump, real = [0.0], fitness.time.perf_counter
+    monkeypatch.setattr(fitness.time, "perf_counter", lambda: real() + jump[0])
+    train_checkpoint = evaluator.checkpoint
+
+    def slow_checkpoint():
+        jump[0] += 1000.0
+        return train_checkpoint()
+    monkeypatch.setattr(evaluator, "checkpoint", slow_checkpoint)
+    result = evaluator.evaluate(POLICY)
+    assert result.ok, result.message
+    assert jump[0] == 1000.0 and result.seconds < 1000.0

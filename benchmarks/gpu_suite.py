@@ -1,0 +1,194 @@
+"""Everything autoda measures on a GPU, in one run: `benchmarks/gpu_suite.sh` calls this
+after making sure the packages are there.
+
+Steps, each a child process with its own time limit (a step that fails or runs out of time
+is recorded and the next one runs):
+
+1. the CUDA-only tests (`pytest -m cuda`);
+2. augmentation throughput, the compiled graph against kornia's AugmentationSequential and
+   per-sample torchvision v2, for the example policies: 32x32 at batch 256 and 1024, 224x224
+   at batch 128 (benchmarks/aug_throughput.py);
+3. the six-op policy's share of a ResNet-32 training step (bf16 and channels_last on a GPU),
+   and one fitness evaluation at the paper's settings (CIFAR-10-LT IR 100, e_ckp 50,
+   N_ft 20), timed apart from the checkpoint's training (benchmarks/train_throughput.py);
+4. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
+   200 epochs, seed 0), as an `autoda experiment` that a later run resumes.
+
+It writes summary.json and summary.md (device, driver, torch, each step's figures with n
+and medians) and each step's own JSON and log under --out. --dry-run runs the same steps on
+the CPU at toy sizes (synthetic data, a small network, a few batches) in about a minute: a
+test runs it, so the suite cannot rot between GPU runs.
+
+    python benchmarks/gpu_suite.py --out DIR [--data ARCHIVE] [--budget SECONDS] [--dry-run]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+SIX = BENCH / "policies" / "six_ops.dsl"
+EXAMPLES = sorted((ROOT / "examples" / "policies").glob("*.dsl"))
+
+# (image size, batch) of the augmentation throughput, full and toy
+AUG_SIZES = [(32, 256), (32, 1024), (224, 128)]
+AUG_SIZES_DRY = [(32, 16), (64, 8)]
+
+
+def environment() -> dict:
+    import torch
+
+    found = {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
+             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else
+             f"cpu: {platform.machine()}, {os.cpu_count()} cores", "driver": None}
+    try:
+        found["driver"] = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                         capture_output=True, text=True, timeout=30).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return found
+
+
+class Suite:
+    def __init__(self, out: Path, budget: float, dry_run: bool) -> None:
+        self.out, self.dry_run = out, dry_run
+        self.deadline = time.monotonic() + budget
+        self.steps: dict[str, dict] = {}
+        (out / "logs").mkdir(parents=True, exist_ok=True)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def run(self, name: str, argv: list[str], limit: float, result: Path | None = None) -> dict:
+        """One step: its exit status, seconds, log file, and the JSON it wrote (if any)."""
+        limit = max(1.0, min(limit, self.left()))
+        log = self.out / "logs" / f"{name}.log"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        started = time.monotonic()
+        print(f"[suite] {name}: up to {limit:.0f} s", flush=True)
+        with open(log, "w") as sink:
+            try:
+                status = subprocess.run(argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                        timeout=limit).returncode
+            except subprocess.TimeoutExpired:
+                status = "timeout"
+        step = {"status": status, "seconds": round(time.monotonic() - started, 1), "log": str(log.relative_to(self.out))}
+        if result is not None and result.is_file():
+            step["result"] = json.loads(result.read_text())
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
+        print(f"[suite] {name}: {status} in {step['seconds']} s; {tail[0][:160]}", flush=True)
+        self.steps[name] = step
+        return step
+
+
+def run_suite(out: Path, data: Path | None, budget: float, dry_run: bool) -> dict:
+    py = sys.executable
+    suite = Suite(out, budget, dry_run)
+    device = "cpu" if dry_run else "cuda"
+
+    suite.run("cuda_tests", [py, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider", "tests"], 150)
+
+    policies = [str(SIX)] if dry_run else [str(p) for p in EXAMPLES] + [str(SIX)]
+    repeats = ["--repeats", "1", "--warmup", "0"] if dry_run else ["--repeats", "7", "--warmup", "2"]
+    for size, batch in AUG_SIZES_DRY if dry_run else AUG_SIZES:
+        name = f"aug_throughput_{size}px_batch{batch}"
+        suite.run(name, [py, str(BENCH / "aug_throughput.py"), "--device", device, "--size", str(size),
+                         "--batch", str(batch), *repeats, "--policies", *policies, "--out", str(out / f"{name}.json")],
+                  60 if dry_run else 90, out / f"{name}.json")
+
+    cache = out / "cache"
+    data_args = ["--dataset", "synthetic", "--net", "resnet8"] if dry_run or data is None else ["--data", str(data)]
+    fidelity = ["--e-ckp", "1", "--n-ft", "1", "--batches", "2", "--repeats", "1", "--workers", "0"] if dry_run else \
+        ["--e-ckp", "50", "--n-ft", "20", "--batches", "50", "--repeats", "5"]
+    suite.run("train_step_and_fitness", [py, str(BENCH / "train_throughput.py"), "--device", device, *data_args,
+                                         *fidelity, "--cache-dir", str(cache), "--out", str(out / "train.json")],
+              90 if dry_run else 240, out / "train.json")
+
+    grid = out / "baselines.toml"
+    grid.write_text(_baselines_config(data, dry_run))
+    margin = 10 if dry_run else 20  # for the summary
+    if suite.left() > margin + 5:
+        suite.run("baselines", [py, "-m", "autoda", "experiment", str(grid), "--device", device, "--cache-dir",
+                                str(cache / "data"), "--out", str(out / "baselines")], suite.left() - margin)
+        suite.steps["baselines"]["cells"] = _cells(out / "baselines" / "cells")
+
+    summary = {"suite": "gpu_suite", "dry_run": dry_run, "budget_seconds": budget,
+               "environment": environment(), "steps": suite.steps, "headline": headline(suite.steps)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "summary.md").write_text(markdown(summary))
+    return summary
+
+
+def _baselines_config(data: Path | None, dry_run: bool) -> str:
+    if dry_run or data is None:
+        source = 'dataset = "synthetic"\nnet = "resnet8"\nepochs = 2\n'
+    else:
+        source = f'dataset = "folder"\ndata_root = {json.dumps(str(data))}\nnet = "resnet32"\nepochs = 200\n'
+    return (source + 'imb_ratio = 100\nmethods = ["ce", "bs"]\npolicies = ["none", "randaugment"]\nseeds = [0]\n'
+            'select = "last"\n')
+
+
+def _cells(folder: Path) -> list[dict]:
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        cell = json.loads(path.read_text())
+        found.append({"cell": path.stem, "test_all": round(100 * cell["test"]["all"], 2),
+                      "seconds": round(cell["seconds"], 1)})
+    return found
+
+
+def headline(steps: dict) -> dict:
+    """The figures the targets are stated in, where their steps produced them."""
+    found: dict = {}
+    for name, step in steps.items():
+        six = step.get("result", {}).get("policies", {}).get(SIX.stem) if name.startswith("aug_") else None
+        if six:
+            found[name] = {"six_ops_ratio_vs_kornia": six["ratio_vs_kornia"],
+                           "six_ops_ratio_vs_per_sample": six["ratio_vs_per_sample"],
+                           "six_ops_images_per_second": six["autoda"]["median"]}
+    train = steps.get("train_step_and_fitness", {}).get("result")
+    if train:
+        found["policy_share_of_step"] = train["policy_share_of_step"]
+        found["fitness_evaluation"] = train["fitness_evaluation"]
+    return found
+
+
+def markdown(summary: dict) -> str:
+    env = summary["environment"]
+    lines = [f"# gpu_suite{' (dry run: CPU, toy sizes)' if summary['dry_run'] else ''}", "",
+             f"device {env['device']}; driver {env['driver']}; torch {env['torch']} (CUDA {env['cuda']}); "
+             f"Python {env['python']}", "", "| step | status | seconds |", "|---|---|---|"]
+    lines += [f"| {name} | {step['status']} | {step['seconds']} |" for name, step in summary["steps"].items()]
+    lines += ["", "## Figures (medians)", ""]
+    for name, value in summary["headline"].items():
+        lines.append(f"- {name}: {json.dumps(value)}")
+    for cell in summary["steps"].get("baselines", {}).get("cells", []):
+        lines.append(f"- baseline {cell['cell']}: test balanced accuracy {cell['test_all']}% in {cell['seconds']} s")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data", type=Path, help="the CIFAR-10 JPEG archive (cifar10-jpg.tar.gz) or its folder")
+    parser.add_argument("--budget", type=float, default=450, help="seconds for every step together [450]")
+    parser.add_argument("--dry-run", action="store_true", help="the same steps on the CPU at toy sizes")
+    args = parser.parse_args()
+    if not args.dry_run and (args.data is None or not args.data.exists()):
+        sys.exit(f"error: --data must name the CIFAR-10 JPEG archive (got {args.data})")
+    summary = run_suite(args.out, args.data, args.budget, args.dry_run)
+    print((args.out / "summary.md").read_text())
+    failed = [n for n, s in summary["steps"].items() if s["status"] not in (0, "timeout") or
+              (s["status"] == "timeout" and n != "baselines")]
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

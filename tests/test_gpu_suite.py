@@ -1,0 +1,44 @@
+"""benchmarks/gpu_suite.sh --dry-run: every step of the GPU suite on the CPU at toy sizes,
+so the suite cannot rot between GPU runs. Each step must succeed and leave its figures in
+the summary."""
+import json
+import math
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_dry_run_runs_every_step_and_summarises_it(tmp_path):
+    out = tmp_path / "suite"
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_suite.sh"), "--dry-run", "--out", str(out),
+                           "--budget", "400"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dry_run"] is True and summary["environment"]["torch"]
+    steps = summary["steps"]
+    assert set(steps) == {"cuda_tests", "aug_throughput_32px_batch16", "aug_throughput_64px_batch8",
+                          "train_step_and_fitness", "baselines"}
+    assert all(step["status"] == 0 for step in steps.values()), {n: s["status"] for n, s in steps.items()}
+    assert "skipped" in (out / steps["cuda_tests"]["log"]).read_text()  # collected, and skipped without a GPU
+    headline = summary["headline"]
+    for name in ("aug_throughput_32px_batch16", "aug_throughput_64px_batch8"):
+        assert headline[name]["six_ops_ratio_vs_kornia"] > 0 and headline[name]["six_ops_images_per_second"] > 0
+    assert math.isfinite(headline["policy_share_of_step"])
+    fitness = headline["fitness_evaluation"]
+    assert fitness["ok"] and fitness["seconds"] > 0 and fitness["checkpoint_seconds"] > 0
+    cells = {c["cell"] for c in steps["baselines"]["cells"]}
+    assert cells == {f"{m}__{p}__seed0" for m in ("ce", "bs") for p in ("none", "randaugment")}
+    page = (out / "summary.md").read_text()
+    assert "dry run" in page and "policy_share_of_step" in page and "baseline bs__randaugment__seed0" in page
+
+
+def test_without_wheels_or_packages_it_says_how_to_prepare_them(tmp_path):
+    """A Python that lacks the packages and a wheels folder that is empty: one line, exit 2."""
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\nexit 1\n")  # every import fails
+    fake.chmod(0o755)
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_suite.sh"), "--dry-run", "--out", str(tmp_path),
+                           "--wheels", str(tmp_path / "none")], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)})
+    assert done.returncode == 2 and "benchmarks/gpu_wheels.sh" in done.stderr
