@@ -33,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autoda.secrets import is_secret  # noqa: E402
+
 BENCH = ROOT / "benchmarks"
 SIX = BENCH / "policies" / "six_ops.dsl"
 EXAMPLES = sorted((ROOT / "examples" / "policies").glob("*.dsl"))
@@ -70,7 +74,9 @@ class Suite:
         """One step: its exit status, seconds, log file, and the JSON it wrote (if any)."""
         limit = max(1.0, min(limit, self.left()))
         log = self.out / "logs" / f"{name}.log"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        # no step needs a key: API keys, tokens and proxies stay out of the children
+        env = {k: v for k, v in os.environ.items() if not is_secret(k, v)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         started = time.monotonic()
         print(f"[suite] {name}: up to {limit:.0f} s", flush=True)
         with open(log, "w") as sink:

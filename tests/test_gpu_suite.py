@@ -2,6 +2,7 @@
 so the suite cannot rot between GPU runs. Each step must succeed and leave its figures in
 the summary."""
 import json
+import importlib.util
 import math
 import subprocess
 from pathlib import Path
@@ -42,3 +43,20 @@ def test_without_wheels_or_packages_it_says_how_to_prepare_them(tmp_path):
                            "--wheels", str(tmp_path / "none")], capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)})
     assert done.returncode == 2 and "benchmarks/gpu_wheels.sh" in done.stderr
+
+
+def test_no_step_is_handed_an_api_key(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("gpu_suite", ROOT / "benchmarks" / "gpu_suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-suite-test-0123456789abcdef")
+    monkeypatch.setenv("AUTODA_TEST_PLAIN", "kept")
+    seen = {}
+
+    def run(argv, **kwargs):
+        seen.update(kwargs["env"])
+        return subprocess.CompletedProcess(argv, 0)
+    monkeypatch.setattr(suite.subprocess, "run", run)
+    assert suite.Suite(tmp_path, 60, True).run("step", ["true"], 5)["status"] == 0
+    assert "OPENAI_API_KEY" not in seen and seen["AUTODA_TEST_PLAIN"] == "kept"
+    assert str(ROOT) in seen["PYTHONPATH"]
