@@ -413,6 +413,9 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
                    "and simplify GP offspring and bound their size.")
 @click.option("--tune", type=click.IntRange(min=0), default=0, show_default=True,
               help="Offspring per generation that keep the leader's structure with constants Optuna chooses.")
+@click.option("--build-on-references/--no-build-on-references", default=False, show_default=True,
+              help="The evaluated references join the population: offspring may descend from them, and the tuning "
+                   "may start from one that leads.")
 @click.option("--baseline", "baselines", multiple=True, default=DEFAULT_REFERENCES, show_default=True,
               help="A reference policy to evaluate with the same fitness, so the best is seen against it: an "
                    "example's name or a file; repeat for more.")
@@ -524,7 +527,8 @@ def _new_run(o: dict, llm):
     cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
     search = {k: o[k] for k in ("strategy", "population", "parents", "explore", "mutations", "generations",
                                 "repair_tries", "max_evals", "max_time", "max_tokens", "seed", "policy_lang",
-                                "rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune")}
+                                "rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune",
+                                "build_on_references")}
     config = RunConfig(
         proposer,
         DataConfig(dataset=o["dataset"], data_root=o["data_root"], download=o["download"], imb_ratio=o["imb_ratio"],

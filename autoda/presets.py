@@ -54,10 +54,13 @@ PRESETS = {
         training={"net": "resnet8w16", "epochs": 200, "batch_size": 128, "lr": 0.1},
         # fitness: fine-tune from epoch 140 for 25 epochs, 20 at lr 0.1 and 5 past the first
         # decay (x0.01 at 160), where the model has settled: the last 35 epochs of the
-        # schedule move it little. One fidelity; the two leaders and the references get 2
-        # fresh seeds; niches, bounded offspring and Optuna on the leader's constants
+        # schedule move it little (docs/benchmarks.md measures what other settings keep). One
+        # fidelity; the two leaders and the references get 2 fresh seeds; niches, bounded
+        # offspring, Optuna on the leader's constants, and the references as parents: a
+        # weak fitness is climbed from the best known policies, not from chance
         search={"e_ckp": 140, "n_ft": 25, "confirm_seeds": 2, "confirm_top": 2,
                 "population": 8, "explore": 3, "mutations": 3, "tune": 2, "generations": 1000, "diversity": True,
+                "build_on_references": True,
                 "max_time": 3600, "baselines": ("none", "randaugment", "trivialaugment")},
     ),
     "cifar10-lt": Preset(
@@ -67,6 +70,7 @@ PRESETS = {
         training={"net": "resnet32", "epochs": 200, "batch_size": 128, "lr": 0.1},
         search={"e_ckp": 160, "n_ft": 20, "rungs": "5,10,20", "promote": 3, "confirm_seeds": 2, "confirm_top": 3,
                 "population": 8, "explore": 3, "mutations": 3, "tune": 2, "generations": 1000, "diversity": True,
+                "build_on_references": True,
                 "baselines": ("none", "randaugment", "trivialaugment")},
     ),
 }

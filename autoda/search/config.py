@@ -151,6 +151,7 @@ class SearchConfig:
     # operators (docs/search.md): niches and smaller offspring; the leader's constants tuned by Optuna
     diversity: bool = False  # population and parents kept across niches; GP offspring simplified, size-bounded
     tune: int = 0  # offspring per generation whose constants Optuna tunes in the leader's structure
+    build_on_references: bool = False  # the evaluated references join the population: parents, leaders to tune
 
     @classmethod
     def from_dict(cls, values: dict) -> "SearchConfig":
@@ -220,7 +221,8 @@ class SearchConfig:
 _BUDGETS = ("max_evals", "max_time", "max_tokens", "max_epochs")
 _CHOICES = {"strategy": ("evolve", "simple"), "policy_lang": ("dsl", "python")}
 _AT_LEAST = {"promote": 1, "confirm_top": 1}  # the other counts may be 0
-_OPTIONAL_SETTINGS = ("rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune")
+_OPTIONAL_SETTINGS = ("rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune",
+                      "build_on_references")
 _OPTIONAL_DEFAULTS = {f.name: f.default for f in fields(SearchConfig) if f.name in _OPTIONAL_SETTINGS}
 
 

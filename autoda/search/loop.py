@@ -405,9 +405,11 @@ class Search:
     # --- strategies ----------------------------------------------------------------------
 
     def population_before(self, before: int) -> list[Candidate]:
-        """The N best evaluated candidates of generations before ``before`` (references aside),
-        ranked by the highest fidelity reached, then the mean there."""
-        done = [c for c in self.journal.evaluated() if 0 <= c.generation < before]
+        """The N best evaluated candidates of generations before ``before`` (and the
+        references, with build_on_references), ranked by the highest fidelity reached, then
+        the mean there."""
+        first = -1 if self.config.build_on_references else 0
+        done = [c for c in self.journal.evaluated() if first <= c.generation < before]
         done.sort(key=lambda c: c.rank_key)
         if self.config.diversity:
             # parsimony within each fidelity: a smaller policy within PARSIMONY of a larger one's mean goes first

@@ -138,7 +138,7 @@ class TuningProposer:
         key = self._key(self.parent.policy_text)
         if key is None:  # journaled by a version whose compiler took more
             return self._none(f"{self.parent.policy_name} no longer checks", started)
-        done = [(c.policy_text, c.fitness) for c in self.evaluated() if c.generation >= 0]
+        done = [(c.policy_text, c.fitness) for c in self.evaluated()]  # a reference leader's own draws too
         # the structure's first evaluated policy (the parent itself at least): the boxes are built around its values
         first = next((text for text, _ in done if self._key(text) == key), self.parent.policy_text)
         tuned = propose(first, history_for(first, done, max_cost=self.max_cost), seed, 1, max_cost=self.max_cost)

@@ -17,7 +17,7 @@ from autoda.search.journal import Journal
 from autoda.search.loop import Search, SearchConfig
 from autoda.search.proposers import OfflineProposer, Proposal
 from autoda.search.run import example_policies
-from test_llm_search import fake_fitness
+from test_llm_search import Result, fake_fitness
 
 SEEDS = [autoda.check_policy(text) for text in example_policies().values()]
 ROOT = Path(__file__).parents[2]
@@ -76,6 +76,26 @@ def test_references_are_evaluated_once_and_kept_out_of_the_population(tmp_path):
     refs = [c for c in journal.evaluated() if c.generation == -1]
     assert [c.policy_name for c in refs] == ["none"]
     assert all(c.generation >= 0 for c in s.population_before(5))
+
+
+def test_with_build_on_references_offspring_descend_from_a_leading_reference(tmp_path):
+    text = example_policies()["randaugment"]
+    leading = autoda.check_policy(text).canonical
+
+    def fitness(checked):  # the reference leads; everything else scores by length, lower
+        value = 0.9 if checked.canonical == leading else (len(checked.canonical) % 50) / 100
+        return Result(True, value, {"many": None, "medium": value, "few": value, "all": value})
+
+    journal = Journal(tmp_path / "journal.sqlite")
+    config = SearchConfig(population=2, generations=2, explore=1, mutations=1, tune=1,
+                          baselines=(("randaugment", text),), build_on_references=True)
+    s = Search(journal, fitness, OfflineProposer(GeneticProgramming(SEEDS, 64)), config)
+    assert s.run() == "done"
+    [reference] = [c for c in journal.evaluated() if c.generation == -1]
+    assert s.population_before(3)[0].id == reference.id
+    children = [c for c in journal.all() if reference.id in c.parents]
+    assert {"tune", "mutate"} <= {c.operator for c in children}  # tuned from, and bred from
+    assert all(c.policy_name != "randaugment" for c in children)  # a child gets its own name
 
 
 class Repeating:

@@ -45,6 +45,10 @@ class FitnessSetup:
     n_ft: int = 20
     standard_augmentation: bool = True
     device: str = "cpu"
+    # the policy the shared checkpoint trains with (policy text; None: the base augmentation
+    # alone): a checkpoint that has not yet memorised its training set leaves a short
+    # fine-tune room to show what augmentation does
+    checkpoint_policy: str | None = None
 
 
 @dataclass
@@ -76,7 +80,8 @@ class FitnessEvaluator:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.on_epoch = on_epoch
         self.check = check
-        self.base = training_policy(None, setup.standard_augmentation)
+        self.base = training_policy(None if setup.checkpoint_policy is None else self.check(setup.checkpoint_policy),
+                                    setup.standard_augmentation)
         self._checkpoint: dict | None = checkpoint
 
     # --- the shared checkpoint -----------------------------------------------------------

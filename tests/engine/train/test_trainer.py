@@ -101,6 +101,16 @@ def test_checkpoint_is_cached_and_keyed_by_what_determines_it(data, tmp_path):
         assert FitnessEvaluator(data, small_setup(**change), tmp_path).checkpoint_key() != evaluator.checkpoint_key()
 
 
+def test_a_checkpoint_policy_trains_the_checkpoint_and_keys_it(data, tmp_path):
+    plain = FitnessEvaluator(data, small_setup(), tmp_path)
+    text = open("examples/policies/randaugment.dsl").read()
+    augmented = FitnessEvaluator(data, small_setup(checkpoint_policy=text), tmp_path)
+    assert augmented.checkpoint_key() != plain.checkpoint_key()
+    a, b = plain.checkpoint()["model"], augmented.checkpoint()["model"]
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)  # the policy changed the training
+    assert augmented.evaluate("examples/policies/none.dsl").ok
+
+
 def test_failures_are_recorded_not_raised(data, tmp_path):
     evaluator = FitnessEvaluator(data, small_setup(), tmp_path)
     bad = evaluator.evaluate("policy p\nper sample:\n    rotat(0.2)\n")
