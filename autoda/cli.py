@@ -426,6 +426,9 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
               help="Evaluations at once [1]: local processes (one device each) or Ray tasks in flight.")
 @click.option("--cpus-per-eval", type=click.IntRange(min=1),
               help="Torch threads (and Ray CPUs) per evaluation [local: cores / workers; ray: 1].")
+@click.option("--eval-batch", type=click.IntRange(min=1),
+              help="Candidates fine-tuned at once as one packed network, in this process [8 on a GPU with a CIFAR "
+                   "ResNet, else 1].")
 @click.option("--gpus-per-eval", type=click.FloatRange(min=0),
               help="Ray: GPUs per evaluation, fractional for small models [0].")
 @click.option("--ray-address", help="Ray: the cluster to join [start a local one].")
@@ -501,7 +504,8 @@ def _llm_settings(o: dict):
 def _overrides(o: dict) -> dict:
     """RunConfig.with_overrides's arguments: what this command line gives a run, new or resumed."""
     executor = {"kind": o["executor"], "workers": o["workers"], "cpus_per_eval": o["cpus_per_eval"],
-                "gpus_per_eval": o["gpus_per_eval"], "ray_address": o["ray_address"], "retries": o["eval_retries"]}
+                "gpus_per_eval": o["gpus_per_eval"], "ray_address": o["ray_address"], "retries": o["eval_retries"],
+                "eval_batch": o["eval_batch"]}
     return {"budgets": {k: o[k] for k in ("max_evals", "max_time", "max_tokens", "max_epochs")}, "executor": executor,
             "base_url": o["base_url"] or os.environ.get("OPENAI_BASE_URL"),
             "has_key": bool(o["api_key"] or os.environ.get("OPENAI_API_KEY"))}
@@ -560,7 +564,15 @@ def _search_line(run_dir: Path, config, resumed: bool) -> str:
     return (f"{'resuming' if resumed else 'search'} {run_dir}: {config.proposer} proposer, {config.search.strategy}, "
             f"{config.data.dataset} (imbalance {config.data.imb_ratio:g}), {t.method} on {t.net}, fitness after "
             f"{_fine_tunes(config.search, t.n_ft)} from epoch {t.e_ckp}; evaluations: {executor.kind} x "
-            f"{executor.workers}")
+            f"{executor.workers}{_packed(config)}")
+
+
+def _packed(config) -> str:
+    from .search.config import default_eval_batch
+
+    e, t = config.executor, config.training
+    k = e.eval_batch or (default_eval_batch(t.device, t.net) if e.kind == "local" and e.workers == 1 else 1)
+    return f", {k} candidates packed into one fine-tune" if k > 1 else ""
 
 
 def _fine_tunes(search, n_ft: int) -> str:

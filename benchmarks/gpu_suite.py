@@ -11,7 +11,9 @@ is recorded and the next one runs):
 3. the six-op policy's share of a ResNet-32 training step (bf16 and channels_last on a GPU),
    and one fitness evaluation at the paper's settings (CIFAR-10-LT IR 100, e_ckp 50,
    N_ft 20), timed apart from the checkpoint's training (benchmarks/train_throughput.py);
-4. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
+4. fitness evaluations per hour with K = 1, 4, 8, 16, 32 candidates packed into one
+   fine-tune (`--eval-batch K`; benchmarks/packed_fitness.py);
+5. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
    200 epochs, seed 0), as an `autoda experiment` that a later run resumes.
 
 It writes summary.json and summary.md (device, driver, torch, each step's figures with n
@@ -117,6 +119,12 @@ def run_suite(out: Path, data: Path | None, budget: float, dry_run: bool) -> dic
                                          *fidelity, "--cache-dir", str(cache), "--out", str(out / "train.json")],
               90 if dry_run else 240, out / "train.json")
 
+    packed = ["--dataset", "synthetic", "--net", "resnet8", "--e-ckp", "1", "--k", "1,2", "--repeats", "1"] \
+        if dry_run else [*data_args, "--e-ckp", "50", "--n-ft", "20", "--k", "1,4,8,16,32", "--repeats", "2"]
+    suite.run("packed_fitness", [py, str(BENCH / "packed_fitness.py"), "--device", device, *packed,
+                                 "--cache-dir", str(cache), "--out", str(out / "packed.json")],
+              60 if dry_run else 150, out / "packed.json")
+
     grid = out / "baselines.toml"
     grid.write_text(_baselines_config(data, dry_run))
     margin = 10 if dry_run else 20  # for the summary
@@ -163,6 +171,9 @@ def headline(steps: dict) -> dict:
     if train:
         found["policy_share_of_step"] = train["policy_share_of_step"]
         found["fitness_evaluation"] = train["fitness_evaluation"]
+    packed = steps.get("packed_fitness", {}).get("result")
+    if packed:
+        found["evaluations_per_hour_by_k"] = {row["k"]: row["evaluations_per_hour"] for row in packed["rows"]}
     return found
 
 

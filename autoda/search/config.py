@@ -71,7 +71,8 @@ _TOP = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "i
         "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
         "download": _optional(lambda v: isinstance(v, bool)), "max_per_class": _optional(_whole(1))}
 _EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
-             "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0)}
+             "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0),
+             "eval_batch": _optional(_whole(1))}
 # a stored LLM record: the model, and (optional) what LLMSettings.public() wrote beside it
 _LLM = {"model": lambda v: isinstance(v, str), "base_url": _text, "timeout": _number(0, above=True),
         "retries": _whole(0), "temperature": _number(0), "max_tokens": _whole(1)}
@@ -269,6 +270,14 @@ class ExecutorConfig:
     gpus_per_eval: float = 0.0  # Ray only
     ray_address: str | None = None  # Ray only: the cluster to join [start a local one]
     retries: int = 2  # of an evaluation whose worker died
+    eval_batch: int | None = None  # candidates fine-tuned at once as one packed network [auto: default_eval_batch]
+
+
+def default_eval_batch(device: str, net: str) -> int:
+    """Candidates packed into one fine-tune when --eval-batch is not given: on a GPU a CIFAR
+    ResNet's batch leaves most of the device idle, so 8 share it; a CPU's cores are busy
+    with one (and a network that does not pack runs one at a time anyway)."""
+    return 8 if device.startswith("cuda") and net.startswith("resnet") and net != "resnet50" else 1
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -378,6 +387,9 @@ class RunConfig:
                          executor=replace(self.executor, **given))
         if merged.executor.kind == "local" and (given.get("gpus_per_eval") or given.get("ray_address")):
             raise ConfigError("--gpus-per-eval and --ray-address are for --executor ray")
+        if (merged.executor.eval_batch or 1) > 1 and (merged.executor.kind != "local" or merged.executor.workers > 1):
+            raise ConfigError("--eval-batch packs candidates in this process: it is for --executor local with one "
+                              "worker")
         stored_url = self.llm.base_url if self.llm is not None and self.proposer == "llm" else None
         if stored_url and has_key and not base_url:
             raise UntrustedEndpoint(

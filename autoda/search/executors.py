@@ -8,6 +8,8 @@ evaluation function that takes neither (a test's stand-in, an older task) still 
 search that uses only those.
 
 - LocalExecutor: in this process, one at a time (the default; no extra dependency).
+- BatchedLocalExecutor (`--eval-batch K`): in this process, K candidates packed into one
+  fine-tune (autoda.engine.train.packed).
 - ProcessExecutor (`--executor local --workers N`): N spawned processes on this machine,
   one device each (cuda:0, cuda:1, ... round robin, or the CPU); a worker that dies is
   replaced and its jobs retried a bounded number of times, then recorded as `worker_lost`.
@@ -82,6 +84,52 @@ class LocalExecutor:
     def results(self, wait: bool = False) -> list[tuple[int, object]]:
         done, self.finished = self.finished, []
         return done
+
+    def close(self) -> None:
+        pass
+
+
+class BatchedLocalExecutor:
+    """In this process, K candidates at a time (`--eval-batch K`): submissions wait until K
+    of one fidelity and seed are queued (or the loop waits for results), then run as one
+    packed fine-tune (FitnessEvaluator.evaluate_many), whose results equal K separate
+    evaluations. The search submits a generation's offspring before it waits, so a
+    generation fills the batches."""
+
+    name = "local"
+
+    def __init__(self, evaluate_many: Callable[..., list], k: int, threads: int | None = None) -> None:
+        self.evaluate_many, self.k, self.threads = evaluate_many, k, threads
+        self.queue: list[tuple[int, CheckedPolicy, int | None, int | None]] = []
+        self.finished: list[tuple[int, object]] = []
+
+    def pending(self) -> int:
+        return len(self.queue)
+
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
+        self.queue.append((row, checked, n_ft, seed))
+
+    def results(self, wait: bool = False) -> list[tuple[int, object]]:
+        while True:
+            fidelities = {}
+            for job in self.queue:
+                fidelities.setdefault(job[2:], []).append(job)
+            ready = next((jobs for jobs in fidelities.values() if len(jobs) >= self.k or wait), None)
+            if ready is None:
+                break
+            self._run(ready[: self.k])
+        done, self.finished = self.finished, []
+        return done
+
+    def _run(self, jobs: list) -> None:
+        if self.threads:
+            import torch
+            torch.set_num_threads(self.threads)
+        rows = {job[0] for job in jobs}
+        self.queue = [job for job in self.queue if job[0] not in rows]
+        _, _, n_ft, seed = jobs[0]
+        results = self.evaluate_many([job[1] for job in jobs], **fidelity_args(n_ft, seed))
+        self.finished += [(job[0], result) for job, result in zip(jobs, results)]
 
     def close(self) -> None:
         pass

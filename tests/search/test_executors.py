@@ -11,7 +11,7 @@ from autoda.compiler import check_policy
 from autoda.engine.train.data import load_dataset
 from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
 from autoda.engine.train.trainer import Recipe
-from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
+from autoda.search.executors import BatchedLocalExecutor, EvaluationSpec, LocalExecutor, ProcessExecutor
 from autoda.search.journal import Journal
 from autoda.search.run import new_config, open_run, run_search
 import crashing_tasks
@@ -224,3 +224,37 @@ def test_ray_only_options_need_the_ray_executor(tmp_path):
     result = CliRunner().invoke(cli, ["search", "--gpus-per-eval", "0.5", "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "--gpus-per-eval and --ray-address are for --executor ray" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_packed_evaluations_give_the_local_numbers(tmp_path):
+    local = search(tmp_path, "local", cpus_per_eval=1)
+    packed = search(tmp_path, "packed", cpus_per_eval=1, eval_batch=4)
+    assert [h for h, _, _ in packed] == [h for h, _, _ in local]  # one row per candidate, the same candidates
+    assert [f for _, f, _ in packed] == pytest.approx([f for _, f, _ in local], abs=0.01)
+
+
+def test_the_batched_executor_packs_k_of_one_fidelity_and_seed():
+    calls = []
+
+    def evaluate_many(policies, **fidelity):
+        calls.append((list(policies), fidelity))
+        return [f"result {p}" for p in policies]
+
+    executor = BatchedLocalExecutor(evaluate_many, 2)
+    executor.submit(0, "a")
+    assert executor.results() == [] and executor.pending() == 1
+    executor.submit(1, "b", seed=5)  # another seed: another batch
+    assert executor.results() == []
+    executor.submit(2, "c")
+    assert executor.results() == [(0, "result a"), (2, "result c")] and executor.pending() == 1
+    assert executor.results(wait=True) == [(1, "result b")] and executor.pending() == 0
+    assert calls == [(["a", "c"], {}), (["b"], {"seed": 5})]
+
+
+def test_packing_is_for_one_local_worker(tmp_path):
+    from click.testing import CliRunner
+
+    from autoda.cli import cli
+
+    result = CliRunner().invoke(cli, ["search", "--eval-batch", "4", "--workers", "2", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "--eval-batch packs candidates in this process" in result.output

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,10 +24,12 @@ import torch
 from ...compiler import CheckedPolicy, PolicyError, check_policy
 from ...errors import FailureKind, python_failure
 from ...files import write_atomic
-from ..augment.compiled import PolicyRuntimeError, PythonPolicyError
+from ..augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError
 from ..augment.standard import training_policy
 from ..augment.statistics import StatsError
 from .data import DataSplits
+from .models import CifarResNet
+from .packed import PackedTrainer
 from .trainer import Diverged, EpochLog, Recipe, Trainer, build_trainer
 
 
@@ -139,19 +141,12 @@ class FitnessEvaluator:
         ``seed`` (the setup's by default). The checkpoint is the one trained with the setup's
         seed whatever ``seed`` is: a search compares candidates from one starting point and
         draws fresh luck only for the fine-tune."""
-        n_ft = self.setup.n_ft if n_ft is None else n_ft
-        if isinstance(n_ft, bool) or not isinstance(n_ft, int) or n_ft < 1:
-            raise ValueError(f"n_ft must be a whole number of epochs >= 1, not {n_ft!r}")
+        n_ft = self._fine_tune_epochs(n_ft)
         start = time.perf_counter()
-
-        def failed(kind: FailureKind | str, message: str, policy_hash: str | None = None) -> FitnessResult:
-            failure = kind.value if isinstance(kind, FailureKind) else kind  # the journal's plain string
-            return FitnessResult(False, None, None, failure, message, time.perf_counter() - start, policy_hash)
-
         try:
             candidate = source if isinstance(source, CheckedPolicy) else self.check(source)
         except PolicyError as error:
-            return failed(FailureKind.COMPILE, error.render())
+            return _failed(error, start)
         waited = time.perf_counter()
         checkpoint = self.checkpoint()
         start += time.perf_counter() - waited  # training the shared checkpoint is no candidate's cost
@@ -161,15 +156,84 @@ class FitnessEvaluator:
             trainer.train(self.setup.e_ckp + n_ft,
                           lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
             validation = trainer.evaluate(self.data.val)
-        except PolicyError as error:  # the merged policy over budget, say
-            return failed(FailureKind.COMPILE, error.render(), candidate.hash)
-        except PythonPolicyError as error:  # a sandboxed Python policy: its own kinds (timeout, guard, ...)
-            return failed(python_failure(error.kind), str(error), candidate.hash)
-        except (PolicyRuntimeError, StatsError) as error:
-            return failed(FailureKind.RUNTIME, str(error), candidate.hash)
-        except Diverged as error:
-            return failed(FailureKind.NAN, str(error), candidate.hash)
-        except (RuntimeError, ValueError) as error:  # recorded, so one bad candidate never stops a search
-            return failed(FailureKind.ERROR, f"{type(error).__name__}: {error}", candidate.hash)
+        except CANDIDATE_FAILURES as error:  # recorded, so one bad candidate never stops a search
+            return _failed(error, start, candidate.hash)
         return FitnessResult(True, validation["all"], validation, None, None, time.perf_counter() - start,
                              candidate.hash, [asdict(e) for e in trainer.log])
+
+    def _fine_tune_epochs(self, n_ft: int | None) -> int:
+        n_ft = self.setup.n_ft if n_ft is None else n_ft
+        if isinstance(n_ft, bool) or not isinstance(n_ft, int) or n_ft < 1:
+            raise ValueError(f"n_ft must be a whole number of epochs >= 1, not {n_ft!r}")
+        return n_ft
+
+    # --- several candidates at once ------------------------------------------------------
+
+    def evaluate_many(self, sources: list, n_ft: int | None = None, seed: int | None = None) -> list[FitnessResult]:
+        """What ``evaluate`` gives each source (to float tolerance), the candidates
+        fine-tuned side by side as one packed network (autoda.engine.train.packed); one at a
+        time where the model does not pack. Each result's seconds are its share of the
+        wall time; a candidate that fails fails alone."""
+        n_ft = self._fine_tune_epochs(n_ft)
+        start = time.perf_counter()
+        results: list[FitnessResult | None] = [None] * len(sources)
+        live: dict[int, CheckedPolicy] = {}
+        for i, source in enumerate(sources):
+            try:
+                live[i] = source if isinstance(source, CheckedPolicy) else self.check(source)
+            except PolicyError as error:
+                results[i] = _failed(error, start)
+        template = self._trainer(self.base)
+        if len(live) < 2 or not isinstance(template.model, CifarResNet):
+            return [result or self.evaluate(live[i], n_ft, seed) for i, result in enumerate(results)]
+        waited = time.perf_counter()
+        checkpoint = self.checkpoint()
+        start += time.perf_counter() - waited
+        s, seed = self.setup, self.setup.seed if seed is None else seed
+        compiled: dict[int, CompiledPolicy] = {}
+        for i, candidate in live.items():
+            try:
+                compiled[i] = CompiledPolicy(training_policy(candidate, s.standard_augmentation),
+                                             self.data.num_classes, seed=seed)
+            except CANDIDATE_FAILURES as error:
+                results[i] = _failed(error, start, candidate.hash)
+        order = list(compiled)
+        try:
+            trainer = PackedTrainer(template.model, template.method, self.data, [compiled[i] for i in order],
+                                    s.recipe, s.device, seed)
+            trainer.load_state_dict(checkpoint)
+            trainer.train(s.e_ckp + n_ft)
+            validation = trainer.evaluate(self.data.val)
+        except (RuntimeError, ValueError) as error:  # the packed run as a whole (out of memory, say)
+            for i in order:
+                results[i] = _failed(error, start, live[i].hash)
+            return results
+        share = (time.perf_counter() - start) / max(1, len(order))
+        for j, i in enumerate(order):
+            error = trainer.failures[j]
+            if error is not None:
+                results[i] = replace(_failed(error, start, live[i].hash), seconds=share)
+            else:
+                results[i] = FitnessResult(True, validation[j]["all"], validation[j], None, None, share, live[i].hash,
+                                           [asdict(e) for e in trainer.logs[j]])
+        return results
+
+
+# What a candidate's fine-tune may raise, each recorded as its kind of failure (_failed)
+CANDIDATE_FAILURES = (PolicyError, PythonPolicyError, PolicyRuntimeError, StatsError, Diverged, RuntimeError,
+                      ValueError)
+
+
+def _failed(error: Exception, start: float, policy_hash: str | None = None) -> FitnessResult:
+    """The recorded failure for what a candidate raised."""
+    if isinstance(error, PolicyError):  # it does not check, or the merged policy is over budget
+        kind, message = FailureKind.COMPILE.value, error.render()
+    elif isinstance(error, PythonPolicyError):  # a sandboxed Python policy: its own kinds (timeout, guard, ...)
+        kind, message = python_failure(error.kind), str(error)
+    elif isinstance(error, (PolicyRuntimeError, StatsError)):
+        kind, message = FailureKind.RUNTIME.value, str(error)
+    elif isinstance(error, Diverged):
+        kind, message = FailureKind.NAN.value, str(error)
+    else:
+        kind, message = FailureKind.ERROR.value, f"{type(error).__name__}: {error}"
+    return FitnessResult(False, None, None, kind, message, time.perf_counter() - start, policy_hash)

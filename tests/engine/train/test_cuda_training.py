@@ -40,3 +40,17 @@ def test_a_fitness_evaluation_on_cuda(data, tmp_path):
     result = evaluator.evaluate("examples/policies/tail_curriculum.dsl")
     assert result.ok, result.message
     assert 0 <= result.fitness <= 1 and result.seconds > 0
+
+
+def test_a_packed_fine_tune_on_cuda_matches_separate_ones(data, tmp_path):
+    """bf16 autocast rounds differently in a grouped convolution: close, not equal."""
+    setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(4, batch_size=32, lr=0.05), seed=0, e_ckp=2, n_ft=2,
+                         device="cuda")
+    evaluator = FitnessEvaluator(data, setup, tmp_path)
+    policies = ["examples/policies/none.dsl", "examples/policies/rank_scaled.dsl", "examples/policies/cuda.dsl"]
+    together = evaluator.evaluate_many(policies)
+    for policy, packed in zip(policies, together):
+        alone = evaluator.evaluate(policy)
+        assert packed.ok and alone.ok, (packed.message, alone.message)
+        assert packed.epochs[-1]["loss"] == pytest.approx(alone.epochs[-1]["loss"], rel=0.05)
+        assert packed.fitness == pytest.approx(alone.fitness, abs=0.05)
