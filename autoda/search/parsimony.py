@@ -91,8 +91,17 @@ def _idle(stage: ast.Stage) -> bool:
 
 
 def _drop_idle_stages(policy: ast.Policy) -> ast.Policy:
+    """The stages that change images; a policy none of whose stages does is `identity`
+    (the form `none` has), so the search sees it as what it is."""
     kept = tuple(s for s in policy.stages if not _idle(s))
-    return dataclasses.replace(policy, stages=kept) if kept else policy  # a policy keeps one stage
+    if not kept and not (len(policy.stages) == 1 and _is_identity(policy.stages[0])):
+        kept = (ast.Fixed(ast.OpRef("identity"), None, None),)
+    return dataclasses.replace(policy, stages=kept) if kept else policy
+
+
+def _is_identity(stage: ast.Stage) -> bool:
+    return isinstance(stage, ast.Fixed) and stage.op.name == "identity" and stage.magnitude is None \
+        and stage.probability is None
 
 
 def _drop_default_clauses(policy: ast.Policy) -> ast.Policy:
@@ -130,6 +139,8 @@ def _folded(e: ast.Expr) -> ast.Expr | None:
             return e.left
         if (e.op == "+" and _is(e.left, 0) or e.op == "*" and _is(e.left, 1)) and isinstance(e.left.value, int):
             return e.right
+    if isinstance(e, ast.Binary) and e.op == "-" and e.left == e.right and not _draws(e):
+        return ast.Num(0)  # x - x (a draw is fresh on each side: uniform(0, 1) - uniform(0, 1) stays)
     if isinstance(e, ast.Unary) and isinstance(e.operand, ast.Unary) and e.operand.op == e.op:
         return e.operand.operand  # --x, not not x
     if isinstance(e, ast.Call) and e.args and isinstance(e.args[0], ast.Call) and e.args[0].func == e.func:
@@ -189,9 +200,10 @@ def simplify(checked: CheckedPolicy, max_cost: float) -> CheckedPolicy:
     """``checked`` without the pieces that do nothing: stages that change no image (the
     identity op, probability 0, magnitude 0, count or weight 0), clauses that say the
     default (probability 1, a constant weight), identity arithmetic (``x + 0``, ``x * 1``,
-    ``x ** 1``, ``--x``, ``abs(abs(x))``, a clip of a clip to the same bounds, a where or
+    ``x ** 1``, ``x - x``, ``--x``, ``abs(abs(x))``, a clip of a clip to the same bounds, a where or
     conditional on a literal), expressions that are always one number (the range
-    analysis says so) written as that number, and epoch statements and state no stage depends on. Each
+    analysis says so) written as that number, and epoch statements and state no stage depends on;
+    a policy none of whose stages changes an image becomes `identity`, as `none` is. Each
     step is kept only if the policy still checks, and code that draws random numbers is
     never dropped. The result behaves as ``checked`` does: exactly (the same images for
     the same seed) unless a stage was dropped, in distribution when one was (each stage

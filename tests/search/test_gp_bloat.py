@@ -88,6 +88,19 @@ def test_simplify_drops_stages_that_change_no_image():
     assert simplify(only, 64) is only  # a policy keeps a stage
 
 
+@pytest.mark.parametrize("text", [
+    "policy p\nper sample:\n    brightness(0)\n    cutout(0.3) with probability 0\n",
+    "policy p\nper sample:\n    posterize(clip(train_loss, 0, 1)) with probability clip(rank - rank, 0, 1)\n",
+    "policy p\nstate s: float in [0, 1] = 0\nevery epoch:\n    s = clip(s + 0.1, 0, 1)\n"
+    "per sample:\n    rotate(clip(s - s, 0, 1))\n",
+])
+def test_a_policy_that_changes_no_image_simplifies_to_none(text):
+    """Such offspring were evaluated as new candidates, to score exactly as `none` does."""
+    none = autoda.check_policy(example_policies()["none"])
+    simple = simplify(autoda.check_policy(text), 64)
+    assert simple.canonical == "policy p\n\nper sample:\n    identity\n" and simple.hash == none.hash
+
+
 def test_simplify_writes_an_expression_that_is_always_one_number_as_that_number():
     """What a search's offspring look like after GP's constant mutations: bounds that pin an
     expression, a probability that is always 0 (so its stage goes)."""
