@@ -30,7 +30,7 @@ from .data import DataSplits, ImageSet
 from .methods import Method
 from .metrics import per_class_accuracy, summary
 from .models import CifarResNet
-from .trainer import Diverged, EpochLog, Recipe, _channel_moments
+from .trainer import Diverged, EpochLog, Recipe, _channel_moments, class_sums
 
 # what a candidate's policy may raise in a fine-tune: it fails alone (FitnessEvaluator
 # records each kind as a separate evaluation would; a RuntimeError or ValueError from a
@@ -208,32 +208,12 @@ class PackedTrainer:
             group["lr"] = lr
         g = torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + epoch)
         order = torch.randperm(len(self.labels), generator=g, device=self.device)
-        seen = torch.bincount(self.labels[order], minlength=c).double()
-        zeros = lambda: torch.zeros(self.k, c, dtype=torch.float64, device=self.device)  # noqa: E731
-        correct, loss_sum, feat_sum = zeros(), zeros(), zeros()
+        seen = class_sums(self.labels[order], torch.ones(len(order), dtype=torch.float64, device=self.device), c)
+        sums = torch.zeros(self.k, 3, c, dtype=torch.float64, device=self.device)  # per copy: correct, loss, norm
         self.model.train()
         for begin in range(0, len(order), recipe.batch_size):
-            index = order[begin:begin + recipe.batch_size]
-            labels, images = self.labels[index], self.images[index]
-            batch = torch.cat([self._view(i, images, labels) for i in range(self.k)], dim=1)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
-                features = self.model.embed(batch)
-                logits = self.model.classifier(features)
-            total = logits.new_zeros(())
-            with torch.no_grad():
-                norms = features.detach().float().norm(dim=-1).double()
-            for i in range(self.k):
-                per_sample, loss = self.method.loss(logits[:, i].float(), labels, epoch)
-                if self.failures[i] is None:
-                    total = total + loss
-                with torch.no_grad():
-                    hit = (self.method.predict(logits[:, i]) == labels).double()
-                    correct[i] += torch.bincount(labels, weights=hit, minlength=c)
-                    loss_sum[i] += torch.bincount(labels, weights=per_sample.detach().double(), minlength=c)
-                    feat_sum[i] += torch.bincount(labels, weights=norms[:, i], minlength=c)
-            self.optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            self.optimizer.step()
+            self.step(order[begin:begin + recipe.batch_size], epoch, sums)
+        correct, loss_sum, feat_sum = sums.unbind(dim=1)
         totals = (loss_sum.sum(dim=1) / len(order)).tolist()  # the one sync of the epoch
         seconds = time.perf_counter() - start
         n = seen.clamp(min=1)
@@ -248,6 +228,29 @@ class PackedTrainer:
             self.logs[i].append(EpochLog(epoch, totals[i], float(correct[i].sum()) / len(order), lr, seconds,
                                          len(order) / seconds))
         self.epoch += 1
+
+    def step(self, index: torch.Tensor, epoch: int, sums: torch.Tensor) -> None:
+        """One batch for every copy (Trainer.step's, K at once), adding to ``sums`` (K x 3 x C)."""
+        labels, images = self.labels[index], self.images[index]
+        batch = torch.cat([self._view(i, images, labels) for i in range(self.k)], dim=1)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
+            features = self.model.embed(batch)
+            logits = self.model.classifier(features)
+        total = logits.new_zeros((), dtype=torch.float32)
+        rows = []
+        for i in range(self.k):
+            per_sample, loss = self.method.loss(logits[:, i].float(), labels, epoch)
+            if self.failures[i] is None:
+                total = total + loss
+            rows.append(per_sample.detach().double())
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            hits = torch.stack([self.method.predict(logits[:, i]) == labels for i in range(self.k)]).double()
+            norms = features.detach().float().norm(dim=-1).double().T  # K x B
+            values = torch.stack([hits, torch.stack(rows), norms], dim=1)  # K x 3 x B
+            sums += (values @ F.one_hot(labels, sums.shape[2]).double())
 
     def train(self, until: int) -> None:
         while self.epoch < until and self.alive():

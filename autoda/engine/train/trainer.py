@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ...compiler import CheckedPolicy
 from ...errors import AutodaError, FailureKind
@@ -88,6 +89,13 @@ def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Ten
     mean = total / n
     std = (square / n - mean ** 2).clamp(min=1e-12).sqrt()
     return mean.float().view(1, 3, 1, 1), std.float().view(1, 3, 1, 1)
+
+
+def class_sums(labels: torch.Tensor, values: torch.Tensor, classes: int) -> torch.Tensor:
+    """Per-class sums of ``values`` (N, or N x K) over samples with ``labels``: (C,) or
+    (C, K). A one-hot product, not torch.bincount, which on CUDA reads the largest label
+    back to the host: a synchronisation in every batch."""
+    return F.one_hot(labels, classes).to(values.dtype).T @ values
 
 
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
@@ -169,27 +177,12 @@ class Trainer:
         order = torch.randperm(len(self.labels), generator=g, device=self.device)
         if max_batches is not None:
             order = order[: max_batches * recipe.batch_size]
-        seen = torch.bincount(self.labels[order], minlength=c).double()
-        correct = torch.zeros(c, dtype=torch.float64, device=self.device)
-        loss_sum = torch.zeros(c, dtype=torch.float64, device=self.device)
-        feat_sum = torch.zeros(c, dtype=torch.float64, device=self.device)
+        seen = class_sums(self.labels[order], torch.ones(len(order), dtype=torch.float64, device=self.device), c)
+        sums = torch.zeros(3, c, dtype=torch.float64, device=self.device)  # correct, loss and feature norm
         self.model.train()
         for begin in range(0, len(order), recipe.batch_size):
-            index = order[begin:begin + recipe.batch_size]
-            labels = self.labels[index]
-            images = self.normalise(self.policy(self.images[index], labels))
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
-                features = self.model.embed(images)
-                logits = self.model.classifier(features)
-            per_sample, loss = self.method.loss(logits.float(), labels, epoch)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            with torch.no_grad():  # per-class sums stay on the device: no sync per batch
-                hit = (self.method.predict(logits) == labels).double()
-                correct += torch.bincount(labels, weights=hit, minlength=c)
-                loss_sum += torch.bincount(labels, weights=per_sample.detach().double(), minlength=c)
-                feat_sum += torch.bincount(labels, weights=features.detach().float().norm(dim=1).double(), minlength=c)
+            self.step(order[begin:begin + recipe.batch_size], epoch, sums)
+        correct, loss_sum, feat_sum = sums
         total_loss = float(loss_sum.sum()) / len(order)  # the one sync of the epoch
         if not math.isfinite(total_loss):
             raise Diverged(f"the training loss is {total_loss} in epoch {epoch}")
@@ -202,6 +195,25 @@ class Trainer:
         entry = EpochLog(epoch, total_loss, float(correct.sum()) / len(order), lr, seconds, len(order) / seconds)
         self.log.append(entry)
         return entry
+
+    def step(self, index: torch.Tensor, epoch: int, sums: torch.Tensor) -> None:
+        """One training batch (the images at ``index``), adding its per-class correct
+        predictions, losses and feature norms to ``sums`` (3 x C) on the device: nothing
+        here waits for the device (a test holds it to that)."""
+        labels = self.labels[index]
+        images = self.normalise(self.policy(self.images[index], labels))
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
+            features = self.model.embed(images)
+            logits = self.model.classifier(features)
+        per_sample, loss = self.method.loss(logits.float(), labels, epoch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            hit = (self.method.predict(logits) == labels).double()
+            norms = features.detach().float().norm(dim=1).double()
+            sums += class_sums(labels, torch.stack([hit, per_sample.detach().double(), norms], dim=1),
+                               sums.shape[1]).T
 
     def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None) -> None:
         while self.epoch < until:

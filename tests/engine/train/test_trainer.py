@@ -9,7 +9,9 @@ from autoda.engine.train.data import load_dataset
 from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
 from autoda.engine.train.methods import make_method
 from autoda.engine.train.models import build_model
+from autoda.engine.train.packed import PackedTrainer, pack
 from autoda.engine.train.trainer import Recipe, Trainer
+from sync_guard import NoHostSync
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,30 @@ class _RunsOnLoad:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("method", ["ce", "ldam-drw", "bs"])
+@pytest.mark.parametrize("packed", [False, True], ids=["one", "packed"])
+def test_a_training_batch_waits_for_nothing(data, method, packed):
+    """Trainer.step and PackedTrainer.step: no value read back to the host, no bincount
+    (which reads one back on CUDA); the per-class sums still add up."""
+    one = trainer(data, method, policy="examples/policies/rank_scaled.dsl")
+    one.policy.update_epoch(one.stats)
+    if packed:
+        policies = [CompiledPolicy(with_standard(autoda.check_policy(p)), data.num_classes, seed=0)
+                    for p in ("examples/policies/rank_scaled.dsl", "examples/policies/cuda.dsl")]
+        for p in policies:
+            p.update_epoch(one.stats)
+        run = PackedTrainer(one.model, one.method, data, policies, one.recipe, torch.device("cpu"))
+        run.model.load_state_dict(pack([one.model.state_dict()] * 2))
+        sums = torch.zeros(2, 3, data.num_classes, dtype=torch.float64)
+    else:
+        run, sums = one, torch.zeros(3, data.num_classes, dtype=torch.float64)
+    run.normalise(data.train.images[:1])  # the channel moments, computed once before training
+    index = torch.arange(32)
+    with NoHostSync():
+        run.step(index, 0, sums)
+    labels = data.train.labels[index]
+    per_class = torch.bincount(labels, minlength=data.num_classes)
+    counted = sums[..., 0, :] if packed else sums[0]
+    assert torch.all(counted <= per_class) and torch.all(sums >= 0)

@@ -1,4 +1,5 @@
-"""A CPU-side check for host synchronisation and data-dependent work in the per-batch path.
+"""A CPU-side check for host synchronisation and data-dependent work in the per-batch path
+(of a compiled policy, of a training step).
 
 On CUDA, torch.cuda.set_sync_debug_mode catches synchronising calls. On the CPU nothing
 synchronises, so this mode refuses what would: converting a tensor to a Python value,
@@ -12,8 +13,9 @@ from collections import Counter
 import torch
 from torch.overrides import TorchFunctionMode
 
+# bincount: on CUDA it reads the largest value back to size its result
 FORBIDDEN = {"item", "tolist", "__bool__", "__int__", "__float__", "__index__", "nonzero", "cpu",
-             "numpy", "masked_select", "argwhere", "unique", "nonzero_static", "any_", "all_"}
+             "numpy", "masked_select", "argwhere", "unique", "nonzero_static", "any_", "all_", "bincount"}
 
 
 class HostSyncError(AssertionError):
