@@ -1,7 +1,9 @@
-# best of cifar10-lt-small-ce-search: fitness 0.3877 +- 0.0135 (mean balanced validation accuracy over 3 seeds after 25 fine-tune epochs), candidate 49, mutate in generation 5
-# idea: added a rotate stage
-policy none_h9d871a "from none_h933879: added a rotate stage"
+# best of cifar10-lt-small-ce-search2: fitness 0.3865 +- 0.0059 (mean balanced validation accuracy over 3 seeds after 25 fine-tune epochs), candidate 21, crossover in generation 2
+# idea: no crossover checked; randaugment mutated: added flip_lr to the op list
+policy randaugment_h25b892 "from randaugment: added flip_lr to the op list"
 
 per sample:
-    rotate(clip(feat_norm + 54.9885916698272, 0, 1)) with probability clip(prev_train_acc, 0, 1)
-    brightness(clip(floor(-20), 0.558, 0.559)) with probability clip(train_loss ** 0, 0.887, 0.618)
+    apply 2 of [identity, autocontrast, equalize, rotate, solarize, color, posterize,
+                contrast, brightness, sharpness, flip_lr, shear_x, shear_y, translate_x,
+                translate_y]
+        magnitude 0.3
