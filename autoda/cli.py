@@ -427,8 +427,7 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--cpus-per-eval", type=click.IntRange(min=1),
               help="Torch threads (and Ray CPUs) per evaluation [local: cores / workers; ray: 1].")
 @click.option("--eval-batch", type=click.IntRange(min=1),
-              help="Candidates fine-tuned at once as one packed network, in this process [8 on a GPU with a CIFAR "
-                   "ResNet, else 1].")
+              help="Candidates fine-tuned at once as one packed network, in this process [1].")
 @click.option("--gpus-per-eval", type=click.FloatRange(min=0),
               help="Ray: GPUs per evaluation, fractional for small models [0].")
 @click.option("--ray-address", help="Ray: the cluster to join [start a local one].")
@@ -568,10 +567,7 @@ def _search_line(run_dir: Path, config, resumed: bool) -> str:
 
 
 def _packed(config) -> str:
-    from .search.config import default_eval_batch
-
-    e, t = config.executor, config.training
-    k = e.eval_batch or (default_eval_batch(t.device, t.net) if e.kind == "local" and e.workers == 1 else 1)
+    k = config.executor.eval_batch or 1
     return f", {k} candidates packed into one fine-tune" if k > 1 else ""
 
 

@@ -270,14 +270,9 @@ class ExecutorConfig:
     gpus_per_eval: float = 0.0  # Ray only
     ray_address: str | None = None  # Ray only: the cluster to join [start a local one]
     retries: int = 2  # of an evaluation whose worker died
-    eval_batch: int | None = None  # candidates fine-tuned at once as one packed network [auto: default_eval_batch]
-
-
-def default_eval_batch(device: str, net: str) -> int:
-    """Candidates packed into one fine-tune when --eval-batch is not given: on a GPU a CIFAR
-    ResNet's batch leaves most of the device idle, so 8 share it; a CPU's cores are busy
-    with one (and a network that does not pack runs one at a time anyway)."""
-    return 8 if device.startswith("cuda") and net.startswith("resnet") and net != "resnet50" else 1
+    # candidates fine-tuned at once as one packed network; 1 until the GPU suite has measured
+    # where packing pays and that it runs there
+    eval_batch: int | None = None
 
 
 # --- the run -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..policies import PolicyNotFound, example_policies, resolve_policy
 from .executors import BatchedLocalExecutor, EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
 from .journal import Journal, JournalError
-from .config import ConfigError, ExecutorConfig, RunConfig, SearchConfig, default_eval_batch
+from .config import ConfigError, ExecutorConfig, RunConfig, SearchConfig
 from .llm import LLMClient, LLMSettings, LLMSetupError
 from .loop import Progress, Search
 from .prompting import TaskContext
@@ -182,10 +182,8 @@ def make_executor(settings: ExecutorConfig, data_args: dict, data, evaluator):
     arguments of load_dataset that gave ``data``."""
     workers = settings.workers
     if settings.kind == "local" and workers == 1:
-        setup = evaluator.setup
-        k = settings.eval_batch or default_eval_batch(setup.device, setup.model)
-        if k > 1:
-            return BatchedLocalExecutor(evaluator.evaluate_many, k, settings.cpus_per_eval)
+        if (settings.eval_batch or 1) > 1:
+            return BatchedLocalExecutor(evaluator.evaluate_many, settings.eval_batch, settings.cpus_per_eval)
         return LocalExecutor(evaluator.evaluate, settings.cpus_per_eval)
     threads = settings.cpus_per_eval or (1 if settings.kind == "ray" else default_threads(workers))
     spec = EvaluationSpec(data_args, evaluator.setup, str(evaluator.cache_dir), threads)
