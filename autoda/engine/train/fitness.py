@@ -48,8 +48,8 @@ class FitnessSetup:
     standard_augmentation: bool = True
     device: str = "cpu"
     # the policy the shared checkpoint trains with (policy text; None: the base augmentation
-    # alone): a checkpoint that has not yet memorised its training set leaves a short
-    # fine-tune room to show what augmentation does
+    # alone), for benchmarks/fitness_fidelity.py, which measures what that does to the
+    # fitness (for CE on cifar10-lt-small: nothing good, docs/benchmarks.md)
     checkpoint_policy: str | None = None
 
 
