@@ -29,7 +29,7 @@ from ..augment.standard import training_policy
 from ..augment.statistics import StatsError
 from .data import DataSplits
 from .models import CifarResNet
-from .packed import PackedTrainer
+from .packed import CANDIDATE_ERRORS, PackedTrainer
 from .trainer import Diverged, EpochLog, Recipe, Trainer, build_trainer
 
 
@@ -219,9 +219,9 @@ class FitnessEvaluator:
         return results
 
 
-# What a candidate's fine-tune may raise, each recorded as its kind of failure (_failed)
-CANDIDATE_FAILURES = (PolicyError, PythonPolicyError, PolicyRuntimeError, StatsError, Diverged, RuntimeError,
-                      ValueError)
+# What a candidate's fine-tune may raise, each recorded as its kind of failure (_failed):
+# what its policy may raise (which a packed fine-tune catches copy by copy), or a NaN loss
+CANDIDATE_FAILURES = CANDIDATE_ERRORS + (Diverged,)
 
 
 def _failed(error: Exception, start: float, policy_hash: str | None = None) -> FitnessResult:

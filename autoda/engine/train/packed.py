@@ -30,7 +30,7 @@ from .data import DataSplits, ImageSet
 from .methods import Method
 from .metrics import per_class_accuracy, summary
 from .models import CifarResNet
-from .trainer import Diverged, EpochLog, Recipe, _channel_moments, class_sums
+from .trainer import Diverged, EpochLog, Recipe, _channel_moments, class_sums, normalised
 
 # what a candidate's policy may raise in a fine-tune: it fails alone (FitnessEvaluator
 # records each kind as a separate evaluation would; a RuntimeError or ValueError from a
@@ -178,9 +178,7 @@ class PackedTrainer:
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         if self.moments is None:
             self.moments = _channel_moments(self.images)
-        mean, std = self.moments
-        x = (images.float().div_(255) - mean) / std
-        return x.contiguous(memory_format=torch.channels_last) if self.gpu else x
+        return normalised(images, *self.moments, self.gpu)
 
     def alive(self) -> list[int]:
         return [i for i, failure in enumerate(self.failures) if failure is None]
@@ -193,7 +191,7 @@ class PackedTrainer:
                 return self.normalise(self.policies[i](images, labels))
             except CANDIDATE_ERRORS as error:
                 self.failures[i] = error
-        return self.normalise(images.clone())
+        return self.normalise(images)
 
     def run_epoch(self) -> None:
         epoch, recipe, c = self.epoch, self.recipe, len(self.counts)
@@ -249,8 +247,7 @@ class PackedTrainer:
         with torch.no_grad():
             hits = torch.stack([self.method.predict(logits[:, i]) == labels for i in range(self.k)]).double()
             norms = features.detach().float().norm(dim=-1).double().T  # K x B
-            values = torch.stack([hits, torch.stack(rows), norms], dim=1)  # K x 3 x B
-            sums += (values @ F.one_hot(labels, sums.shape[2]).double())
+            sums += class_sums(labels, torch.stack([hits, torch.stack(rows), norms], dim=1), sums.shape[2])
 
     def train(self, until: int) -> None:
         while self.epoch < until and self.alive():

@@ -92,10 +92,17 @@ def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Ten
 
 
 def class_sums(labels: torch.Tensor, values: torch.Tensor, classes: int) -> torch.Tensor:
-    """Per-class sums of ``values`` (N, or N x K) over samples with ``labels``: (C,) or
-    (C, K). A one-hot product, not torch.bincount, which on CUDA reads the largest label
-    back to the host: a synchronisation in every batch."""
-    return F.one_hot(labels, classes).to(values.dtype).T @ values
+    """Per-class sums of ``values`` (..., N; the samples last) over the samples' ``labels``
+    (N): (..., C). A one-hot product, not torch.bincount, which on CUDA reads the largest
+    label back to the host: a synchronisation in every batch."""
+    return values @ F.one_hot(labels, classes).to(values.dtype)
+
+
+def normalised(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """uint8 images as the network takes them: in [0, 1], standardised per channel (a new
+    tensor: ``float`` copies), channels_last on a GPU."""
+    x = (images.float().div_(255) - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
@@ -160,9 +167,7 @@ class Trainer:
     # --- training ------------------------------------------------------------------------
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        mean, std = self._normalisation()
-        x = (images.float().div_(255) - mean) / std
-        return x.contiguous(memory_format=torch.channels_last) if self.gpu else x
+        return normalised(images, *self._normalisation(), self.gpu)
 
     def run_epoch(self, max_batches: int | None = None) -> EpochLog:
         """One epoch: the policy's epoch update, then every training image once (or the
@@ -212,8 +217,7 @@ class Trainer:
         with torch.no_grad():
             hit = (self.method.predict(logits) == labels).double()
             norms = features.detach().float().norm(dim=1).double()
-            sums += class_sums(labels, torch.stack([hit, per_sample.detach().double(), norms], dim=1),
-                               sums.shape[1]).T
+            sums += class_sums(labels, torch.stack([hit, per_sample.detach().double(), norms]), sums.shape[1])
 
     def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None) -> None:
         while self.epoch < until:
