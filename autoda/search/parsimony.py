@@ -93,15 +93,8 @@ def _idle(stage: ast.Stage) -> bool:
 def _drop_idle_stages(policy: ast.Policy) -> ast.Policy:
     """The stages that change images; a policy none of whose stages does is `identity`
     (the form `none` has), so the search sees it as what it is."""
-    kept = tuple(s for s in policy.stages if not _idle(s))
-    if not kept and not (len(policy.stages) == 1 and _is_identity(policy.stages[0])):
-        kept = (ast.Fixed(ast.OpRef("identity"), None, None),)
-    return dataclasses.replace(policy, stages=kept) if kept else policy
-
-
-def _is_identity(stage: ast.Stage) -> bool:
-    return isinstance(stage, ast.Fixed) and stage.op.name == "identity" and stage.magnitude is None \
-        and stage.probability is None
+    kept = tuple(s for s in policy.stages if not _idle(s)) or (ast.Fixed(ast.OpRef("identity"), None, None),)
+    return dataclasses.replace(policy, stages=kept)  # `none` itself comes back equal: _kept keeps it as it was
 
 
 def _drop_default_clauses(policy: ast.Policy) -> ast.Policy:
