@@ -15,47 +15,35 @@ warm-up run at each K. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 import autoda
-from autoda.engine.train.data import load_dataset
-from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
 from autoda.engine.train.trainer import Recipe
 from autoda.files import write_json
 from autoda.policies import example_policies
+import lt_data
 
 ROOT = Path(__file__).resolve().parents[1]
-ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ARCHIVE)
-    parser.add_argument("--dataset", choices=("folder", "synthetic"), default="folder")
-    parser.add_argument("--net", default="resnet32")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    lt_data.add_options(parser)
     parser.add_argument("--e-ckp", type=int, default=50)
     parser.add_argument("--n-ft", type=int, default=20, help="the fine-tune length evaluations per hour are for")
     parser.add_argument("--sweep-epochs", type=int, default=1, help="fine-tune epochs timed at each K")
     parser.add_argument("--k", default="1,4,8,16,32")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "packed_fitness.json")
     args = parser.parse_args()
-    if args.dataset == "folder" and not args.data.exists():
-        sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
     sizes = [int(k) for k in args.k.split(",")]
     device = torch.device(args.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    cache = args.cache_dir or default_cache_dir()
-    data = load_dataset(args.dataset, str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
+    data, cache, where = lt_data.load(args)
     setup = FitnessSetup("ce", args.net, Recipe(), 0, args.e_ckp, args.sweep_epochs, device=args.device)
     evaluator = FitnessEvaluator(data, setup, cache)
     evaluator.checkpoint()  # shared by every candidate: not timed

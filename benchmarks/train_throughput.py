@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -39,15 +38,14 @@ sys.path.insert(0, str(ROOT))
 import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
 from autoda.engine.augment.standard import with_standard  # noqa: E402
-from autoda.engine.train.data import load_dataset  # noqa: E402
-from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup, default_cache_dir  # noqa: E402
+from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup  # noqa: E402
 from autoda.engine.train.models import build_model  # noqa: E402
 from autoda.engine.train.trainer import Recipe, Trainer, build_trainer  # noqa: E402
 from autoda.policies import example_policies  # noqa: E402
 from aug_throughput import per_sample_op  # noqa: E402
+import lt_data  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
-ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 class PerSampleDataset(torch.utils.data.Dataset):
@@ -100,25 +98,16 @@ def autoda_epoch(trainer: Trainer, batches: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ARCHIVE)
-    parser.add_argument("--dataset", choices=("folder", "synthetic"), default="folder")
-    parser.add_argument("--net", default="resnet32")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    lt_data.add_options(parser)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
     parser.add_argument("--e-ckp", type=int, default=1)
     parser.add_argument("--n-ft", type=int, default=1)
-    parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "train_throughput.json")
     args = parser.parse_args()
-    if args.dataset == "folder" and not args.data.exists():
-        sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
+    data, cache, where = lt_data.load(args)
     device = torch.device(args.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    cache = args.cache_dir or default_cache_dir()
-    data = load_dataset(args.dataset, str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
     name = "CIFAR-10-LT IR 100" if args.dataset == "folder" else "synthetic, IR 100"
     print(f"device {where}; torch {torch.__version__}; torchvision {torchvision.__version__}; {name}: "
           f"{data.sizes()}; {args.net}, batch 128; median of {args.repeats} runs of {args.batches} batches "

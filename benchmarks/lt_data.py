@@ -1,0 +1,38 @@
+"""What the training benchmarks share: the CIFAR-10-LT data options (the JPEG archive in
+../shared/data, or the synthetic set for a toy run), the device option and its name."""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from autoda.engine.train.data import DataSplits, load_dataset
+from autoda.engine.train.fitness import default_cache_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """--data, --dataset, --net, --device and --cache-dir."""
+    parser.add_argument("--data", type=Path, default=ARCHIVE)
+    parser.add_argument("--dataset", choices=("folder", "synthetic"), default="folder")
+    parser.add_argument("--net", default="resnet32")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--cache-dir", type=Path, default=None)
+
+
+def load(args: argparse.Namespace) -> tuple[DataSplits, Path, str]:
+    """(CIFAR-10-LT at IR 100 or the synthetic set, the cache folder, the device's name);
+    one line and exit 1 when the archive is missing."""
+    if args.dataset == "folder" and not args.data.exists():
+        sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
+    device = torch.device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    cache = args.cache_dir or default_cache_dir()
+    data = load_dataset(args.dataset, str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
+    return data, cache, where
