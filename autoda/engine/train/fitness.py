@@ -30,7 +30,7 @@ from ..augment.statistics import StatsError
 from .data import DataSplits
 from .models import CifarResNet
 from .packed import CANDIDATE_ERRORS, PackedTrainer
-from .trainer import Diverged, EpochLog, Recipe, Trainer, build_trainer
+from .trainer import Diverged, EpochLog, Recipe, Trainer, build_network, build_trainer
 
 
 def default_cache_dir() -> Path:
@@ -183,13 +183,14 @@ class FitnessEvaluator:
                 live[i] = source if isinstance(source, CheckedPolicy) else self.check(source)
             except PolicyError as error:
                 results[i] = _failed(error, start)
-        template = self._trainer(self.base)
-        if len(live) < 2 or not isinstance(template.model, CifarResNet):
+        s = self.setup
+        model, method = build_network(self.data, s.method, s.model, s.recipe, s.device)  # the shape to pack
+        if len(live) < 2 or not isinstance(model, CifarResNet):
             return [result or self.evaluate(live[i], n_ft, seed) for i, result in enumerate(results)]
         waited = time.perf_counter()
         checkpoint = self.checkpoint()
         start += time.perf_counter() - waited
-        s, seed = self.setup, self.setup.seed if seed is None else seed
+        seed = s.seed if seed is None else seed
         compiled: dict[int, CompiledPolicy] = {}
         for i, candidate in live.items():
             try:
@@ -199,7 +200,7 @@ class FitnessEvaluator:
                 results[i] = _failed(error, start, candidate.hash)
         order = list(compiled)
         try:
-            trainer = PackedTrainer(template.model, template.method, self.data, [compiled[i] for i in order],
+            trainer = PackedTrainer(model, method, self.data, [compiled[i] for i in order],
                                     s.recipe, s.device, seed)
             trainer.load_state_dict(checkpoint)
             trainer.train(s.e_ckp + n_ft)

@@ -105,12 +105,18 @@ def normalised(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, chan
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
+def build_network(data: DataSplits, method: str, model: str, recipe: Recipe,
+                  device: torch.device | str) -> tuple[torch.nn.Module, Method]:
+    """The network (its classifier the method's) and the method, its class counts on the device."""
+    fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
+    return build_model(model, data.num_classes, normed=fitted.normed_classifier), fitted
+
+
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
                   device: torch.device | str, seed: int = 0) -> Trainer:
     """A fresh trainer: seeded model initialisation, the method's classifier, the compiled policy."""
     torch.manual_seed(seed)
-    fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
-    network = build_model(model, data.num_classes, normed=fitted.normed_classifier)
+    network, fitted = build_network(data, method, model, recipe, device)
     return Trainer(network, fitted, data, CompiledPolicy(policy, data.num_classes, seed=seed), recipe,
                    torch.device(device), seed)
 
