@@ -22,11 +22,13 @@ from . import __version__
 from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import PolicyError
 from .compiler.cost import DEFAULT_BUDGET
+from .compiler.decode_grammar import FORMATS as GRAMMAR_FORMATS
 from .compiler.source import MAX_SOURCE_BYTES
 from .errors import AutodaError
 from .files import write_atomic, write_json
 from .policies import LANGUAGES, check_policy
 from .presets import HAND_DESIGNED, PRESET_NAMES, PRESETS
+from .search.constrain import MODES as CONSTRAIN_MODES
 from .secrets import shown
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
@@ -217,6 +219,21 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
         click.echo(f"{count} of {len(inputs)} polic{'y' if len(inputs) == 1 else 'ies'} failed to compile",
                    err=True)
         sys.exit(1)
+
+
+@cli.command("grammar")
+@click.option("--format", "grammar_format", type=click.Choice(GRAMMAR_FORMATS), default="gbnf",
+              show_default=True,
+              help="gbnf: llama.cpp's server; ebnf: vLLM's structured outputs and XGrammar; "
+                   "lark: llguidance and OpenAI's custom tools.")
+@click.option("--policy-only", is_flag=True,
+              help="The policy text alone, without the answer's IDEA line and fence.")
+def grammar_command(grammar_format: str, policy_only: bool) -> None:
+    """Print the grammar a model server constrains its decoding to: an answer (the IDEA
+    line, then a fenced policy) that always parses. `autoda search --constrain` sends it."""
+    from .compiler.decode_grammar import decode_grammar, render
+
+    click.echo(render(decode_grammar(answer=not policy_only), grammar_format), nl=False)
 
 
 @cli.command("preview")
@@ -447,6 +464,10 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--api-key", help="The LLM endpoint's key [OPENAI_API_KEY].")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per LLM call.")
 @click.option("--temperature", type=click.FloatRange(min=0), help="The LLM's sampling temperature.")
+@click.option("--constrain", type=click.Choice(CONSTRAIN_MODES), default="auto",
+              show_default=True,
+              help="Hold the LLM's answers to the policy grammar: gbnf (llama.cpp), vllm (structured outputs), "
+                   "openai (custom tools); auto probes the endpoint once and falls back to none.")
 def search_command(**o) -> None:
     """Search for a policy: evolve with an LLM or offline genetic programming, or ask once.
 
@@ -485,13 +506,16 @@ def _llm_settings(o: dict):
     from .search.llm import LLMSettings, LLMSetupError
 
     model = o["llm_model"] or os.environ.get("AUTODA_MODEL")
+    if o["policy_lang"] == "python" and o["constrain"] not in ("auto", "none"):
+        raise click.UsageError(f"--constrain {o['constrain']} holds answers to the policy language's grammar; "
+                               "Python policies (--policy-lang python) are not constrained")
     if model in NETS:  # `--model resnet8`, meant for the network, would have started an LLM search
         named = "--llm-model/--model" if o["llm_model"] else "AUTODA_MODEL"
         raise click.UsageError(f"{named} {model!r} names a network, not an LLM: choose the network with "
                                f"--net {model}, and the LLM with --llm-model (or AUTODA_MODEL)")
     try:
         llm = LLMSettings.resolve(o["llm_model"], o["base_url"], o["api_key"], timeout=o["timeout"],
-                                  temperature=o["temperature"])
+                                  temperature=o["temperature"], constrain=o["constrain"])
     except LLMSetupError as error:
         raise click.UsageError(shown(error)) from None
     if o["api_key"]:
@@ -838,6 +862,37 @@ def runs_show(run_dir: str, top: int) -> None:
             click.echo(leaderboard_table(journal, shown(run_dir), top))
         finally:
             journal.close()
+
+
+@cli.group("llm")
+def llm_group() -> None:
+    """A local LLM for the search (the local-llm extra)."""
+
+
+@llm_group.command("serve")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False),
+              help="A GGUF model file [the bundled SmolLM2-135M-Instruct].")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--ctx", "context", type=click.IntRange(min=512), default=8192, show_default=True,
+              help="Context length in tokens (the system prompt is about 5,000).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads [llama.cpp's choice].")
+def llm_serve(model_path: str | None, host: str, port: int, context: int, threads: int | None) -> None:
+    """Serve a local model at an OpenAI-compatible endpoint until Ctrl-C; then search
+    with --base-url http://HOST:PORT/v1 --llm-model local."""
+    import subprocess
+
+    from .search.local_server import LocalServerError, child_environment, resolve_model, server_command
+
+    try:
+        path = resolve_model(model_path)
+    except LocalServerError as error:
+        fail(error)
+    click.echo(shown(f"serving {path.name} at http://{host}:{port}/v1 as model 'local'; "
+                     f"search with --base-url http://{host}:{port}/v1 --llm-model local"), err=True)
+    code = subprocess.call(server_command(path, host, port, context, threads), env=child_environment())
+    if code not in (0, -2, 130):  # 130 / SIGINT: Ctrl-C, the way it is meant to stop
+        fail(f"the local server exited with code {code}")
 
 
 def main() -> None:

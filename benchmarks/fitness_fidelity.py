@@ -13,8 +13,9 @@ setting, so a preset's choice rests on a measurement.
         --verdict benchmarks/results/cifar10_lt_small/verdict.json \\
         --out benchmarks/results/cifar10_lt_small/fidelity_ce.json
 
-A setting is E_CKP:N_FT[:POLICY] (POLICY: an example's name or a file; the checkpoint
-trains with it on top of the base augmentation). Each setting's checkpoint is cached as
+A setting is E_CKP:N_FT[:POLICY][@EPOCHS] (POLICY: an example's name or a file; the
+checkpoint trains with it on top of the base augmentation; EPOCHS: the schedule's length,
+the preset's by default, so 0:60@60 is a whole 60-epoch schedule trained from scratch). Each setting's checkpoint is cached as
 the search caches it, so a setting the search used costs only its fine-tunes.
 """
 from __future__ import annotations
@@ -36,11 +37,15 @@ from autoda.policies import check_policy, resolve_policy
 from autoda.presets import PRESETS
 
 
-def parse_setting(text: str) -> tuple[int, int, str | None]:
-    parts = text.split(":")
-    if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"a setting is E_CKP:N_FT[:POLICY], not {text!r}")
-    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else None
+def parse_setting(text: str) -> tuple[int, int, str | None, int | None]:
+    head, _, epochs = text.partition("@")
+    parts = head.split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else None, int(epochs) if epochs else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a setting is E_CKP:N_FT[:POLICY][@EPOCHS], not {text!r}") from None
 
 
 def scratch_gains(verdict_path: str | None, method: str) -> dict[str, float]:
@@ -75,33 +80,33 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     data = load_dataset(options["dataset"], args.data_root or options["data_root"], options["imb_ratio"], seed=0,
                         max_per_class=options.get("max_per_class"))
-    recipe = Recipe.for_epochs(options["epochs"], batch_size=options["batch_size"], lr=options["lr"])
     scratch = scratch_gains(args.verdict, args.method)
     texts = {name: resolve_policy(name)[1] for name in policies}
     results = {"device": f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
                "torch": torch.__version__, "python": platform.python_version(), "preset": args.preset,
                "method": args.method, "net": options["net"], "epochs": options["epochs"], "seeds": seeds,
                "scratch_gain": scratch, "settings": []}
-    for e_ckp, n_ft, ckp_policy in args.settings:
+    for e_ckp, n_ft, ckp_policy, epochs in args.settings:
+        recipe = Recipe.for_epochs(epochs or options["epochs"], batch_size=options["batch_size"], lr=options["lr"])
+        label = f"{e_ckp}:{n_ft}" + (f":{ckp_policy}" if ckp_policy else "") + (f"@{epochs}" if epochs else "")
         ckp_text = None if ckp_policy is None else resolve_policy(ckp_policy)[1]
         setup = FitnessSetup(args.method, options["net"], recipe, 0, e_ckp, n_ft, checkpoint_policy=ckp_text)
         evaluator = FitnessEvaluator(data, setup, args.cache, check=check_policy)
         start = time.perf_counter()
         evaluator.checkpoint()
         checkpoint_seconds = time.perf_counter() - start
-        print(f"{e_ckp}:{n_ft}: checkpoint ready ({checkpoint_seconds:.0f} s)", flush=True)
+        print(f"{label}: checkpoint ready ({checkpoint_seconds:.0f} s)", flush=True)
         fitness: dict[str, list[float]] = {}
         seconds: list[float] = []
         for seed in seeds:
             for name in policies:
                 result = evaluator.evaluate(texts[name], seed=seed)
                 if not result.ok:
-                    raise SystemExit(f"{name} at {e_ckp}:{n_ft} failed: {result.message}")
+                    raise SystemExit(f"{name} at {label} failed: {result.message}")
                 fitness.setdefault(name, []).append(100 * result.fitness)
                 seconds.append(result.seconds)
-                print(f"  {e_ckp}:{n_ft} seed {seed} {name}: {100 * result.fitness:.2f} ({result.seconds:.0f} s)", flush=True)
-        label = f"{e_ckp}:{n_ft}" + (f":{ckp_policy}" if ckp_policy else "")
-        row = {"setting": label, "e_ckp": e_ckp, "n_ft": n_ft, "checkpoint_policy": ckp_policy,
+                print(f"  {label} seed {seed} {name}: {100 * result.fitness:.2f} ({result.seconds:.0f} s)", flush=True)
+        row = {"setting": label, "e_ckp": e_ckp, "n_ft": n_ft, "checkpoint_policy": ckp_policy, "epochs": recipe.epochs,
                "checkpoint_seconds": round(checkpoint_seconds, 1), "fine_tune_seconds": round(statistics.median(seconds), 1),
                "fitness": {p: [round(v, 2) for v in vs] for p, vs in fitness.items()}, "policies": {}}
         noise = statistics.mean(mean_std(vs)[1] for vs in fitness.values())

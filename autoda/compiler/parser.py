@@ -65,6 +65,17 @@ def grammar_text() -> str:
     return resource_text("autoda.grammar", "policy.lark")
 
 
+def grammar_rules() -> tuple[list[tuple[str, str | None, tuple[tuple[str, bool], ...]]], dict[str, tuple[str, str]]]:
+    """The grammar as the parser runs it, for decode_grammar: its rules in plain BNF (Lark
+    expands ``?``, ``*`` and ``[...]`` into alternatives and helper rules named
+    ``__RULE_star_N``), each ``(rule, alias, ((symbol, is_token), ...))``, and its tokens,
+    each name to ``("string", text)`` or ``("regex", pattern)``."""
+    lark = _lark()
+    rules = [(str(r.origin.name), r.alias, tuple((str(s.name), s.is_term) for s in r.expansion)) for r in lark.rules]
+    tokens = {t.name: ("string" if t.pattern.type == "str" else "regex", t.pattern.value) for t in lark.terminals}
+    return rules, tokens
+
+
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark(grammar_text(), parser="lalr", strict=True, postlex=_Newlines(),

@@ -89,6 +89,20 @@ def content_text(content: object) -> str:
     raise BadCompletion(f"the answer's content is {_kind(content)}, not text")
 
 
+def tool_input(calls: object) -> str:
+    """The input of the first tool call, where the answer came as one (constrained decoding
+    through OpenAI's custom tools: autoda.search.constrain): a custom tool's ``input``, or
+    a function's ``arguments``; empty when there is none."""
+    if not isinstance(calls, list) or not calls or not isinstance(calls[0], dict):
+        return ""
+    call = calls[0]
+    for kind, field in (("custom", "input"), ("function", "arguments")):
+        part = call.get(kind)
+        if isinstance(part, dict) and isinstance(part.get(field), str):
+            return part[field]
+    return ""
+
+
 def clean_text(text: str) -> str:
     """Valid UTF-8 (lone surrogates from JSON escapes replaced), capped, redacted."""
     text = text.encode("utf-8", "replace").decode("utf-8")
@@ -130,7 +144,7 @@ def read_completion(body: bytes, content_type: str | None = None, header_id: str
         raise BadCompletion(f"the answer's first choice is {_kind(choice)}, not an object")
     message = choice.get("message")
     if isinstance(message, dict):
-        answer = content_text(message.get("content"))
+        answer = content_text(message.get("content")) or tool_input(message.get("tool_calls"))
     elif message is None and isinstance(choice.get("text"), str):  # a text-completion server
         answer = choice["text"]
     else:

@@ -23,6 +23,7 @@ from typing import Callable
 
 from ..catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
 from ..errors import AutodaError
+from .constrain import MODES
 from .llm import LLMSettings
 
 
@@ -75,7 +76,7 @@ _EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_ev
              "eval_batch": _optional(_whole(1))}
 # a stored LLM record: the model, and (optional) what LLMSettings.public() wrote beside it
 _LLM = {"model": lambda v: isinstance(v, str), "base_url": _text, "timeout": _number(0, above=True),
-        "retries": _whole(0), "temperature": _number(0), "max_tokens": _whole(1)}
+        "retries": _whole(0), "temperature": _number(0), "max_tokens": _whole(1), "constrain": _one_of(*MODES)}
 
 
 def _problems(stored: dict) -> list[str]:
@@ -405,7 +406,7 @@ class RunConfig:
         that is not one."""
         if given is not None or self.proposer != "llm" or self.llm is None:
             return given
-        return LLMSettings.resolve(self.llm.model, base_url or self.llm.base_url, api_key)
+        return LLMSettings.resolve(self.llm.model, base_url or self.llm.base_url, api_key, constrain=self.llm.constrain)
 
 
 def _section(kind: type, values: object):

@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS candidates (
     propose_seconds REAL, eval_seconds REAL, created REAL NOT NULL, finished REAL,
     final INTEGER NOT NULL DEFAULT 0,  -- 1 on the row that ends its slot (evaluated, or out of attempts)
     fidelity INTEGER,                  -- the highest fine-tune epochs it was evaluated at; fitness is there
-    fitness_std REAL, fitness_n INTEGER  -- over its evaluations at that fidelity (fitness is their mean)
+    fitness_std REAL, fitness_n INTEGER,  -- over its evaluations at that fidelity (fitness is their mean)
+    constrained TEXT                   -- the grammar form an LLM's answer was held to; NULL: unconstrained
 );
 CREATE INDEX IF NOT EXISTS by_hash ON candidates (policy_hash);
 CREATE INDEX IF NOT EXISTS by_slot ON candidates (generation, slot);
@@ -80,7 +81,7 @@ CREATE INDEX IF NOT EXISTS by_candidate ON evaluations (candidate);
 _ADDED_COLUMNS = {"final": "INTEGER NOT NULL DEFAULT 0", "request_id": "TEXT", "diagnostics": "TEXT",
                   "propose_seconds": "REAL", "eval_seconds": "REAL", "finished": "REAL",
                   "tokens_prompt": "INTEGER NOT NULL DEFAULT 0", "tokens_completion": "INTEGER NOT NULL DEFAULT 0",
-                  "fidelity": "INTEGER", "fitness_std": "REAL", "fitness_n": "INTEGER"}
+                  "fidelity": "INTEGER", "fitness_std": "REAL", "fitness_n": "INTEGER", "constrained": "TEXT"}
 _REQUIRED_COLUMNS = {"id", "generation", "slot", "attempt", "operator", "parents", "proposer", "status"}
 
 # the SQL twins of _count and _fitness below, for the aggregates

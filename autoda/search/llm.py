@@ -19,13 +19,14 @@ import socket
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import openai
 
 from ..errors import AutodaError, FailureKind
 from ..secrets import MARK, protect, redact
 from .completion import BadCompletion, read_completion
+from .constrain import PROBE_PROMPT, PROBE_TOKENS, forms_to_try, honoured, probe_fields, request_fields
 
 TIMEOUT_SECONDS = 120.0  # the whole call, retries included
 RETRIES = 2  # for 429, 5xx, dropped connections and cut-off answers, with backoff
@@ -108,6 +109,7 @@ class LLMSettings:
     retries: int = RETRIES
     temperature: float = TEMPERATURE
     max_tokens: int = MAX_TOKENS
+    constrain: str = "none"  # a mode of autoda.search.constrain: how answers are held to the grammar
 
     @classmethod
     def resolve(cls, model: str | None, base_url: str | None, api_key: str | None, **overrides) -> "LLMSettings | None":
@@ -128,7 +130,8 @@ class LLMSettings:
         """What the journal records: everything but the key (and credentials in the URL: a
         resumed run that needs them is given --llm-model and --base-url again)."""
         return {"model": self.model, "base_url": public_url(self.base_url), "timeout": self.timeout,
-                "retries": self.retries, "temperature": self.temperature, "max_tokens": self.max_tokens}
+                "retries": self.retries, "temperature": self.temperature, "max_tokens": self.max_tokens,
+                "constrain": self.constrain}
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class Completion:
     completion_tokens: int
     request_id: str | None
     seconds: float
+    constrained: str | None = None  # the grammar form the answer was held to (autoda.search.constrain)
 
 
 def _retry_after(response) -> float | None:
@@ -152,9 +156,10 @@ class _Attempt:
     the thread give up: a flag it checks between chunks, and its socket shut down, which
     ends a blocked read at once."""
 
-    def __init__(self, client: openai.OpenAI, settings: LLMSettings, messages: list[dict], deadline: float,
-                 late: str) -> None:
+    def __init__(self, client: openai.OpenAI, settings: LLMSettings, messages: list[dict], fields: dict,
+                 deadline: float, late: str) -> None:
         self.client, self.settings, self.messages, self.deadline = client, settings, messages, deadline
+        self.fields = fields  # the request's arguments beside the model and messages
         self.late = late  # what a timeout says: whose deadline it was
         self.done = threading.Event()
         self.aborted = False
@@ -198,8 +203,7 @@ class _Attempt:
     def _request(self):
         remaining = max(0.001, self.deadline - time.monotonic())
         with self.client.chat.completions.with_streaming_response.create(
-                model=self.settings.model, messages=self.messages, temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens, timeout=remaining) as response:
+                model=self.settings.model, messages=self.messages, timeout=remaining, **self.fields) as response:
             raw = response.http_response
             stream = raw.extensions.get("network_stream")
             self.socket = stream.get_extra_info("socket") if stream is not None else None
@@ -242,13 +246,60 @@ class LLMClient:
                                         timeout=settings.timeout, max_retries=0)
         except Exception as error:  # noqa: BLE001 - whatever the client refuses to start with
             raise LLMSetupError(redact(f"cannot set up the LLM client: {error}")) from None
+        forms_to_try(settings.constrain, settings.base_url)  # ValueError for an unknown mode, before any call
+        self.form: str | None = None  # the grammar form answers are held to, once settled
+        self.settled = settings.constrain == "none"
+        self.note = "constrained decoding: off (--constrain none)"
+
+    def settle(self) -> str:
+        """Find the grammar form the endpoint honours for the settings' --constrain (one
+        short probe per form tried) and use it from now on; one line saying what was found.
+        LLMSetupError when an explicitly asked form is not honoured; LLMError when the
+        endpoint cannot be reached at all."""
+        if self.settled:
+            return self.note
+        mode, tried, refused = self.settings.constrain, [], False
+        for form in forms_to_try(mode, self.settings.base_url):
+            tried.append(form)
+            try:
+                answer = self._probe(probe_fields(form))
+            except LLMError as error:
+                if error.kind != FailureKind.API:  # unreachable, overloaded, too slow: no form can tell
+                    raise
+                refused = True  # the endpoint refused the field, or refuses every request: see below
+                continue
+            if honoured(answer.text):
+                self.form, self.settled = form, True
+                self.note = f"constrained decoding: the endpoint takes the policy grammar as {form}"
+                return self.note
+        if refused:  # a plain request must work, or the search cannot: say why now, not per candidate
+            self._probe({})
+        if mode != "auto" and mode != "none":
+            raise LLMSetupError(f"--constrain {mode}: the endpoint did not apply the grammar ({', '.join(tried)} "
+                                "tried); use --constrain auto to find what it takes, or none")
+        self.settled = True
+        self.note = ("constrained decoding: off (--constrain none)" if mode == "none" else
+                     f"constrained decoding: the endpoint takes no grammar ({', '.join(tried)} tried); "
+                     "answers are unconstrained and repaired as usual")
+        return self.note
+
+    def _probe(self, fields: dict) -> Completion:
+        return self._call([{"role": "user", "content": PROBE_PROMPT}],
+                          {"temperature": 0, "max_tokens": PROBE_TOKENS, **fields}, None, self.settings.timeout)
 
     def complete(self, messages: list[dict], deadline: float | None = None) -> Completion:
         """One answer within the timeout, retries included, and by ``deadline`` (a
-        time.monotonic() value: the search's own time budget) when one is given."""
+        time.monotonic() value: the search's own time budget) when one is given; held to
+        the policy grammar where the endpoint takes it (settle)."""
+        self.settle()
+        fields = {"temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
+                  **request_fields(self.form)}
+        return replace(self._call(messages, fields, deadline, self.settings.timeout), constrained=self.form)
+
+    def _call(self, messages: list[dict], fields: dict, deadline: float | None, timeout: float) -> Completion:
         start = time.monotonic()
-        end = start + self.settings.timeout
-        late = f"no complete answer within {self.settings.timeout:g} s"
+        end = start + timeout
+        late = f"no complete answer within {timeout:g} s"
         if deadline is not None and deadline < end:
             end, late = deadline, "the search's time budget (--max-time) ran out before a complete answer"
         messages = [{**m, "content": redact(m["content"])} for m in messages]  # no key goes into a prompt
@@ -256,7 +307,7 @@ class LLMClient:
         while True:
             if time.monotonic() >= end:
                 raise LLMError(FailureKind.TIMEOUT, late)
-            result = _Attempt(self.client, self.settings, messages, end, late).run()
+            result = _Attempt(self.client, self.settings, messages, fields, end, late).run()
             if not isinstance(result, BaseException):
                 return Completion(result.text, result.prompt_tokens, result.completion_tokens, result.request_id,
                                   time.monotonic() - start)

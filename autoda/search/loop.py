@@ -377,7 +377,7 @@ class Search:
             prompt=proposal.prompt, response=proposal.response, policy_text=text,
             idea=proposal.idea or (extract_idea(proposal.response, text) if proposal.response else None),
             tokens_prompt=proposal.tokens_prompt, tokens_completion=proposal.tokens_completion,
-            request_id=proposal.request_id, propose_seconds=proposal.seconds)
+            request_id=proposal.request_id, propose_seconds=proposal.seconds, constrained=proposal.constrained)
         if proposal.error is not None:
             self.journal.update(row, status="failed", failure=proposal.error, message=proposal.message)
             return row, None, None  # a transport failure: start the conversation again

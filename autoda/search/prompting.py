@@ -59,12 +59,16 @@ def describe(candidate: Candidate, label: str, language: str = "dsl") -> str:
 
 
 def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl") -> str:
+    """The operator's request, ending with the answer's format: the system prompt gives it
+    too, but a small model reads the end of a long conversation best."""
     if operator == "crossover":
         body = "\n\n".join(describe(p, f"Policy {chr(65 + i)}", language) for i, p in enumerate(parents))
-        return template("crossover", language).substitute(parents=body).strip()
-    if operator == "mutate":
-        return template("mutate", language).substitute(parent=describe(parents[0], "Policy", language)).strip()
-    return template(operator, language).substitute().strip()  # initialise, simple
+        request = template("crossover", language).substitute(parents=body)
+    elif operator == "mutate":
+        request = template("mutate", language).substitute(parent=describe(parents[0], "Policy", language))
+    else:  # initialise, simple
+        request = template(operator, language).substitute()
+    return f"{request.strip()}\n\n{template('answer', language).substitute().strip()}"
 
 
 def follow_up(kind: str, diagnostics: str = "", language: str = "dsl") -> str:

@@ -35,6 +35,7 @@ class Proposal:
     seconds: float = 0.0
     error: str | None = None  # a FailureKind's value when there is no answer at all (the journal's failure)
     message: str | None = None
+    constrained: str | None = None  # the grammar form an LLM's answer was held to (autoda.search.constrain)
 
 
 class Proposer(Protocol):
@@ -65,7 +66,7 @@ class LLMProposer:
         self.messages.append({"role": "assistant", "content": completion.text})
         return Proposal(completion.text, prompt, tokens_prompt=completion.prompt_tokens,
                         tokens_completion=completion.completion_tokens, request_id=completion.request_id,
-                        seconds=completion.seconds)
+                        seconds=completion.seconds, constrained=completion.constrained)
 
     def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
         self.messages = [{"role": "system", "content": self.system}]

@@ -7,7 +7,7 @@ import contextlib
 import errno
 import sqlite3
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -18,7 +18,7 @@ from .executors import BatchedLocalExecutor, EvaluationSpec, LocalExecutor, Proc
 from .gp import GeneticProgramming
 from .journal import Journal, JournalError
 from .config import ConfigError, ExecutorConfig, RunConfig, SearchConfig
-from .llm import LLMClient, LLMSettings, LLMSetupError
+from .llm import LLMClient, LLMError, LLMSettings, LLMSetupError
 from .loop import Progress, Search
 from .prompting import TaskContext
 from .proposers import LLMProposer, OfflineProposer
@@ -120,10 +120,14 @@ def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSetti
         journal.set_meta("train_counts", data.train.counts().tolist())  # for reports
         journal.set_meta("class_names", list(data.train.class_names))
         proposer = _proposer(config, data, llm)
+        note = _settle_constraint(proposer, journal)
         executor = make_executor(config.executor, config.data_args(), data, evaluator)
         try:
-            outcome = Search(journal, executor, proposer, config.search, on_progress, n_ft=config.training.n_ft,
-                             seed=config.training.seed).run()
+            search = Search(journal, executor, proposer, config.search, on_progress, n_ft=config.training.n_ft,
+                            seed=config.training.seed)
+            if note and on_progress:
+                on_progress(search.progress, note)
+            outcome = search.run()
         finally:
             executor.close()
     except BaseException:
@@ -154,7 +158,8 @@ def _proposer(config: RunConfig, data, llm: LLMSettings | None):
                            "--api-key as the endpoint needs")
         task = TaskContext(task_line(data), t.net, t.method, t.e_ckp, t.n_ft, search.policy_lang)
         try:
-            return LLMProposer(LLMClient(llm), task)
+            # the grammar is the policy language's: Python answers are never constrained
+            return LLMProposer(LLMClient(replace(llm, constrain="none") if search.policy_lang == "python" else llm), task)
         except LLMSetupError as error:
             raise RunError(str(error)) from None
     if search.policy_lang != "dsl":
@@ -164,6 +169,20 @@ def _proposer(config: RunConfig, data, llm: LLMSettings | None):
     # with --diversity, offspring are simplified and held to about twice the largest example's size (bloat)
     bounded = {"simplify": True, "max_size": 120} if search.diversity else {}
     return OfflineProposer(GeneticProgramming(seeds, search.max_cost, **bounded))
+
+
+def _settle_constraint(proposer, journal: Journal) -> str | None:
+    """Before the first candidate: which grammar the LLM endpoint takes (--constrain; a
+    probe or a few), journaled, and a line saying so. An endpoint that cannot be reached
+    or refuses every request stops the run here, with its reason, not once per candidate."""
+    if not isinstance(proposer, LLMProposer):
+        return None
+    try:
+        note = proposer.client.settle()
+    except (LLMError, LLMSetupError) as error:
+        raise RunError(f"the LLM endpoint cannot be used: {error}") from None
+    journal.set_meta("constrained", proposer.client.form or "none")
+    return note
 
 
 def _check_device(device: str) -> None:

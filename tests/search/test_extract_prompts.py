@@ -33,7 +33,7 @@ def test_the_idea_line_or_else_the_description():
 
 
 @pytest.mark.parametrize("name", ["system", "task", "initialise", "crossover", "mutate", "repair", "missing",
-                                  "duplicate", "simple"])
+                                  "duplicate", "simple", "answer"])
 def test_every_template_file_exists_and_names_its_placeholders(name):
     placeholders = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(template(name).template)
                     if m.group("named") or m.group("braced")}
@@ -47,6 +47,18 @@ def test_rendered_prompts_have_no_placeholders_left():
     for name in ("task", "reference", "dataset", "model", "method", "e_ckp", "n_ft", "diagnostics"):
         assert f"${name}" not in text
     assert "policy tail_curriculum" in text  # the language reference's example came along
+
+
+@pytest.mark.parametrize("operator", ["initialise", "crossover", "mutate", "simple"])
+def test_every_operator_prompt_ends_with_the_answers_format_in_its_language(operator):
+    from autoda.search.journal import Candidate
+
+    parent = Candidate(1, 0, 0, 0, "initialise", [], "llm", "evaluated", POLICY, "h", "p", "flips", 0.4, {}, None,
+                       None, 0, 0, None, None, None, None)
+    dsl = operator_prompt(operator, [parent, parent])
+    assert dsl.endswith("in one ```policy\nblock. Give the policy a new name.")
+    python = operator_prompt(operator, [parent, parent], "python")
+    assert python.endswith("defining `get_aug_type` in one\n```python block.") and "```policy" not in python
 
 
 PY_FUNCTION = ("import numpy as np\n\ndef get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, "

