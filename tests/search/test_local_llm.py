@@ -4,6 +4,7 @@ rest (the command's errors, the child's environment) runs everywhere."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -58,5 +59,5 @@ def test_the_server_starts_without_the_environments_secrets(monkeypatch) -> None
     environment = local_server.child_environment()
     assert not {"OPENAI_API_KEY", "HF_TOKEN", "HTTPS_PROXY"} & set(environment)
     assert environment["AUTODA_HARMLESS"] == "1" and environment["PATH"] == os.environ["PATH"]
-    command = local_server.server_command(local_server.Path("m.gguf"), "127.0.0.1", 8080, 4096, 2)
+    command = local_server.server_command(Path("m.gguf"), "127.0.0.1", 8080, 4096, 2)
     assert command[1:3] == ["-m", "llama_cpp.server"] and "--n_threads" in command and "127.0.0.1" in command
