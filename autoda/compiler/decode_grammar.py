@@ -421,13 +421,8 @@ def _arities() -> list[tuple[str, int]]:
 def _prune(rules: dict[str, Node], start: str) -> dict[str, Node]:
     """The rules reachable from ``start``, in their order (the parser's rules that the
     checker's replaced are left out)."""
-    seen, stack = set(), [start]
-    while stack:
-        rule = stack.pop()
-        if rule not in seen and rule in rules:
-            seen.add(rule)
-            stack.extend(_refs(rules[rule]))
-    return {name: body for name, body in rules.items() if name in seen}
+    kept = _reachable(rules, start)
+    return {name: body for name, body in rules.items() if name in kept}
 
 
 def _factor(node: Node) -> Node:
@@ -522,7 +517,7 @@ def render(grammar: DecodeGrammar, format: str) -> str:
     lines = [f"// the autoda policy language, for constrained decoding (autoda grammar --format {format})"
              if lark else f"# the autoda policy language, for constrained decoding (autoda grammar --format {format})"]
     if lark:
-        inner = {rule for rule in grammar.rules if rule not in _reachable(grammar, grammar.start, grammar.lexemes)}
+        inner = {rule for rule in grammar.rules if rule not in _reachable(grammar.rules, grammar.start, grammar.lexemes)}
         name = (lambda rule: rule.upper() if rule in grammar.lexemes else start if rule == grammar.start else rule)
         for rule, body in grammar.rules.items():
             if rule in grammar.lexemes:
@@ -535,16 +530,16 @@ def render(grammar: DecodeGrammar, format: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reachable(grammar: DecodeGrammar, start: str, stop: frozenset[str]) -> set[str]:
+def _reachable(rules: dict[str, Node], start: str, stop: frozenset[str] = frozenset()) -> set[str]:
     """The rules reachable from ``start``, not looking inside the rules in ``stop``."""
     seen, stack = set(), [start]
     while stack:
         rule = stack.pop()
-        if rule in seen:
+        if rule in seen or rule not in rules:
             continue
         seen.add(rule)
         if rule not in stop:
-            stack.extend(_refs(grammar.rules[rule]))
+            stack.extend(_refs(rules[rule]))
     return seen
 
 

@@ -159,7 +159,7 @@ def test_every_format_names_each_rule_once_and_starts_where_its_server_starts(gr
     assert len(names) == len(set(names))
     assert names[0] == ("start" if grammar_format == "lark" else "root")
     if grammar_format == "lark":  # the lexemes are terminals (their inner rules inlined into one regex)
-        kept = module._reachable(ANSWER, ANSWER.start, ANSWER.lexemes) - {ANSWER.start}
+        kept = module._reachable(ANSWER.rules, ANSWER.start, ANSWER.lexemes) - {ANSWER.start}
         assert set(names[1:]) == {r.upper() if r in ANSWER.lexemes else r for r in kept}
         assert {"IDENT", "NUMBER", "STRING", "IDEA"} <= set(names)
     else:
