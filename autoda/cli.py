@@ -22,7 +22,8 @@ from . import __version__
 from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import PolicyError
 from .compiler.cost import DEFAULT_BUDGET
-from .compiler.decode_grammar import FORMATS as GRAMMAR_FORMATS
+from .compiler.decode_grammar import NAMES as GRAMMAR_NAMES
+from .compiler.decode_render import FORMATS as GRAMMAR_FORMATS
 from .compiler.source import MAX_SOURCE_BYTES
 from .errors import AutodaError
 from .files import write_atomic, write_json
@@ -228,12 +229,17 @@ def compile_command(files: tuple[str, ...], emit: str, max_cost: float, policy_l
                    "lark: llguidance and OpenAI's custom tools.")
 @click.option("--policy-only", is_flag=True,
               help="The policy text alone, without the answer's IDEA line and fence.")
-def grammar_command(grammar_format: str, policy_only: bool) -> None:
+@click.option("--names", type=click.Choice(GRAMMAR_NAMES), default="declared", show_default=True,
+              help="declared: states are named s1, s2, ... and epoch values v1, v2, ..., and only what is "
+                   "declared is read; free: any name where the language takes one.")
+def grammar_command(grammar_format: str, policy_only: bool, names: str) -> None:
     """Print the grammar a model server constrains its decoding to: an answer (the IDEA
-    line, then a fenced policy) that always parses. `autoda search --constrain` sends it."""
-    from .compiler.decode_grammar import decode_grammar, render
+    line, then a fenced policy) that always parses. `autoda search --constrain` sends the
+    declared-names form."""
+    from .compiler.decode_grammar import decode_grammar
+    from .compiler.decode_render import render
 
-    click.echo(render(decode_grammar(answer=not policy_only), grammar_format), nl=False)
+    click.echo(render(decode_grammar(answer=not policy_only, names=names), grammar_format), nl=False)
 
 
 @cli.command("preview")
@@ -478,6 +484,11 @@ def search_command(**o) -> None:
             raise click.UsageError(f"--{option.replace('_', '-')} must be a number, not nan")
     if o["preset"] is not None and o["resume"]:
         raise click.UsageError("--preset sets up a new run; a resumed run keeps its own settings")
+    if o["preset"] is not None:  # the preset's settings for this method, where not given here
+        ctx = click.get_current_context()
+        for option, value in PRESETS[o["preset"]].search_options(o["method"]).items():
+            if ctx.get_parameter_source(option) is not click.core.ParameterSource.COMMANDLINE:
+                o[option] = value
     _preset_data(o["preset"], o["data_root"])
     llm = _llm_settings(o)
     overrides = _overrides(o)

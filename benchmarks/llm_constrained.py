@@ -76,13 +76,16 @@ def judge(answer: str, seen: set[str]) -> dict:
     return verdict
 
 
-def run_mode(base_url: str, constrain: str, prompts: list[list[dict]], seen: set[str], max_tokens: int,
-             timeout: float) -> dict:
+def run_mode(base_url: str, constrain: str, requests: list[tuple[str, list[Candidate]]], system: str,
+             seen: set[str], max_tokens: int, timeout: float) -> dict:
     client = LLMClient(LLMSettings(MODEL_ALIAS, base_url, timeout=timeout, retries=1, max_tokens=max_tokens,
                                    constrain=constrain))
     note = client.settle()
     rows = []
-    for i, messages in enumerate(prompts):
+    for i, (operator, parents) in enumerate(requests):
+        # as the search asks: a constrained answer's parents shown with the grammar's names
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": operator_prompt(operator, parents, declared=client.form is not None)}]
         try:
             answer = client.complete(messages)
         except LLMError as error:
@@ -90,9 +93,9 @@ def run_mode(base_url: str, constrain: str, prompts: list[list[dict]], seen: set
             continue
         row = judge(answer.text, seen)
         row.update(seconds=answer.seconds, tokens=answer.completion_tokens, prompt_tokens=answer.prompt_tokens,
-                   constrained=answer.constrained, operator=OPERATORS[i % len(OPERATORS)], answer=answer.text)
+                   constrained=answer.constrained, operator=operator, answer=answer.text)
         rows.append(row)
-        print(f"  {constrain:>5} {i + 1}/{len(prompts)} {row['operator']:<10} parses {row['parses']!s:<5} "
+        print(f"  {constrain:>5} {i + 1}/{len(requests)} {row['operator']:<10} parses {row['parses']!s:<5} "
               f"checks {row['checks']!s:<5} {answer.completion_tokens} tokens in {answer.seconds:.1f} s", flush=True)
     answered = [r for r in rows if "error" not in r]
     share = (lambda key: round(sum(r[key] for r in answered) / len(rows), 3)) if rows else (lambda key: None)
@@ -122,13 +125,11 @@ def main() -> None:
     model = resolve_model(args.model)
     parents = journal_parents(args.journal) if args.journal else example_parents()
     rng = random.Random(args.seed)
-    system = {"role": "system", "content": system_prompt(TASK)}
-    prompts = []
+    requests = []
     for i in range(args.n):
         operator = OPERATORS[i % len(OPERATORS)]
-        chosen = rng.sample(parents, 2) if operator == "crossover" else [rng.choice(parents)]
-        prompts.append([system, {"role": "user", "content": operator_prompt(operator, chosen)}])
-    known = {check_policy(text).hash for text in example_policies().values()} | {p.policy_hash for p in parents}
+        requests.append((operator, rng.sample(parents, 2) if operator == "crossover" else [rng.choice(parents)]))
+    known = {check_policy(text).hash for text in [*example_policies().values(), *(p.policy_text for p in parents)]}
     results = {"model": model.name, "llama_cpp_python": metadata.version("llama-cpp-python"),
                "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "cpus": os.cpu_count(),
                "python": platform.python_version(), "n": args.n, "max_tokens": args.max_tokens,
@@ -138,7 +139,8 @@ def main() -> None:
     with running_server(str(model), threads=args.threads, log=log) as base_url:
         print(f"{model.name} serving at {base_url}", flush=True)
         for mode in args.modes.split(","):
-            results["modes"].append(run_mode(base_url, mode, prompts, set(known), args.max_tokens, args.timeout))
+            results["modes"].append(run_mode(base_url, mode, requests, system_prompt(TASK), set(known), args.max_tokens,
+                                             args.timeout))
             write_json(args.out, results)  # after each mode: a stopped run keeps what it measured
     results["seconds"] = round(time.perf_counter() - started)
     write_json(args.out, results)

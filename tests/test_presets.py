@@ -110,3 +110,26 @@ def test_the_small_presets_data_is_the_1236_images_it_says(monkeypatch):
     assert data.train.counts().tolist() == longtail_counts(10, 500, 100) == [500, 299, 179, 107, 64, 38, 23, 13, 8, 5]
     assert data.sizes() == {"train": 1236, "val": 5000, "test": 5000}
     assert "1,236 train" in PRESETS["cifar10-lt-small"].summary
+
+
+@pytest.mark.parametrize("method,extra,fitness", [
+    ("ce", [], (80, 85)),  # the preset's fitness for CE
+    ("bs", [], (140, 25)),  # and for every other method
+    ("ce", ["--n-ft", "30"], (80, 30)),  # what the command line gives wins
+])
+def test_a_preset_search_takes_the_fitness_its_method_needs(method, extra, fitness, tmp_path, monkeypatch):
+    import autoda.cli as cli_module
+
+    made = {}
+
+    def stop(run_dir, config):  # the run's configuration is made: stop before any training
+        made["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli_module, "_open_run", stop)
+    result = run("search", "--preset", "cifar10-lt-small", "--method", method, "--dataset", "synthetic",
+                 "--data-root", str(tmp_path), "--out", str(tmp_path / "run"), *extra)
+    assert result.exit_code == 0, result.output
+    training = made["config"].training
+    assert (training.e_ckp, training.n_ft) == fitness
+    assert made["config"].search.max_time == PRESETS["cifar10-lt-small"].search["max_time"]

@@ -14,7 +14,7 @@ text -> tree is stable.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Iterator, Union
 
 
@@ -250,3 +250,33 @@ def stage_exprs(stage: Stage) -> Iterator[tuple[str, Expr]]:
             yield "magnitude", stage.magnitude
         if stage.probability is not None:
             yield "probability", stage.probability
+
+
+def rename(node, mapping: dict[str, str]):
+    """Every Name, state declaration, let and assignment renamed by ``mapping``."""
+    if isinstance(node, tuple):
+        return tuple(rename(v, mapping) for v in node)
+    if isinstance(node, Name):
+        return replace(node, id=mapping.get(node.id, node.id))
+    if isinstance(node, (StateDecl, Let, Assign)):
+        node = replace(node, name=mapping.get(node.name, node.name))
+    if is_dataclass(node) and not isinstance(node, Span):
+        changes = {f.name: rename(getattr(node, f.name), mapping) for f in fields(node)
+                   if f.name not in ("name", "span", "name_span")}
+        return replace(node, **changes)
+    return node
+
+
+def numbered_name(kind: str, index: int) -> str:
+    """The index-th (from 1) state's (``kind`` "state") or let's ("let") numbered name."""
+    return f"{'s' if kind == 'state' else 'v'}{index}"
+
+
+def numbered_names(policy: Policy) -> Policy:
+    """``policy`` with its states named s1, s2, ... and its lets v1, v2, ... in the order
+    declared: what it does does not depend on those names, so its behaviour hash is taken
+    of this form, and the declared-names decode grammar writes it."""
+    mapping = {d.name: numbered_name("state", i) for i, d in enumerate(policy.states, 1)}
+    lets = dict.fromkeys(s.name for s in policy.epoch or () if isinstance(s, Let))
+    mapping.update({name: numbered_name("let", j) for j, name in enumerate(lets, 1)})
+    return rename(policy, mapping)

@@ -17,25 +17,22 @@ place, or a token this module has no decode form for, fails here with a message,
 two grammars cannot drift apart silently.
 
 ``decode_grammar()`` is the grammar of a whole answer as the prompts ask for it (the
-``IDEA:`` line, then the policy in a fenced block); ``render(grammar, format)`` writes it
-as GBNF, EBNF or Lark.
+``IDEA:`` line, then the policy in a fenced block); decode_render writes it as GBNF, EBNF or
+Lark.
 """
 from __future__ import annotations
 
 import functools
-import json
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Union
 
 from ..class_stats import STATS
 from ..ops import OPS
+from . import ast
 from .functions import FUNCTIONS
 from .parser import grammar_rules
-
-FORMATS = ("gbnf", "ebnf", "lark")
-
 
 # --- the grammar, in a form each format is written from --------------------------------
 
@@ -72,6 +69,7 @@ class Rep:
     item: Node
     low: int
     high: int | None  # None: no upper bound
+    chain: bool = False  # the tails of an operator chain (a + b + ...), shortened at depth (_copy)
 
 
 Node = Union[Lit, Chars, Ref, Seq, Alt, Rep]
@@ -132,8 +130,9 @@ MAX_INDENT = 48  # spaces after a newline in an op list (inside brackets a newli
 # repetition belongs to; other repetitions are operator chains (a + b + ...).
 _MOST = {"start": 8,  # state declarations
          "epoch_section": 16,  # statements
-         "comparison": 2}  # comparisons in a chain
-_MOST_IN_A_CHAIN = 8
+         "comparison": 2,  # comparisons in a chain
+         "or_expr": 2, "and_expr": 2}  # no example joins more than two conditions
+_MOST_IN_A_CHAIN = 4  # terms in an operator chain (a + b + ...; the examples have at most three)
 MAX_NAME = 32  # characters in a name the model makes up
 MAX_DIGITS = 6  # either side of a number's point
 MAX_EXPONENT_DIGITS = 2  # 1e-06, as the canonical form writes small numbers
@@ -249,10 +248,18 @@ def _rule_name(lark_name: str) -> str:
     return lark_name.lstrip("_") if parent == lark_name else _rule_name(parent) + lark_name[2 + len(parent):]
 
 
-@functools.lru_cache(maxsize=2)
-def decode_grammar(answer: bool = True) -> DecodeGrammar:
+NAMES = ("declared", "free")
+
+
+@functools.lru_cache(maxsize=4)
+def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGrammar:
     """The decode grammar: of a whole answer (the IDEA line and a fenced policy) or, with
-    ``answer=False``, of the policy text alone."""
+    ``answer=False``, of the policy text alone. ``names``: ``declared`` (the default) reads
+    only names that are declared where they are read, its states named s1, s2, ... and
+    its epoch values v1, v2, ... in order (_declared_names, ast.numbered_names); ``free``
+    admits any name where the parser does, as every example is written."""
+    if names not in NAMES:
+        raise ValueError(f"unknown names {names!r}: one of {', '.join(NAMES)}")
     bnf, tokens = grammar_rules()
     literals = {v for k, v in tokens.values() if k == "string"}
     for kind, value in tokens.values():
@@ -301,10 +308,12 @@ def decode_grammar(answer: bool = True) -> DecodeGrammar:
                 items = sequence(expansion, place)
                 bases.append(seq(*([Lit(indent)] if indent else []), *items))
         body = alt(*bases)
-        most = _MOST.get(home if home != origin else "", _MOST_IN_A_CHAIN)
-        rules[_rule_name(origin)] = seq(body, Rep(alt(*tails), 0, most - 1)) if tails else body
+        most = _MOST.get(home, _MOST_IN_A_CHAIN)
+        rules[_rule_name(origin)] = seq(body, Rep(alt(*tails), 0, most - 1, chain=True)) if tails else body
     rules = {name: _factor(body) for name, body in rules.items()}
     rules = {**rules, **{name: _factor(body) for name, body in _checker_rules().items()}, **_lexical_rules(keywords)}
+    if names == "declared":
+        rules.update(_declared_names(rules))
     lexemes = frozenset({"ident", "number", "string", "idea"})
     if not answer:
         return DecodeGrammar(_prune(rules, "policy"), "policy", lexemes)
@@ -322,6 +331,33 @@ _MOST_STAGES = 4  # single-op stages before and after the apply stage
 _PREFIXES = 1  # unary minus or plus, or not, before an operand (- -x and not not x say nothing new)
 
 
+_SAMPLE_HEAD = seq(Lit("per"), _SPACE, Lit("sample"), _MAYBE_SPACE, Lit(":"), _NEWLINE)
+_PER_OP = seq(_SPACE, Lit("per"), _SPACE, Lit("op"))
+
+
+def _state_decl(name: Node, per_op: bool | None = None) -> Node:
+    """A state declaration of ``name`` whose range holds its initial value: [0, N] = 0,
+    [1, N] = 1 with N a whole number >= 1, and for a float [0, 1] = any number in it
+    (every example's state has one of these forms; a range that is empty or misses its
+    initial value, which small models write often, cannot be written). ``per_op``: a
+    state per op (True), not (False), or either (None)."""
+    per_op = (Rep(_PER_OP, 0, 1),) if per_op is None else (_PER_OP,) if per_op else ()
+    equals = seq(_MAYBE_SPACE, Lit("="), _MAYBE_SPACE)
+    top = seq(chars("123456789"), Rep(chars(string.digits), 0, MAX_DIGITS - 1))  # a whole number >= 1
+    unit = alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
+               seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))  # a number in [0, 1]
+
+    def ranged(kind: str, *bounds: tuple[Node, Node, Node]) -> Node:
+        return seq(Lit(kind), *per_op, _SPACE, Lit("in"), _MAYBE_SPACE, Lit("["), _MAYBE_SPACE, alt(*(
+            seq(lo, _MAYBE_SPACE, Lit(","), _MAYBE_SPACE, hi, _MAYBE_SPACE, Lit("]"), equals, init)
+            for lo, hi, init in bounds)))
+
+    from_zero, from_one = (Lit("0"), top, Lit("0")), (Lit("1"), top, Lit("1"))
+    return seq(Lit("state"), _SPACE, name, _MAYBE_SPACE, Lit(":"), _MAYBE_SPACE,
+               alt(ranged("int", from_zero, from_one), ranged("float", from_zero, from_one, (Lit("0"), Lit("1"), unit)),
+                   seq(Lit("bool"), *per_op, equals, alt(Lit("true"), Lit("false")))), _NEWLINE)
+
+
 def _checker_rules() -> dict[str, Node]:
     """Rules that replace the parser's where a rule of the checker is cheap to say, so
     that most of what the grammar admits also checks. Written here, not derived: each is a
@@ -334,22 +370,6 @@ def _checker_rules() -> dict[str, Node]:
     uniform only as a whole magnitude; an operand has at most one sign or `not` before it."""
     with_magnitude = sorted((op for op in OPS if OPS[op].param is not None), key=lambda o: (-len(o), o))
     without = sorted((op for op in OPS if OPS[op].param is None), key=lambda o: (-len(o), o))
-    equals = seq(_MAYBE_SPACE, Lit("="), _MAYBE_SPACE)
-    per_op = Rep(seq(_SPACE, Lit("per"), _SPACE, Lit("op")), 0, 1)
-    top = seq(chars("123456789"), Rep(chars(string.digits), 0, MAX_DIGITS - 1))  # a whole number >= 1
-    unit = alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
-               seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))  # a number in [0, 1]
-
-    def ranged(kind: str, *bounds: tuple[Node, Node, Node]) -> Node:
-        """A number state whose range holds its initial value: [0, N] = 0, [1, N] = 1 with N
-        a whole number >= 1, and for a float [0, 1] = any number in it (every example's
-        state has one of these forms; a range that is empty or misses its initial value,
-        which small models write often, cannot be written)."""
-        return seq(Lit(kind), per_op, _SPACE, Lit("in"), _MAYBE_SPACE, Lit("["), _MAYBE_SPACE, alt(*(
-            seq(lo, _MAYBE_SPACE, Lit(","), _MAYBE_SPACE, hi, _MAYBE_SPACE, Lit("]"), equals, init)
-            for lo, hi, init in bounds)))
-
-    from_zero, from_one = (Lit("0"), top, Lit("0")), (Lit("1"), top, Lit("1"))
 
     def op_list(first: Node, rest: Node) -> Node:
         return seq(Lit("["), _MAYBE_SPACE, first, Rep(seq(_MAYBE_SPACE, Lit(","), _LIST_BREAK, rest), 0, len(OPS) - 1),
@@ -379,14 +399,10 @@ def _checker_rules() -> dict[str, Node]:
                  _MAYBE_SPACE, Lit(")"))
              for name, arity in _arities() if name != "uniform"]
     return {
-        "state_decl": seq(Lit("state"), _SPACE, Ref("ident"), _MAYBE_SPACE, Lit(":"), _MAYBE_SPACE,
-                          alt(ranged("int", from_zero, from_one),
-                              ranged("float", from_zero, from_one, (Lit("0"), Lit("1"), unit)),
-                              seq(Lit("bool"), per_op, equals, alt(Lit("true"), Lit("false")))), _NEWLINE),
-        "sample_section": seq(Lit("per"), _SPACE, Lit("sample"), _MAYBE_SPACE, Lit(":"), _NEWLINE,
-                              alt(seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
-                                      Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
-                                  Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
+        "state_decl": _state_decl(Ref("ident")),
+        "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"), Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
+        "applied_stages": seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
+                              Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
         "apply_stage": seq(apply_head, alt(
             seq(some_magnitude, _NEWLINE, clause("magnitude"), Rep(clause("weight"), 0, 1),
                 Rep(clause("probability"), 0, 1)),
@@ -405,6 +421,120 @@ def _checker_rules() -> dict[str, Node]:
     }
 
 
+# --- names that are declared where they are read ---------------------------------------
+
+# A context-free grammar cannot carry the names a policy declares, so a small model held to
+# the free grammar reads names it never declared and declares one twice (most of what it
+# writes that parses but fails to check). The declared-names grammar fixes the names
+# instead: the i-th state is s<i>, the j-th value an epoch section lets is v<j>, and every
+# expression is written in a copy of the expression rules whose value names are the
+# statistics and what is declared before it (a copy per count of states and lets).
+MAX_STATES = 3  # the examples declare at most two
+MAX_LETS = 3  # the examples let at most three
+MAX_DEPTH = 3  # brackets and calls nested in an expression (the examples nest three: clip(where(where(...))))
+_MOST_ASSIGNS = 4  # state assignments between two lets
+ASSIGNMENTS = ("*=", "+=", "-=", "/=", "=")
+
+
+def _declared_names(rules: dict[str, Node]) -> dict[str, Node]:
+    """The rules that replace ``policy`` and read only declared names: after the header,
+    declarations ``declared_<states>_<per-op>`` (a per-op state needs an apply stage, so
+    it is remembered), then with no state the per-sample section alone, or an epoch
+    section whose statements assign the declared states and let v1, v2, ... in turn."""
+    reads = _reading_rules(rules)
+    new: dict[str, Node] = {"policy": seq(Ref("header"), Ref("declared_0_0"))}
+
+    def scope(states: int, lets: int) -> str:
+        """The suffix of the expression rules that read these names (made once)."""
+        suffix = f"{states}_{lets}"
+        if f"expr_{suffix}" not in new:
+            visible = sorted(STATS) + [ast.numbered_name("state", i) for i in range(1, states + 1)] + \
+                [ast.numbered_name("let", j) for j in range(1, lets + 1)]
+            roots = ("expr", "sample_section", "applied_stages") if lets == 0 else ("expr",)
+            new.update(_copy(rules, reads, roots, suffix, visible))
+        return suffix
+
+    for states in range(MAX_STATES + 1):
+        sample = scope(states, 0)
+        for per_op in (0, 1):
+            stages = Ref(f"sample_section_{sample}") if not per_op else \
+                seq(_SAMPLE_HEAD, Ref(f"applied_stages_{sample}"))  # a per-op state needs an apply stage
+            body = stages if not states else alt(seq(Ref(f"epoch_{states}"), stages), stages)
+            if states < MAX_STATES:
+                name = Lit(ast.numbered_name("state", states + 1))
+                body = alt(seq(_state_decl(name, per_op=False), Ref(f"declared_{states + 1}_{per_op}")),
+                           seq(_state_decl(name, per_op=True), Ref(f"declared_{states + 1}_1")), body)
+            new[f"declared_{states}_{per_op}"] = _factor(body)
+        if not states:
+            continue  # with no state an epoch section changes nothing
+        new[f"epoch_{states}"] = seq(Lit("every"), _SPACE, Lit("epoch"), Lit(":"), _NEWLINE, Ref(f"statements_{states}_0"))
+        targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
+        for lets in range(MAX_LETS + 1):
+            value = Ref(f"expr_{scope(states, lets)}")
+            assign = seq(Lit("    "), targets, _MAYBE_SPACE, alt(*(Lit(a) for a in ASSIGNMENTS)), _MAYBE_SPACE, value,
+                         _NEWLINE)
+            more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), _SPACE,
+                                                        Lit(ast.numbered_name("let", lets + 1)), _MAYBE_SPACE, Lit("="),
+                                                        _MAYBE_SPACE, value, _NEWLINE,
+                                                        Ref(f"statements_{states}_{lets + 1}")), 0, 1)]
+            new[f"statements_{states}_{lets}"] = seq(Rep(assign, 0 if more else 1, _MOST_ASSIGNS), *more)
+    return new
+
+
+def _reading_rules(rules: dict[str, Node]) -> set[str]:
+    """The rules from which a value name can be reached: those a scope copies."""
+    reads = {"value_name"}
+    changed = True
+    while changed:
+        changed = False
+        for name, body in rules.items():
+            if name not in reads and reads.intersection(_refs(body)):
+                reads.add(name)
+                changed = True
+    return reads
+
+
+def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffix: str,
+          visible: list[str]) -> dict[str, Node]:
+    """The rules under ``roots`` that read a value name, renamed with ``suffix``, whose
+    value names are exactly ``visible``; and a copy of them for each level of nesting
+    (``_d1``...): what an atom's brackets and calls hold is written one level deeper, an
+    operator chain there has one term fewer (4, 3, 2, then 1), and at MAX_DEPTH an atom is
+    a number or a name (a small model nests and chains until its token limit otherwise)."""
+    wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - {"value_name"}
+
+    def named(rule: str, depth: int) -> str:
+        return f"{rule}_{suffix}" + (f"_d{depth}" if depth else "")
+
+    def edit(node: Node, depth: int, rule_depth: int) -> Node | None:
+        """``node`` with its references renamed to ``depth``'s copies, and its operator
+        chains shortened to what ``rule_depth`` allows (None: a chain it allows none of)."""
+        if isinstance(node, Ref):
+            return Ref(named(node.name, depth)) if node.name in wanted else \
+                Ref(f"value_name_{suffix}") if node.name == "value_name" else node
+        if isinstance(node, (Seq, Alt)):
+            items = [edited for item in node.items if (edited := edit(item, depth, rule_depth)) is not None]
+            return seq(*items) if isinstance(node, Seq) else alt(*items)
+        if isinstance(node, Rep):
+            high = node.high if not node.chain else min(node.high, _MOST_IN_A_CHAIN - 1 - rule_depth)
+            return None if high == 0 else replace(node, item=edit(node.item, depth, rule_depth), high=high)
+        return node
+
+    copied: dict[str, Node] = {}
+    for depth in range(MAX_DEPTH + 1):
+        for rule in (r for r in rules if r in wanted):
+            body = rules[rule]
+            if rule == "atom" and depth == MAX_DEPTH:  # nothing nested: the options that hold no expression
+                body = alt(*(o for o in _options(body) if not wanted.intersection(_refs(o))))
+            copied[named(rule, depth)] = edit(body, depth + 1 if rule == "atom" else depth, depth)
+    copied[f"value_name_{suffix}"] = alt(*(Lit(n) for n in sorted(visible, key=lambda n: (-len(n), n))))
+    return copied
+
+
+def _options(node: Node) -> tuple[Node, ...]:
+    return node.items if isinstance(node, Alt) else (node,)
+
+
 def _arities() -> list[tuple[str, int]]:
     """(function, number of arguments) for every form of every function: its signature's
     parameters, a variadic one (``min(a, b, ...)``) with two or three."""
@@ -421,7 +551,7 @@ def _arities() -> list[tuple[str, int]]:
 def _prune(rules: dict[str, Node], start: str) -> dict[str, Node]:
     """The rules reachable from ``start``, in their order (the parser's rules that the
     checker's replaced are left out)."""
-    kept = _reachable(rules, start)
+    kept = reachable(rules, start)
     return {name: body for name, body in rules.items() if name in kept}
 
 
@@ -435,7 +565,7 @@ def _factor(node: Node) -> Node:
     if isinstance(node, Seq):
         return seq(*(_factor(item) for item in node.items))
     if isinstance(node, Rep):
-        return Rep(_factor(node.item), node.low, node.high)
+        return replace(node, item=_factor(node.item))
     if isinstance(node, Alt):
         factored = _factored([_items(_factor(option)) for option in node.items])
         assert factored is not None, "a choice of nothing but empty alternatives"
@@ -502,35 +632,7 @@ def _refuse_indirect_left_recursion(alternatives: dict) -> None:
                 stack.extend(corners[current])
 
 
-# --- writing it out -------------------------------------------------------------------------
-
-def render(grammar: DecodeGrammar, format: str) -> str:
-    """The grammar as text for a model server: ``gbnf`` (llama.cpp), ``ebnf`` (vLLM's
-    structured outputs and XGrammar, which read the GBNF dialect with the start named
-    ``root``) or ``lark`` (llguidance, OpenAI's custom tools; the start is ``start``)."""
-    if format not in FORMATS:
-        raise ValueError(f"unknown grammar format {format!r}: one of {', '.join(FORMATS)}")
-    lark = format == "lark"
-    start = "start" if lark else "root"
-    name = (lambda rule: start if rule == grammar.start else rule) if lark else (
-        lambda rule: start if rule == grammar.start else rule.replace("_", "-"))
-    lines = [f"// the autoda policy language, for constrained decoding (autoda grammar --format {format})"
-             if lark else f"# the autoda policy language, for constrained decoding (autoda grammar --format {format})"]
-    if lark:
-        inner = {rule for rule in grammar.rules if rule not in _reachable(grammar.rules, grammar.start, grammar.lexemes)}
-        name = (lambda rule: rule.upper() if rule in grammar.lexemes else start if rule == grammar.start else rule)
-        for rule, body in grammar.rules.items():
-            if rule in grammar.lexemes:
-                lines.append(f"{rule.upper()}: /{_regex(body, grammar.rules)}/")
-            elif rule not in inner:
-                lines.append(f"{name(rule)}: {_write(body, name, lark, top=True)}")
-        return "\n".join(lines) + "\n"
-    for rule, body in grammar.rules.items():
-        lines.append(f"{name(rule)} ::= {_write(body, name, lark, top=True)}")
-    return "\n".join(lines) + "\n"
-
-
-def _reachable(rules: dict[str, Node], start: str, stop: frozenset[str] = frozenset()) -> set[str]:
+def reachable(rules: dict[str, Node], start: str, stop: frozenset[str] = frozenset()) -> set[str]:
     """The rules reachable from ``start``, not looking inside the rules in ``stop``."""
     seen, stack = set(), [start]
     while stack:
@@ -549,70 +651,3 @@ def _refs(node: Node) -> list[str]:
     if isinstance(node, (Seq, Alt)):
         return [name for item in node.items for name in _refs(item)]
     return _refs(node.item) if isinstance(node, Rep) else []
-
-
-_REGEX_SPECIAL = set("\\.+*?()|[]{}^$#&-~/")
-
-
-def _regex(node: Node, rules: dict[str, Node]) -> str:
-    """A regular part of the grammar as one regex (references inlined), for a Lark terminal."""
-    if isinstance(node, Lit):
-        return "".join("\\n" if c == "\n" else "\\" + c if c in _REGEX_SPECIAL else c for c in node.text)
-    if isinstance(node, Chars):
-        return f"[{_class_body(node, lark=True)}]"
-    if isinstance(node, Ref):
-        return _regex(rules[node.name], rules)
-    if isinstance(node, Seq):
-        return "".join(_regex(item, rules) for item in node.items)
-    if isinstance(node, Alt):
-        return "(?:" + "|".join(_regex(item, rules) for item in node.items) + ")"
-    item = _regex(node.item, rules)
-    item = item if isinstance(node.item, Chars) else f"(?:{item})"
-    if (node.low, node.high) == (0, 1):
-        return f"{item}?"
-    return f"{item}{{{node.low},}}" if node.high is None else f"{item}{{{node.low},{node.high}}}"
-
-
-def _write(node: Node, name, lark: bool, top: bool = False) -> str:
-    if isinstance(node, Lit):
-        return json.dumps(node.text)
-    if isinstance(node, Chars):
-        return f"/[{_class_body(node, lark)}]/" if lark else f"[{_class_body(node, lark)}]"
-    if isinstance(node, Ref):
-        return name(node.name)
-    if isinstance(node, Seq):
-        return " ".join(_write(item, name, lark) for item in node.items)
-    if isinstance(node, Alt):
-        text = " | ".join(_write(item, name, lark) for item in node.items)
-        return text if top else f"({text})"
-    item = _write(node.item, name, lark)
-    if isinstance(node.item, Seq):
-        item = f"({item})"
-    if (node.low, node.high) == (0, 1):
-        return f"{item}?"
-    if node.high is None:
-        return f"{item}{'*' if node.low == 0 else '+' if node.low == 1 else '{%d,}' % node.low}"
-    return f"{item}{{{node.low},{node.high}}}"
-
-
-def _class_body(node: Chars, lark: bool) -> str:
-    """The inside of a [...] class, in escapes every reader takes (llama.cpp's GBNF knows
-    only backslash, quote, brackets, n, t, r and x with two hex digits): a lone "-" goes
-    last, where it is itself; a Lark regex escapes its "/"."""
-    def char(c: str) -> str:
-        if c in "\\[]":
-            return "\\" + c
-        if c == "\n":
-            return "\\n"
-        if c == "-" or (c == "^" and not pieces) or not c.isprintable():
-            return f"\\x{ord(c):02X}"
-        return "\\/" if c == "/" and lark else c
-
-    pieces: list[str] = []
-    dash = False
-    for lo, hi in node.ranges:
-        if lo == hi == "-":
-            dash = True
-            continue
-        pieces.append(char(lo) if lo == hi else f"{char(lo)}-{char(hi)}")
-    return "".join(pieces) + ("-" if dash else "")

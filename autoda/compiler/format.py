@@ -143,5 +143,6 @@ def format_policy(policy: ast.Policy) -> str:
 
 
 def canonical_hash(policy: ast.Policy) -> str:
-    """sha256 of the canonical text of what the policy does (not its name or description)."""
-    return hashlib.sha256("\n".join(_body(policy)).encode("utf-8")).hexdigest()
+    """sha256 of the canonical text of what the policy does: not its name or description,
+    nor what its states and lets are called (a copy under other names does the same)."""
+    return hashlib.sha256("\n".join(_body(ast.numbered_names(policy))).encode("utf-8")).hexdigest()

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-from ..compiler.decode_grammar import DecodeGrammar, Lit, decode_grammar, render
+from ..compiler.decode_grammar import DecodeGrammar, Lit, decode_grammar
+from ..compiler.decode_render import render
 
 MODES = ("auto", "none", "gbnf", "vllm", "openai")
 FORMS = {"gbnf": ("gbnf",), "vllm": ("vllm", "vllm-guided"), "openai": ("openai",)}

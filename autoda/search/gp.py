@@ -223,9 +223,9 @@ class GeneticProgramming:
         needed = tree.dependencies(b.ast, tree.names_in(value))
         clash = {d.name for d in a.ast.states} | {s.name for s in a.ast.epoch or ()}
         mapping = {n: f"{n}_b" for n in needed if n in clash}
-        value = tree.rename(value, mapping)
-        states = a.ast.states + tuple(tree.rename(d, mapping) for d in b.ast.states if d.name in needed)
-        epoch = (a.ast.epoch or ()) + tuple(tree.rename(s, mapping) for s in b.ast.epoch or () if s.name in needed)
+        value = ast.rename(value, mapping)
+        states = a.ast.states + tuple(ast.rename(d, mapping) for d in b.ast.states if d.name in needed)
+        epoch = (a.ast.epoch or ()) + tuple(ast.rename(s, mapping) for s in b.ast.epoch or () if s.name in needed)
         child = tree.replace(a.ast, sa, _with_parameter(sa, role, value))
         child = dataclasses.replace(child, states=states, epoch=epoch or None)
         checked = self._check(child)

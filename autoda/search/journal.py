@@ -419,6 +419,12 @@ class Journal:
                               "OR eval_seconds IS NOT NULL) LIMIT 1", (policy_hash,)).fetchone()
         return row is not None
 
+    def names_taken(self, policy_hash: str) -> set[str]:
+        """The names the journal's other behaviours (any hash but this one) go by."""
+        rows = self.db.execute("SELECT DISTINCT policy_name FROM candidates WHERE policy_name IS NOT NULL "
+                               "AND policy_hash IS NOT ?", (policy_hash,)).fetchall()
+        return {name for (name,) in rows}
+
     def slot_done(self, generation: int, slot: int) -> bool:
         """Did this offspring slot end: a candidate evaluated, or no attempts left?"""
         row = self.db.execute("SELECT 1 FROM candidates WHERE generation = ? AND slot = ? AND final = 1 LIMIT 1",

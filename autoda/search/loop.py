@@ -30,27 +30,35 @@ every kind; while searching, what the confirmation will need is kept back.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..compiler import CheckedPolicy, PolicyError
 from ..errors import FailureKind
-from ..policies import check_policy  # either language: a Python search journals Python policies
+from ..policies import check_policy, example_policies  # either language: a Python search journals Python policies
 from .config import SearchConfig  # the search section of a run's configuration
 from .executors import LocalExecutor, failed_evaluation
 from .extract import extract_idea, extract_policy, extract_python
 from .journal import Candidate, Evaluation, Journal
 from .parsimony import parsimonious_order, size_of
 from .niches import choose_parents, diverse_population, niche_of_text
+from . import tree
 from .proposers import Proposal, Proposer, TuningProposer
 
 
 def _seed(*parts: object) -> int:
     """A seed that is the same in every process (str hashes are salted per process)."""
     return random.Random("/".join(map(str, parts))).randrange(1 << 31)
+
+
+@functools.cache
+def _example_hashes() -> dict[str, str]:
+    """name -> behaviour hash of each example policy: names a child may not take."""
+    return {name: check_policy(text).hash for name, text in example_policies().items()}
 
 
 def fresh_seeds(run_seed: int, count: int, avoid: int) -> list[int]:
@@ -394,6 +402,7 @@ class Search:
             self.journal.update(row, status="failed", failure=FailureKind.COMPILE.value, message=error.render(),
                                 diagnostics=[d.to_dict() for d in error.diagnostics])
             return row, None, ("repair", error.render())
+        checked = self._own_name(checked)
         self.journal.update(row, policy_text=checked.canonical, policy_hash=checked.hash, policy_name=checked.name)
         if self.journal.seen(checked.hash):
             self.journal.update(row, status="duplicate", failure=FailureKind.DUPLICATE.value,
@@ -401,6 +410,18 @@ class Search:
             return row, None, ("duplicate", "")
         self.checked[row] = checked
         return row, checked, None
+
+    def _own_name(self, checked: CheckedPolicy) -> CheckedPolicy:
+        """An answer under a name that already means another behaviour (an LLM often keeps
+        `policy randaugment` for what it changed, or a name from the run) renamed by
+        tree.child_name: leaderboards and verdicts never show two policies as one."""
+        if checked.python is not None:
+            return checked  # its name is its source's NAME (or `python`): the search rewrites no Python
+        examples = {name for name, behaviour in _example_hashes().items() if behaviour != checked.hash}
+        if checked.name not in self.journal.names_taken(checked.hash) | examples:
+            return checked
+        renamed = replace(checked.ast, name=tree.child_name([checked.name], checked.hash))
+        return tree.checked(renamed, self.config.max_cost) or checked  # a name never makes a policy fail
 
     # --- strategies ----------------------------------------------------------------------
 

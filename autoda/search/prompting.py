@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
+from ..compiler import PolicyError, ast, format_policy
+from ..compiler.parser import parse
+from ..compiler.source import read_source
 from ..resources import resource_text
 from .journal import Candidate
 
@@ -50,25 +53,40 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def describe(candidate: Candidate, label: str, language: str = "dsl") -> str:
+def describe(candidate: Candidate, label: str, language: str = "dsl", declared: bool = False) -> str:
     v = candidate.validation or {}
     fence = "python" if language == "python" else "policy"
+    text = _declared(candidate.policy_text) if declared else candidate.policy_text
     return (f"{label}: fitness {_percent(candidate.fitness)} (many {_percent(v.get('many'))}, medium "
             f"{_percent(v.get('medium'))}, few {_percent(v.get('few'))}); idea: {candidate.idea or 'none given'}\n"
-            f"```{fence}\n{candidate.policy_text.strip()}\n```")
+            f"```{fence}\n{text.strip()}\n```")
 
 
-def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl") -> str:
+def _declared(text: str) -> str:
+    """A policy's text with the names the declared-names decode grammar gives its states and
+    lets, so that a model held to it can copy what it is shown."""
+    try:
+        return format_policy(ast.numbered_names(parse(read_source(text))))
+    except PolicyError:
+        return text  # journaled by a version whose parser took more: shown as it is
+
+
+def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl", declared: bool = False) -> str:
     """The operator's request, ending with the answer's format: the system prompt gives it
-    too, but a small model reads the end of a long conversation best."""
+    too, but a small model reads the end of a long conversation best. ``declared``: the
+    answer is held to the declared-names grammar, so the parents are shown with its names
+    and the answer's format says them."""
     if operator == "crossover":
-        body = "\n\n".join(describe(p, f"Policy {chr(65 + i)}", language) for i, p in enumerate(parents))
+        body = "\n\n".join(describe(p, f"Policy {chr(65 + i)}", language, declared) for i, p in enumerate(parents))
         request = template("crossover", language).substitute(parents=body)
     elif operator == "mutate":
-        request = template("mutate", language).substitute(parent=describe(parents[0], "Policy", language))
+        request = template("mutate", language).substitute(parent=describe(parents[0], "Policy", language, declared))
     else:  # initialise, simple
         request = template(operator, language).substitute()
-    return f"{request.strip()}\n\n{template('answer', language).substitute().strip()}"
+    answer = template("answer", language).substitute().strip()
+    if declared:
+        answer += "\n" + template("declared", language).substitute().strip()
+    return f"{request.strip()}\n\n{answer}"
 
 
 def follow_up(kind: str, diagnostics: str = "", language: str = "dsl") -> str:

@@ -70,7 +70,8 @@ class LLMProposer:
 
     def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
         self.messages = [{"role": "system", "content": self.system}]
-        return self._ask(operator_prompt(operator, parents, self.language))
+        declared = self.client.form is not None  # held to the decode grammar, which names what is declared
+        return self._ask(operator_prompt(operator, parents, self.language, declared))
 
     def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
         return self._ask(follow_up(kind, diagnostics, self.language))

@@ -1,5 +1,5 @@
 """Small tools for editing policy syntax trees: find expressions, replace one by identity,
-rename names, name an offspring. The trees are frozen, so every edit rebuilds the path to
+name an offspring (renaming is ast.rename). The trees are frozen, so every edit rebuilds the path to
 the change."""
 from __future__ import annotations
 
@@ -55,21 +55,6 @@ def replace(policy: ast.Policy, target: object, replacement: object) -> ast.Poli
 def replace_all(policy: ast.Policy, replacements: dict[int, object]) -> ast.Policy:
     """``policy`` with every node whose id() is a key swapped for its value, in one pass."""
     return _rebuild(policy, replacements)
-
-
-def rename(node, mapping: dict[str, str]):
-    """Every Name, state declaration, let and assignment renamed by ``mapping``."""
-    if isinstance(node, tuple):
-        return tuple(rename(v, mapping) for v in node)
-    if isinstance(node, ast.Name):
-        return dataclasses.replace(node, id=mapping.get(node.id, node.id))
-    if isinstance(node, (ast.StateDecl, ast.Let, ast.Assign)):
-        node = dataclasses.replace(node, name=mapping.get(node.name, node.name))
-    if dataclasses.is_dataclass(node) and not isinstance(node, ast.Span):
-        changes = {f.name: rename(getattr(node, f.name), mapping) for f in dataclasses.fields(node)
-                   if f.name not in ("name", "span", "name_span")}
-        return dataclasses.replace(node, **changes)
-    return node
 
 
 def names_in(expr: ast.Expr) -> set[str]:

@@ -2,8 +2,10 @@
 and each format is read by the library a model server uses (where it is installed)."""
 from __future__ import annotations
 
+import functools
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,16 +13,20 @@ from click.testing import CliRunner
 from grammar_sampler import accepts, sample
 
 from autoda.cli import cli
-from autoda.compiler import check_policy
+from autoda.compiler import ast, check_policy, format_policy
 from autoda.compiler import decode_grammar as module
-from autoda.compiler.decode_grammar import FORMATS, decode_grammar, render
+from autoda.compiler.decode_grammar import decode_grammar
+from autoda.compiler.decode_render import FORMATS, render
 from autoda.compiler.diagnostics import PolicyError
 from autoda.compiler.parser import grammar_rules, parse
 from autoda.compiler.source import read_source
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "policies").glob("*.dsl"))
-POLICY = decode_grammar(answer=False)
-ANSWER = decode_grammar()
+POLICY = decode_grammar(answer=False, names="free")
+ANSWER = decode_grammar(names="free")
+DECLARED = decode_grammar(answer=False)  # what --constrain sends: the names declared where they are read
+DECLARED_ANSWER = decode_grammar()
+GRAMMARS = {"free": ANSWER, "declared": DECLARED_ANSWER}
 SAMPLES = 1500
 
 
@@ -33,14 +39,26 @@ def sampled(grammar, n: int, seed: int) -> list[str]:
     return [sample(grammar, rng) for _ in range(n)]
 
 
-@pytest.fixture(scope="module")
-def policies() -> list[str]:
-    return sampled(POLICY, SAMPLES, seed=0)
+POLICY_GRAMMARS = {"free": POLICY, "declared": DECLARED}
 
 
-@pytest.fixture(scope="module")
-def answers() -> list[str]:
-    return sampled(ANSWER, 150, seed=1)
+@pytest.fixture(scope="module", params=POLICY_GRAMMARS)
+def drawn(request) -> tuple[str, list[str]]:
+    """(which grammar, policies sampled from it)."""
+    return request.param, sampled(POLICY_GRAMMARS[request.param], SAMPLES, seed=0)
+
+
+@functools.lru_cache(maxsize=None)
+def answers_of(names: str) -> list[str]:
+    """Answers drawn from a grammar, and the examples as answers that grammar admits."""
+    examples = [answer_of(check_policy(path).canonical if names == "free" else declared_form(path))
+                for path in EXAMPLES]
+    return sampled(GRAMMARS[names], 150, seed=1) + examples
+
+
+def declared_form(path: Path) -> str:
+    """An example as the declared-names grammar writes it: its states and lets numbered."""
+    return format_policy(ast.numbered_names(check_policy(path).ast))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -48,9 +66,56 @@ def test_every_example_policys_canonical_form_is_admitted(path: Path) -> None:
     canonical = check_policy(path).canonical
     assert accepts(POLICY, canonical)
     assert accepts(ANSWER, answer_of(canonical))
+    # and with its states and lets numbered, by the declared-names grammar: the same behaviour
+    numbered = declared_form(path)
+    assert check_policy(numbered).hash == check_policy(path).hash
+    assert accepts(DECLARED, numbered) and accepts(DECLARED_ANSWER, answer_of(numbered))
+    if numbered != canonical:
+        assert not accepts(DECLARED, canonical)
 
 
-def test_everything_sampled_from_the_grammar_parses(policies: list[str]) -> None:
+def test_what_the_declared_names_grammar_admits_reads_only_declared_names() -> None:
+    """Sampled policies never fail name resolution, a per-op state always has its apply
+    stage, and the examples' constructs (states of each kind, lets, assignments) are drawn."""
+    drawn = sampled(DECLARED, 600, seed=2)
+    faults = Counter()
+    for text in drawn:
+        try:
+            check_policy(text)
+        except PolicyError as error:
+            faults.update(d.code for d in error.diagnostics)
+    names_and_stages = {"N001", "N003", "N005", "N008", "N009", "N010", "T009"}
+    assert not names_and_stages & set(faults), faults
+    free = Counter()
+    for text in sampled(POLICY, 600, seed=2):
+        try:
+            check_policy(text)
+        except PolicyError as error:
+            free.update(d.code for d in error.diagnostics)
+    assert free["N001"] > 50 and free["N005"] > 0 and free["T009"] > 0  # what the free grammar lets through
+    for construct in ("state s1", "state s2", " per op", "    let v1", "    let v2", "\n    s1", "\n    s2"):
+        assert any(construct in text for text in drawn), construct
+
+
+@pytest.mark.parametrize("text", [
+    "policy p\nstate s1: int in [0, 3] = 0\nper sample:\n    rotate(s2)\n",  # s2 is not declared
+    "policy p\nstate s1: int in [0, 3] = 0\nstate s1: int in [0, 3] = 0\nper sample:\n    identity\n",
+    "policy p\nstate level: int in [0, 3] = 0\nper sample:\n    rotate(level / 3)\n",  # not numbered
+    "policy p\nstate s1: float in [0, 1] = 0\nevery epoch:\n    s1 = v1\nper sample:\n    identity\n",
+    "policy p\nstate s1: float in [0, 1] = 0\nevery epoch:\n    let v2 = 1\n    s1 = v2\nper sample:\n"
+    "    identity\n",  # v2 before v1
+    "policy p\nstate s1: float in [0, 1] = 0\nevery epoch:\n    let v1 = 0.5\n    s1 = v1\nper sample:\n"
+    "    rotate(v1)\n",  # a let read in the per-sample section
+    "policy p\nstate s1: float per op in [0, 1] = 0\nper sample:\n    rotate(0.5)\n",  # per op, no apply stage
+    "policy p\nper sample:\n    rotate(level)\n",  # an unknown name
+])
+def test_what_the_declared_names_grammar_refuses(text: str) -> None:
+    parse(read_source(text))  # the parser takes each...
+    assert not accepts(DECLARED, text)
+
+
+def test_everything_sampled_from_the_grammar_parses(drawn: tuple[str, list[str]]) -> None:
+    _, policies = drawn
     failures = []
     for text in policies:
         try:
@@ -64,9 +129,10 @@ def test_everything_sampled_from_the_grammar_parses(policies: list[str]) -> None
         assert any(construct in text for text in policies), construct
 
 
-def test_the_sampler_and_recogniser_agree(policies: list[str]) -> None:
-    assert all(accepts(POLICY, text) for text in policies[:200])
-    assert not any(accepts(POLICY, text + "x") for text in policies[:50])
+def test_the_sampler_and_recogniser_agree(drawn: tuple[str, list[str]]) -> None:
+    names, policies = drawn
+    assert all(accepts(POLICY_GRAMMARS[names], text) for text in policies[:200])
+    assert not any(accepts(POLICY_GRAMMARS[names], text + "x") for text in policies[:50])
 
 
 @pytest.mark.parametrize("text", [
@@ -159,7 +225,7 @@ def test_every_format_names_each_rule_once_and_starts_where_its_server_starts(gr
     assert len(names) == len(set(names))
     assert names[0] == ("start" if grammar_format == "lark" else "root")
     if grammar_format == "lark":  # the lexemes are terminals (their inner rules inlined into one regex)
-        kept = module._reachable(ANSWER.rules, ANSWER.start, ANSWER.lexemes) - {ANSWER.start}
+        kept = module.reachable(ANSWER.rules, ANSWER.start, ANSWER.lexemes) - {ANSWER.start}
         assert set(names[1:]) == {r.upper() if r in ANSWER.lexemes else r for r in kept}
         assert {"IDENT", "NUMBER", "STRING", "IDEA"} <= set(names)
     else:
@@ -183,21 +249,24 @@ def test_autoda_grammar_prints_each_format() -> None:
     for grammar_format in FORMATS:
         result = runner.invoke(cli, ["grammar", "--format", grammar_format])
         assert result.exit_code == 0, result.output
-        assert result.output == render(ANSWER, grammar_format)
+        assert result.output == render(DECLARED_ANSWER, grammar_format)
     result = runner.invoke(cli, ["grammar", "--policy-only"])
-    assert result.output == render(POLICY, "gbnf") and "IDEA" not in result.output
+    assert result.output == render(DECLARED, "gbnf") and "IDEA" not in result.output
+    assert runner.invoke(cli, ["grammar", "--names", "free"]).output == render(ANSWER, "gbnf")
     assert runner.invoke(cli, ["grammar", "--format", "json"]).exit_code == 2
+    assert runner.invoke(cli, ["grammar", "--names", "any"]).exit_code == 2
 
 
 # --- the libraries model servers decode with ----------------------------------------------------
 
-def test_xgrammar_reads_the_ebnf_and_admits_what_the_grammar_admits(answers: list[str]) -> None:
+@pytest.mark.parametrize("names", GRAMMARS)
+def test_xgrammar_reads_the_ebnf_and_admits_what_the_grammar_admits(names: str) -> None:
     xgrammar = pytest.importorskip("xgrammar", reason="xgrammar (vLLM's grammar engine) is not installed")
     from xgrammar.testing import _is_grammar_accept_string
 
-    compiled = xgrammar.Grammar.from_ebnf(render(ANSWER, "ebnf"))
-    examples = [answer_of(check_policy(path).canonical) for path in EXAMPLES]
-    assert all(_is_grammar_accept_string(compiled, text) for text in answers + examples)
+    compiled = xgrammar.Grammar.from_ebnf(render(GRAMMARS[names], "ebnf"))
+    answers = answers_of(names)
+    assert all(_is_grammar_accept_string(compiled, text) for text in answers)
     assert not _is_grammar_accept_string(compiled, "Sure! " + answers[0])
     assert not _is_grammar_accept_string(compiled, answer_of("policy p\nper sample:\n    blur\n"))
 
@@ -212,14 +281,16 @@ class _ByteTokenizer:
         return list(text if isinstance(text, bytes) else text.encode())
 
 
-def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admits(answers: list[str]) -> None:
+@pytest.mark.parametrize("names", GRAMMARS)
+def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admits(names: str) -> None:
     llguidance = pytest.importorskip("llguidance", reason="llguidance is not installed")
     from llguidance.gbnf_to_lark import gbnf_to_lark
 
     tokenizer = llguidance.LLTokenizer(llguidance.TokenizerWrapper(_ByteTokenizer()))
-    examples = [answer_of(check_policy(path).canonical) for path in EXAMPLES]
+    answers = answers_of(names)
     # the Lark as written, and the GBNF as llguidance reads llama.cpp's dialect
-    for lark_text in (render(ANSWER, "lark"), gbnf_to_lark(render(ANSWER, "gbnf"))):
+    grammar_of = GRAMMARS[names]
+    for lark_text in (render(grammar_of, "lark"), gbnf_to_lark(render(grammar_of, "gbnf"))):
         grammar = llguidance.grammar_from("lark", lark_text)
         assert llguidance.LLMatcher.validate_grammar(grammar) == ""
 
@@ -228,7 +299,7 @@ def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admi
             data = list(text.encode())
             return matcher.try_consume_tokens(data) == len(data) and matcher.is_accepting()
 
-        assert all(admitted(text) for text in answers[:60] + examples)
+        assert all(admitted(text) for text in answers[:60] + answers[-len(EXAMPLES):])
         assert not admitted("Sure! " + answers[0])
 
 
@@ -248,5 +319,5 @@ def test_llama_cpps_grammar_parser_reads_the_gbnf() -> None:
             llama_cpp.llama_sampler_free(sampler)
         return bool(sampler)
 
-    assert parses(render(ANSWER, "gbnf")) and parses(render(POLICY, "gbnf"))
+    assert all(parses(render(g, "gbnf")) for g in (ANSWER, POLICY, DECLARED_ANSWER, DECLARED))
     assert not parses('root ::= ( "a"')  # the check can fail

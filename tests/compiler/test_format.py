@@ -58,3 +58,13 @@ def test_examples_format_idempotently_and_keep_their_hash(path):
     again = autoda.check_policy(checked.canonical)
     assert again.canonical == checked.canonical
     assert again.hash == checked.hash
+
+
+def test_the_hash_is_of_what_a_policy_does_not_of_what_its_names_are():
+    text = ("policy {name} \"{description}\"\nstate {s}: float in [0, 1] = 0.5\nevery epoch:\n"
+            "    let {v} = train_acc > 0.5\n    {s} = clip({s} + where({v}, 0.1, -0.1), 0, 1)\n"
+            "per sample:\n    rotate({s}) with probability {p}\n")
+    base = autoda.check_policy(text.format(name="a", description="x", s="level", v="easy", p=0.5))
+    renamed = autoda.check_policy(text.format(name="b", description="y", s="strength", v="fit", p=0.5))
+    assert renamed.hash == base.hash and renamed.canonical != base.canonical
+    assert autoda.check_policy(text.format(name="a", description="x", s="level", v="easy", p=0.4)).hash != base.hash

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from autoda.cli import cli
-from autoda.compiler.decode_grammar import decode_grammar, render
+from autoda.compiler.decode_grammar import decode_grammar
+from autoda.compiler.decode_render import render
 from autoda.search.completion import read_completion
 from autoda.search.constrain import FORMS, TOOL, forms_to_try, request_fields
 from autoda.search.llm import LLMClient, LLMSettings, LLMSetupError

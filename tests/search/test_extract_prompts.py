@@ -33,7 +33,7 @@ def test_the_idea_line_or_else_the_description():
 
 
 @pytest.mark.parametrize("name", ["system", "task", "initialise", "crossover", "mutate", "repair", "missing",
-                                  "duplicate", "simple", "answer"])
+                                  "duplicate", "simple", "answer", "declared"])
 def test_every_template_file_exists_and_names_its_placeholders(name):
     placeholders = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(template(name).template)
                     if m.group("named") or m.group("braced")}
@@ -59,6 +59,24 @@ def test_every_operator_prompt_ends_with_the_answers_format_in_its_language(oper
     assert dsl.endswith("in one ```policy\nblock. Give the policy a new name.")
     python = operator_prompt(operator, [parent, parent], "python")
     assert python.endswith("defining `get_aug_type` in one\n```python block.") and "```policy" not in python
+
+
+def test_a_constrained_answer_is_asked_for_with_the_grammars_names_and_shown_its_parents_in_them():
+    from autoda.policies import example_policies
+    from autoda.search.journal import Candidate
+    from grammar_sampler import accepts
+    from autoda.compiler.decode_grammar import decode_grammar
+
+    doda = example_policies()["doda"]  # states w and picked, a let change
+    parent = Candidate(1, 0, 0, 0, "initialise", [], "llm", "evaluated", doda, "h", "doda", "x", 0.4, {}, None,
+                       None, 0, 0, None, None, None, None)
+    held = operator_prompt("mutate", [parent], declared=True)
+    shown = held.split("```policy\n", 1)[1].split("```", 1)[0]
+    assert "state s1: float per op" in shown and "state s2: bool per op" in shown and "let v1 = " in shown
+    assert "state w" not in shown and accepts(decode_grammar(answer=False), shown)
+    assert "Name the states s1, s2, s3" in held and held.index("Give the policy a new name") < held.index("s1, s2")
+    free = operator_prompt("mutate", [parent])
+    assert "state w: float per op" in free and "s1" not in free
 
 
 PY_FUNCTION = ("import numpy as np\n\ndef get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, "

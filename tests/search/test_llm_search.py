@@ -106,3 +106,22 @@ def test_answers_without_a_policy_are_asked_again(answer, tmp_path):
         s.run()
         assert [r.failure for r in journal.all()] == ["empty", None]
         assert "no policy in it" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_an_answer_under_a_name_that_means_another_behaviour_gets_its_own(tmp_path):
+    from autoda.policies import example_policies
+
+    randaugment = example_policies()["randaugment"]
+    answers = ["policy p\nper sample:\n    rotate(0.2)\n",
+               "policy p\nper sample:\n    rotate(0.3)\n",           # a parent's name, another behaviour
+               "policy randaugment\nper sample:\n    invert\n",       # an example's name, another behaviour
+               randaugment]                                           # RandAugment itself keeps its name
+    with FakeOpenAI(answers) as server:
+        s, journal = search(server, SearchConfig(population=1, generations=3, explore=0, mutations=1), tmp_path)
+        assert s.run() == "done"
+        names = [r.policy_name for r in journal.evaluated()]
+        hashes = [r.policy_hash for r in journal.evaluated()]
+        assert names[0] == "p" and names[1] == f"p_h{hashes[1][:6]}"
+        assert names[2] == f"randaugment_h{hashes[2][:6]}" and names[3] == "randaugment"
+        assert len(set(names)) == 4
+        assert f"policy {names[1]}" in journal.evaluated()[1].policy_text  # the journaled text says it too
