@@ -498,41 +498,76 @@ def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffi
           visible: list[str]) -> dict[str, Node]:
     """The rules under ``roots`` that read a value name, renamed with ``suffix``, whose
     value names are exactly ``visible``; and a copy of them for each level of nesting
-    (``_d1``...): what an atom's brackets and calls hold is written one level deeper, an
-    operator chain there has one term fewer (4, 3, 2, then 1), and at MAX_DEPTH an atom is
-    a number or a name (a small model nests and chains until its token limit otherwise)."""
+    (``_d1``...). Every way an expression holds another back up the precedence chain (an
+    atom's brackets and calls, a power's exponent, a conditional's else) leads one level
+    deeper, where an operator chain has one term fewer (4, 3, 2, then 1); at MAX_DEPTH
+    none is left, so an expression is bounded (a small model nests and chains until its
+    token limit otherwise)."""
     wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - {"value_name"}
+    level = _levels(rules, "expr", wanted)  # the precedence chain, from expr down to atom
 
     def named(rule: str, depth: int) -> str:
         return f"{rule}_{suffix}" + (f"_d{depth}" if depth else "")
 
-    def edit(node: Node, depth: int, rule_depth: int) -> Node | None:
-        """``node`` with its references renamed to ``depth``'s copies, and its operator
-        chains shortened to what ``rule_depth`` allows (None: a chain it allows none of)."""
+    def edit(node: Node, rule: str, depth: int) -> Node | None:
+        """``node`` of ``rule``'s copy at ``depth``: references renamed, a reference back
+        up the chain one level deeper, chains shortened; _NOTHING where nothing is left of
+        an optional part, None where the node cannot be written at this depth."""
         if isinstance(node, Ref):
-            return Ref(named(node.name, depth)) if node.name in wanted else \
-                Ref(f"value_name_{suffix}") if node.name == "value_name" else node
-        if isinstance(node, (Seq, Alt)):
-            items = [edited for item in node.items if (edited := edit(item, depth, rule_depth)) is not None]
-            return seq(*items) if isinstance(node, Seq) else alt(*items)
+            if node.name == "value_name":
+                return Ref(f"value_name_{suffix}")
+            if node.name not in wanted:
+                return node
+            back = node.name in level and rule in level and (level[node.name] < level[rule] or node.name == rule)
+            if back and depth == MAX_DEPTH:
+                return None
+            return Ref(named(node.name, depth + 1 if back else depth))
+        if isinstance(node, Seq):
+            items = []
+            for item in node.items:
+                edited = edit(item, rule, depth)
+                if edited is None:
+                    return None
+                if edited is not _NOTHING:
+                    items.append(edited)
+            return seq(*items) if items else _NOTHING
+        if isinstance(node, Alt):
+            options = [edited for item in node.items if (edited := edit(item, rule, depth)) is not None]
+            some = [o for o in options if o is not _NOTHING]
+            if not some:
+                return _NOTHING if options else None
+            return alt(*some) if len(some) == len(options) else Rep(alt(*some), 0, 1)
         if isinstance(node, Rep):
-            high = node.high if not node.chain else min(node.high, _MOST_IN_A_CHAIN - 1 - rule_depth)
-            return None if high == 0 else replace(node, item=edit(node.item, depth, rule_depth), high=high)
+            high = node.high if not node.chain else min(node.high, _MOST_IN_A_CHAIN - 1 - depth)
+            item = edit(node.item, rule, depth) if high != 0 else _NOTHING
+            if item is None or item is _NOTHING:
+                return _NOTHING if node.low == 0 or item is _NOTHING else None
+            return replace(node, item=item, high=high)
         return node
 
     copied: dict[str, Node] = {}
     for depth in range(MAX_DEPTH + 1):
         for rule in (r for r in rules if r in wanted):
-            body = rules[rule]
-            if rule == "atom" and depth == MAX_DEPTH:  # nothing nested: the options that hold no expression
-                body = alt(*(o for o in _options(body) if not wanted.intersection(_refs(o))))
-            copied[named(rule, depth)] = edit(body, depth + 1 if rule == "atom" else depth, depth)
+            copied[named(rule, depth)] = edit(rules[rule], rule, depth)
     copied[f"value_name_{suffix}"] = alt(*(Lit(n) for n in sorted(visible, key=lambda n: (-len(n), n))))
     return copied
 
 
-def _options(node: Node) -> tuple[Node, ...]:
-    return node.items if isinstance(node, Alt) else (node,)
+_NOTHING = Lit("")  # what is left of an optional part that cannot be written at a depth (never emitted)
+
+
+def _levels(rules: dict[str, Node], start: str, within: set[str]) -> dict[str, int]:
+    """Each rule's distance from ``start`` through ``within``: its place in the chain."""
+    level, frontier = {start: 0}, [start]
+    while frontier:
+        following = []
+        for rule in frontier:
+            for name in _refs(rules[rule]):
+                if name in within and name not in level:
+                    level[name] = level[rule] + 1
+                    following.append(name)
+        frontier = following
+    return level
 
 
 def _arities() -> list[tuple[str, int]]:

@@ -292,6 +292,8 @@ def _syntax_diagnostic(error: UnexpectedInput, lines: list[str], statement: tupl
         hint = f"write {str(token).lower()!r}"
     elif token.type == "EQUAL" or (token.type == "ASSIGN_OP" and "COMPARE" in error.expected):
         hint = "compare with '=='"
+    elif str(token) in ("magnitude", "weight", "probability"):
+        hint = f"'{token}' is a clause of an apply stage: put it on its own line below the stage, indented deeper"
     end = token.end_column if token.end_line == token.line else column + 1
     return Diagnostic("S001", message, line, column, end, hint)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..ops import OPS
 from . import ast
 from .diagnostics import Diagnostic, diag
+from .format import format_expr
 from .functions import FUNCTIONS, Function, is_per_sample_draw
 from .resolve import Resolution
 from .types import ERROR, Type, broadcast, fits, numeric_dtype, shape_words
@@ -255,8 +256,10 @@ class _Checker:
         if stage.magnitude is not None:
             self.role("magnitude", stage.magnitude, "class")
             if spec is not None and not spec.has_magnitude:
+                chance = f"'{spec.name} with probability {format_expr(stage.magnitude)}'" \
+                    if isinstance(stage.magnitude, ast.Num) and 0 < stage.magnitude.value <= 1 else None
                 self.error("T007", stage.magnitude.span, f"{spec.name} takes no magnitude",
-                           f"write just '{spec.name}'")
+                           f"write just '{spec.name}'" + (f", or {chance} to apply it to some samples" if chance else ""))
         elif spec is not None and spec.has_magnitude:
             self.error("T008", stage.op.span, f"{spec.name} needs a magnitude",
                        f"write e.g. '{spec.name}(0.3)' (0 is the identity, 1 its strongest)")

@@ -97,6 +97,30 @@ def test_what_the_declared_names_grammar_admits_reads_only_declared_names() -> N
         assert any(construct in text for text in drawn), construct
 
 
+def test_the_declared_names_grammar_has_no_recursion_so_an_answer_is_bounded() -> None:
+    """Nesting, operator chains, exponents and conditionals all end at MAX_DEPTH: no rule
+    reaches itself, so a small model cannot write on until its token limit (the free
+    grammar's expressions nest without end)."""
+    def cyclic(grammar) -> bool:
+        done, active = set(), set()
+
+        def visit(rule: str) -> bool:
+            if rule in active:
+                return True
+            if rule in done:
+                return False
+            active.add(rule)
+            found = any(visit(name) for name in module._refs(grammar.rules[rule]))
+            active.discard(rule)
+            done.add(rule)
+            return found
+
+        return visit(grammar.start)
+
+    assert not cyclic(DECLARED) and not cyclic(DECLARED_ANSWER)
+    assert cyclic(POLICY)
+
+
 @pytest.mark.parametrize("text", [
     "policy p\nstate s1: int in [0, 3] = 0\nper sample:\n    rotate(s2)\n",  # s2 is not declared
     "policy p\nstate s1: int in [0, 3] = 0\nstate s1: int in [0, 3] = 0\nper sample:\n    identity\n",

@@ -65,3 +65,24 @@ def test_mean_of_a_per_op_value_asks_for_an_op_reduction_first():
 def test_magnitude_of_a_fixed_stage_is_at_most_per_class():
     assert codes("policy p\n" + W + "per sample:\n    apply 1 of [rotate, shear_x]\n        magnitude 0.1\n"
                  "    cutout(clip(w, 0, 1))\n") == ["T004"]
+
+
+@pytest.mark.parametrize("stage, hint", [
+    ("flip_lr(0.5)", "'flip_lr with probability 0.5'"),  # a number in (0, 1]: meant as a chance
+    ("flip_lr(rank)", None),
+    ("flip_lr(3)", None),
+])
+def test_a_magnitude_for_an_op_without_one_hints_at_a_probability(stage, hint):
+    with pytest.raises(autoda.PolicyError) as caught:
+        autoda.check_policy(f"policy p\nper sample:\n    {stage}\n")
+    (d,) = [d for d in caught.value.diagnostics if d.code == "T007"]
+    assert "write just 'flip_lr'" in d.hint
+    assert (hint in d.hint) if hint else "probability" not in d.hint
+
+
+@pytest.mark.parametrize("clause", ["magnitude 0.5", "weight 2", "probability 0.5"])
+def test_a_clause_on_the_stages_line_says_where_it_goes(clause):
+    with pytest.raises(autoda.PolicyError) as caught:
+        autoda.check_policy(f"policy p\nper sample:\n    apply 1 of [rotate] {clause}\n")
+    d = caught.value.diagnostics[0]
+    assert d.code == "S001" and "own line below the stage" in d.hint and clause.split()[0] in d.hint
