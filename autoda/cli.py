@@ -860,8 +860,12 @@ def runs_list(folder: str) -> None:
 @runs_group.command("show")
 @click.argument("run_dir")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
-def runs_show(run_dir: str, top: int) -> None:
-    """The leaderboard of one run."""
+@click.option("--candidate", "candidate_id", type=click.IntRange(min=1),
+              help="One candidate (its id, as the leaderboard shows it): its policy, idea, fitness, each "
+                   "evaluation and per-class accuracy, or why it failed.")
+def runs_show(run_dir: str, top: int, candidate_id: int | None) -> None:
+    """The leaderboard of one run, or one of its candidates."""
+    from .report.candidate import candidate_text
     from .report.leaderboard import leaderboard_table
     from .search.run import JOURNAL
 
@@ -870,7 +874,14 @@ def runs_show(run_dir: str, top: int) -> None:
     with one_error_line(run_dir=Path(run_dir)):
         journal = journal_for(Path(run_dir))
         try:
-            click.echo(leaderboard_table(journal, shown(run_dir), top))
+            if candidate_id is None:
+                click.echo(leaderboard_table(journal, shown(run_dir), top))
+                return
+            text = candidate_text(journal, candidate_id)
+            if text is None:
+                raise click.UsageError(shown(f"{run_dir}: no candidate {candidate_id} (the run has "
+                                             f"{len(journal.all())} candidates)"))
+            click.echo(text)
         finally:
             journal.close()
 

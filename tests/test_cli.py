@@ -233,3 +233,35 @@ def test_names_from_an_image_folder_reach_the_terminal_escaped(tmp_path):
     assert bad.exit_code == 1 and "cannot decode" in bad.stderr
     for result in (good, bad):
         assert "\x1b" not in result.output and "\u202e" not in result.output and "\\x1b]0;owned" in result.output
+
+
+def test_runs_show_a_candidate_says_what_it_is_and_why_it_failed(tmp_path):
+    from autoda.search.journal import Journal
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    journal = Journal(folder / "journal.sqlite")
+    good = journal.add(0, 0, 0, "initialise", [], "llm", policy_text="policy tail\nper sample:\n    rotate(0.3)\n",
+                       policy_name="tail", idea="rotate the rare classes")
+    journal.update(good, status="evaluated")
+    record = journal.start_evaluation(good, 4, 0, "rung")
+    journal.finish_evaluation(record, type("R", (), {"ok": True, "fitness": 0.4125, "seconds": 3.0, "failure": None,
+                                                     "message": None, "validation": {"many": 0.6, "medium": 0.4,
+                                                                                     "few": 0.2, "all": 0.4125,
+                                                                                     "per_class": [0.7, 0.3, 0.2]}})())
+    bad = journal.add(1, 0, 0, "mutate", [good], "llm", policy_text="policy p\nper sample:\n    rotat(0.3)\n",
+                      idea="a typo\x1b[31m")
+    journal.update(bad, status="failed", failure="compile", message="error[N002]: unknown op 'rotat'\n  hint: rotate")
+    journal.close()
+    shown = run("runs", "show", str(folder), "--candidate", str(good))
+    assert shown.exit_code == 0, shown.output
+    assert f"candidate {good}: tail" in shown.stdout and "idea: rotate the rare classes" in shown.stdout
+    assert "41.25 (1) at 4 fine-tune epochs" in shown.stdout and "rung        4 epochs, seed 0: 41.25" in shown.stdout
+    assert "many 60.00, medium 40.00, few 20.00" in shown.stdout and "head to tail: 70.00 30.00 20.00" in shown.stdout
+    assert "    rotate(0.3)" in shown.stdout
+    failed = run("runs", "show", str(folder), "--candidate", str(bad))
+    assert failed.exit_code == 0 and f"parents: #{good} tail" in failed.stdout
+    assert "failure: compile" in failed.stdout and "unknown op 'rotat'" in failed.stdout and "hint: rotate" in failed.stdout
+    assert "\x1b" not in failed.stdout  # an LLM's control characters are escaped
+    missing = run("runs", "show", str(folder), "--candidate", "9")
+    assert missing.exit_code == 2 and "no candidate 9 (the run has 2 candidates)" in missing.stderr
