@@ -31,6 +31,7 @@ from .policies import LANGUAGES, check_policy
 from .presets import HAND_DESIGNED, PRESET_NAMES, PRESETS
 from .search.constrain import MODES as CONSTRAIN_MODES
 from .secrets import shown
+from .words import counted
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
 SEED = click.IntRange(*SEED_RANGE)
@@ -273,7 +274,8 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
         image, rows = preview(compiled, data, imb_ratio=imb_ratio, epoch=epoch, total_epochs=total_epochs,
                               samples=samples)
     write_atomic(out, lambda tmp: image.save(tmp, format="PNG"))
-    click.echo(shown(f"{out}: {', '.join(f'{r.group} {r.class_name} ({r.count} images)' for r in rows)}"))
+    groups = ", ".join(f"{r.group} {r.class_name} ({counted(r.count, 'image')})" for r in rows)
+    click.echo(shown(f"{out}: {groups}"))
 
 
 # --- autoda train ------------------------------------------------------------------------------
@@ -342,7 +344,7 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
         trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, net, recipe, device, seed)
         click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
                    f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {net}, "
-                   f"{epochs} epochs on {device}", err=True)
+                   f"{counted(epochs, 'epoch')} on {device}", err=True)
         started = time.perf_counter()
         with progress_bar(epochs, "training") as advance:
             trainer.train(epochs, advance)
@@ -608,7 +610,7 @@ def _packed(config) -> str:
 
 def _fine_tunes(search, n_ft: int) -> str:
     """The fine-tunes a search scores with: its rungs and confirmation, when it has them."""
-    text = f"{n_ft} epochs" if len(search.rungs) < 2 else f"rungs of {', '.join(map(str, search.rungs))} epochs"
+    text = counted(n_ft, "epoch") if len(search.rungs) < 2 else f"rungs of {', '.join(map(str, search.rungs))} epochs"
     if search.confirm_seeds:
         text += (f" (the {search.confirm_top} leaders confirmed with {search.confirm_seeds} more "
                  f"seed{'s' if search.confirm_seeds > 1 else ''})")
@@ -715,9 +717,10 @@ def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> 
     from .experiment import run_experiment
 
     cells = experiment.cells()
-    click.echo(f"{len(cells)} cells: {', '.join(experiment.methods)} x {len(experiment.policies)} policies x "
-               f"{len(experiment.seeds)} seeds on {experiment.dataset} (imbalance {experiment.imb_ratio:g}), "
-               f"{experiment.epochs} epochs on {device} -> {out_dir}", err=True)
+    click.echo(f"{counted(len(cells), 'cell')}: {', '.join(experiment.methods)} x "
+               f"{counted(len(experiment.policies), 'policy', 'policies')} x {counted(len(experiment.seeds), 'seed')} on "
+               f"{experiment.dataset} (imbalance {experiment.imb_ratio:g}), {counted(experiment.epochs, 'epoch')} on "
+               f"{device} -> {out_dir}", err=True)
     done = []
 
     def on_cell(name: str, status: str) -> None:

@@ -256,7 +256,7 @@ def test_runs_show_a_candidate_says_what_it_is_and_why_it_failed(tmp_path):
     shown = run("runs", "show", str(folder), "--candidate", str(good))
     assert shown.exit_code == 0, shown.output
     assert f"candidate {good}: tail" in shown.stdout and "idea: rotate the rare classes" in shown.stdout
-    assert "41.25 (1) at 4 fine-tune epochs" in shown.stdout and "rung        4 epochs, seed 0: 41.25" in shown.stdout
+    assert "41.25 (1) at 4 fine-tune epochs" in shown.stdout and "rung     4 epochs, seed 0: 41.25, 3 s" in shown.stdout
     assert "many 60.00, medium 40.00, few 20.00" in shown.stdout and "head to tail: 70.00 30.00 20.00" in shown.stdout
     assert "    rotate(0.3)" in shown.stdout
     failed = run("runs", "show", str(folder), "--candidate", str(bad))
@@ -265,3 +265,14 @@ def test_runs_show_a_candidate_says_what_it_is_and_why_it_failed(tmp_path):
     assert "\x1b" not in failed.stdout  # an LLM's control characters are escaped
     missing = run("runs", "show", str(folder), "--candidate", "9")
     assert missing.exit_code == 2 and "no candidate 9 (the run has 2 candidates)" in missing.stderr
+
+
+def test_counts_of_one_are_singular_in_what_autoda_prints(tmp_path):
+    result = run("preview", str(ROOT / "examples" / "policies" / "cuda.dsl"), "--imb-ratio", "5000", "--samples", "1",
+                 "--out", str(tmp_path / "grid.png"))
+    assert result.exit_code == 0, result.output
+    assert "tail frame (1 image)" in result.stdout and "head disc (5000 images)" in result.stdout
+    from autoda.words import a, counted
+
+    assert (counted(1, "epoch"), counted(2, "policy", "policies")) == ("1 epoch", "2 policies")
+    assert (a("edge_enhance"), a("invert"), a("rotate")) == ("an edge_enhance", "an invert", "a rotate")

@@ -9,6 +9,7 @@ import json
 
 from ..search.journal import Candidate, Journal
 from ..secrets import shown
+from ..words import counted
 from .leaderboard import fitness_text
 from .text import percent
 
@@ -27,7 +28,7 @@ def candidate_text(journal: Journal, candidate_id: int) -> str | None:
     if c.idea:
         lines.append(f"  idea: {shown(c.idea)}")
     if c.fitness is not None:
-        at = f" at {c.fidelity} fine-tune epochs" if c.fidelity is not None else ""
+        at = f" at {counted(c.fidelity, 'fine-tune epoch')}" if c.fidelity is not None else ""
         lines.append(f"  fitness: {fitness_text(c)}{at} (balanced validation accuracy, %)")
     if c.failure:
         lines.append(f"  failure: {shown(c.failure)}")
@@ -44,10 +45,10 @@ def _evaluations(journal: Journal, c: Candidate) -> list[str]:
         return []
     lines = ["", "evaluations:"]
     for e in records:
-        epochs = "-" if e.n_ft is None else str(e.n_ft)
+        epochs = "the run's fine-tune" if e.n_ft is None else counted(e.n_ft, "epoch")
         outcome = percent(e.fitness) if e.ok else f"{e.status}" + (f" ({shown(e.failure)})" if e.failure else "")
         seconds = "" if e.seconds is None else f", {e.seconds:.0f} s"
-        lines.append(f"  {e.purpose:<8} {epochs:>4} epochs, seed {e.seed if e.seed is not None else '-'}: {outcome}{seconds}")
+        lines.append(f"  {e.purpose:<8} {epochs}, seed {e.seed if e.seed is not None else '-'}: {outcome}{seconds}")
     return lines
 
 

@@ -21,6 +21,7 @@ from ..search.journal import Journal
 from ..search.journal import Candidate
 from ..search.summary import Noise, standing, stored_number, tally
 from ..secrets import shown
+from ..words import counted
 from .text import percent, render
 
 # Every column of a leaderboard row, in order; the page leaves out the id.
@@ -59,7 +60,7 @@ def noise_note(noise: Noise, tied: set[int]) -> str:
         return ("note: no candidate at the first row's fidelity was evaluated more than once, so seed-to-seed noise "
                 "(about a point for a fine-tune) was not measured and close ranks may be luck; --confirm-seeds "
                 f"measures it{equal}")
-    at = f" at {noise.fidelity} epochs" if noise.fidelity is not None else ""
+    at = f" at {counted(noise.fidelity, 'epoch')}" if noise.fidelity is not None else ""
     ties = len(tied) - 1
     told = (f"the {ties} row{'s' if ties > 1 else ''} ranked =1 {'are' if ties > 1 else 'is'} within it of the first: "
             f"this run does not tell them apart") if ties > 0 else "no other row is within it of the first"

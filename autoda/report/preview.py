@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from ..engine.augment.compiled import CompiledPolicy
 from ..engine.augment.statistics import ClassStats
 from ..engine.train.data import ImageSet, longtail_counts
+from ..words import counted
 
 _LABEL_WIDTH = 150
 _GAP = 4
@@ -55,7 +56,7 @@ def preview(policy: CompiledPolicy, data: ImageSet, imb_ratio: float = 100, n_ma
     for r, (row, images) in enumerate(zip(rows, tiles)):
         y = title + r * (th + _GAP)
         draw.text((4, y + 4), f"{row.group}: {row.class_name}", fill="black")
-        draw.text((4, y + 20), f"{row.count} images", fill="gray")
+        draw.text((4, y + 20), counted(row.count, "image"), fill="gray")
         for i, image in enumerate(images):
             tile = Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).resize((tw, th), Image.NEAREST)
             x = _LABEL_WIDTH + i * (tw + _GAP) + (_GAP if i > 0 else 0)

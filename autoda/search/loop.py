@@ -40,6 +40,7 @@ from typing import Callable
 from ..compiler import CheckedPolicy, PolicyError
 from ..errors import FailureKind
 from ..policies import check_policy, example_policies  # either language: a Python search journals Python policies
+from ..words import counted
 from .config import SearchConfig  # the search section of a run's configuration
 from .executors import LocalExecutor, failed_evaluation
 from .extract import extract_idea, extract_policy, extract_python
@@ -59,6 +60,10 @@ def _seed(*parts: object) -> int:
 def _example_hashes() -> dict[str, str]:
     """name -> behaviour hash of each example policy: names a child may not take."""
     return {name: check_policy(text).hash for name, text in example_policies().items()}
+
+
+def _epochs(n_ft: int | None) -> str:
+    return "the run's fine-tune" if n_ft is None else counted(n_ft, "epoch")
 
 
 def fresh_seeds(run_seed: int, count: int, avoid: int) -> list[int]:
@@ -207,11 +212,11 @@ class Search:
     def _describe(self, e: Evaluation) -> str:
         """An evaluation as a progress line names it: its rung (or seed), when there is more than one."""
         if e.purpose == "confirm":
-            return f"confirming #{e.candidate} with seed {e.seed} ({e.n_ft} epochs)"
+            return f"confirming #{e.candidate} with seed {e.seed} ({_epochs(e.n_ft)})"
         if len(self.rungs) == 1:
             return f"evaluated #{e.candidate}"
         rung = self.rungs.index(e.n_ft) if e.n_ft in self.rungs else "?"
-        return f"evaluated #{e.candidate} at rung {rung} ({e.n_ft} epochs)"
+        return f"evaluated #{e.candidate} at rung {rung} ({_epochs(e.n_ft)})"
 
     def _ensure(self, candidate: Candidate, n_ft: int | None, seed: int | None, purpose: str) -> bool:
         """An evaluation of ``candidate`` at this fidelity and seed: journaled already

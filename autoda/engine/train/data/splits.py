@@ -22,6 +22,7 @@ from .folder import DataError, load_image_folder
 from .imageset import ImageSet
 from .longtail import longtail_counts
 from .synthetic import make_synthetic
+from ....words import counted
 
 
 
@@ -66,7 +67,7 @@ def longtail_subset(data: ImageSet, imb_ratio: float, seed: int, n_max: int | No
     for c, n in enumerate(target):
         pool = (data.labels == c).nonzero().flatten()
         if len(pool) < n:
-            raise DataError(f"class {data.class_names[c]!r} has {len(pool)} images; the long-tail profile "
+            raise DataError(f"class {data.class_names[c]!r} has {counted(len(pool), 'image')}; the long-tail profile "
                             f"asks for {n}")
         chosen.append(pool[torch.randperm(len(pool), generator=g)[:n]])
     return _take(data, torch.cat(chosen))

@@ -1,0 +1,20 @@
+"""Counts and articles in what autoda prints: "1 image" and "2 images", "an edge_enhance"."""
+from __future__ import annotations
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for exactly one.
+
+    >>> counted(1, "epoch"), counted(3, "image"), counted(0, "candidate")
+    ('1 epoch', '3 images', '0 candidates')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def a(word: str) -> str:
+    """``word`` with its indefinite article, by its first letter.
+
+    >>> a("rotate"), a("edge_enhance")
+    ('a rotate', 'an edge_enhance')
+    """
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
