@@ -717,10 +717,10 @@ def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> 
     from .experiment import run_experiment
 
     cells = experiment.cells()
-    click.echo(f"{counted(len(cells), 'cell')}: {', '.join(experiment.methods)} x "
-               f"{counted(len(experiment.policies), 'policy', 'policies')} x {counted(len(experiment.seeds), 'seed')} on "
-               f"{experiment.dataset} (imbalance {experiment.imb_ratio:g}), {counted(experiment.epochs, 'epoch')} on "
-               f"{device} -> {out_dir}", err=True)
+    grid = (f"{', '.join(experiment.methods)} x {counted(len(experiment.policies), 'policy', 'policies')} x "
+            f"{counted(len(experiment.seeds), 'seed')}")
+    click.echo(f"{counted(len(cells), 'cell')}: {grid} on {experiment.dataset} (imbalance {experiment.imb_ratio:g}), "
+               f"{counted(experiment.epochs, 'epoch')} on {device} -> {out_dir}", err=True)
     done = []
 
     def on_cell(name: str, status: str) -> None:

@@ -400,7 +400,8 @@ def _checker_rules() -> dict[str, Node]:
              for name, arity in _arities() if name != "uniform"]
     return {
         "state_decl": _state_decl(Ref("ident")),
-        "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"), Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
+        "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"),
+                                                Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
         "applied_stages": seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
                               Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
         "apply_stage": seq(apply_head, alt(
@@ -467,7 +468,8 @@ def _declared_names(rules: dict[str, Node]) -> dict[str, Node]:
             new[f"declared_{states}_{per_op}"] = _factor(body)
         if not states:
             continue  # with no state an epoch section changes nothing
-        new[f"epoch_{states}"] = seq(Lit("every"), _SPACE, Lit("epoch"), Lit(":"), _NEWLINE, Ref(f"statements_{states}_0"))
+        new[f"epoch_{states}"] = seq(Lit("every"), _SPACE, Lit("epoch"), Lit(":"), _NEWLINE,
+                                     Ref(f"statements_{states}_0"))
         targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
         for lets in range(MAX_LETS + 1):
             value = Ref(f"expr_{scope(states, lets)}")

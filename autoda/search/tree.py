@@ -1,6 +1,6 @@
 """Small tools for editing policy syntax trees: find expressions, replace one by identity,
-name an offspring (renaming is ast.rename). The trees are frozen, so every edit rebuilds the path to
-the change."""
+name an offspring (renaming is ast.rename). The trees are frozen, so every edit rebuilds
+the path to the change."""
 from __future__ import annotations
 
 import dataclasses
