@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autoda"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),  # AutodaError and FailureKind: every layer raises and records them
     # names and helpers every layer above may use: no torch, no compiler
-    ("ops", "class_stats", "files", "secrets", "resources", "catalog", "presets"),
+    ("ops", "class_stats", "files", "secrets", "resources", "catalog", "presets", "words"),
     ("compiler",),  # policy text -> checked program -> plan
     ("engine", "sandbox"),  # the plan on the device; Python policies in a worker (beside, never importing each other)
     ("policies",),  # the one front door: a path, text or bytes of either language -> a checked policy
