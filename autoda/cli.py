@@ -907,7 +907,8 @@ def llm_serve(model_path: str | None, host: str, port: int, context: int, thread
     with --base-url http://HOST:PORT/v1 --llm-model local."""
     import subprocess
 
-    from .search.local_server import LocalServerError, child_environment, resolve_model, server_command
+    from .search.local_server import LocalServerError, resolve_model, server_command
+    from .secrets import environ_without_secrets
 
     try:
         path = resolve_model(model_path)
@@ -915,7 +916,7 @@ def llm_serve(model_path: str | None, host: str, port: int, context: int, thread
         fail(error)
     click.echo(shown(f"serving {path.name} at http://{host}:{port}/v1 as model 'local'; "
                      f"search with --base-url http://{host}:{port}/v1 --llm-model local"), err=True)
-    code = subprocess.call(server_command(path, host, port, context, threads), env=child_environment())
+    code = subprocess.call(server_command(path, host, port, context, threads), env=environ_without_secrets())
     if code not in (0, -2, 130):  # 130 / SIGINT: Ctrl-C, the way it is meant to stop
         fail(f"the local server exited with code {code}")
 

@@ -16,7 +16,8 @@ safe to show.
   may see.
 - ``scrubbed_environ()``: os.environ (and sys.argv) without credentials while a worker
   process starts, so the child never holds them (multiprocessing's spawn copies the parent's
-  environment and its sys.argv).
+  environment and its sys.argv); ``environ_without_secrets()``: a copy without them, for a
+  subprocess given its own environment.
 """
 from __future__ import annotations
 
@@ -207,6 +208,13 @@ def is_secret(name: str, value: str) -> bool:
 def secret_names(environ: dict[str, str] | None = None) -> list[str]:
     environ = os.environ if environ is None else environ
     return sorted(name for name, value in environ.items() if is_secret(name, value))
+
+
+def environ_without_secrets() -> dict[str, str]:
+    """A copy of os.environ for a child process that is started with its own environment
+    (a subprocess, not a spawned worker: scrubbed_environ is for those)."""
+    secret = set(secret_names())
+    return {name: value for name, value in os.environ.items() if name not in secret}
 
 
 _environ_lock = threading.Lock()

@@ -11,10 +11,10 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def a(word: str) -> str:
+def with_article(word: str) -> str:
     """``word`` with its indefinite article, by its first letter.
 
-    >>> a("rotate"), a("edge_enhance")
+    >>> with_article("rotate"), with_article("edge_enhance")
     ('a rotate', 'an edge_enhance')
     """
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

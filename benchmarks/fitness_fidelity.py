@@ -15,8 +15,9 @@ setting, so a preset's choice rests on a measurement.
 
 A setting is E_CKP:N_FT[:POLICY][@EPOCHS] (POLICY: an example's name or a file; the
 checkpoint trains with it on top of the base augmentation; EPOCHS: the schedule's length,
-the preset's by default, so 0:60@60 is a whole 60-epoch schedule trained from scratch). Each setting's checkpoint is cached as
-the search caches it, so a setting the search used costs only its fine-tunes.
+the preset's by default, so 0:60@60 is a whole 60-epoch schedule trained from scratch).
+Each setting's checkpoint is cached as the search caches it, so a setting the search used
+costs only its fine-tunes.
 """
 from __future__ import annotations
 

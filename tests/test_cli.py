@@ -272,7 +272,8 @@ def test_counts_of_one_are_singular_in_what_autoda_prints(tmp_path):
                  "--out", str(tmp_path / "grid.png"))
     assert result.exit_code == 0, result.output
     assert "tail frame (1 image)" in result.stdout and "head disc (5000 images)" in result.stdout
-    from autoda.words import a, counted
+    from autoda.words import counted, with_article
 
     assert (counted(1, "epoch"), counted(2, "policy", "policies")) == ("1 epoch", "2 policies")
-    assert (a("edge_enhance"), a("invert"), a("rotate")) == ("an edge_enhance", "an invert", "a rotate")
+    assert [with_article(op) for op in ("edge_enhance", "invert", "rotate")] == \
+        ["an edge_enhance", "an invert", "a rotate"]

@@ -313,7 +313,7 @@ def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGramma
     rules = {name: _factor(body) for name, body in rules.items()}
     rules = {**rules, **{name: _factor(body) for name, body in _checker_rules().items()}, **_lexical_rules(keywords)}
     if names == "declared":
-        rules.update(_declared_names(rules))
+        rules.update(_declared_names(rules, _token_node(tokens, "ASSIGN_OP", ("statement", "assign"))))
     lexemes = frozenset({"ident", "number", "string", "idea"})
     if not answer:
         return DecodeGrammar(_prune(rules, "policy"), "policy", lexemes)
@@ -434,14 +434,14 @@ MAX_STATES = 3  # the examples declare at most two
 MAX_LETS = 3  # the examples let at most three
 MAX_DEPTH = 3  # brackets and calls nested in an expression (the examples nest three: clip(where(where(...))))
 _MOST_ASSIGNS = 4  # state assignments between two lets
-ASSIGNMENTS = ("*=", "+=", "-=", "/=", "=")
 
 
-def _declared_names(rules: dict[str, Node]) -> dict[str, Node]:
+def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]:
     """The rules that replace ``policy`` and read only declared names: after the header,
     declarations ``declared_<states>_<per-op>`` (a per-op state needs an apply stage, so
     it is remembered), then with no state the per-sample section alone, or an epoch
-    section whose statements assign the declared states and let v1, v2, ... in turn."""
+    section whose statements assign (``assignment``: the parser's operators) the declared
+    states and let v1, v2, ... in turn."""
     reads = _reading_rules(rules)
     new: dict[str, Node] = {"policy": seq(Ref("header"), Ref("declared_0_0"))}
 
@@ -473,8 +473,7 @@ def _declared_names(rules: dict[str, Node]) -> dict[str, Node]:
         targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
         for lets in range(MAX_LETS + 1):
             value = Ref(f"expr_{scope(states, lets)}")
-            assign = seq(Lit("    "), targets, _MAYBE_SPACE, alt(*(Lit(a) for a in ASSIGNMENTS)), _MAYBE_SPACE, value,
-                         _NEWLINE)
+            assign = seq(Lit("    "), targets, _MAYBE_SPACE, assignment, _MAYBE_SPACE, value, _NEWLINE)
             more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), _SPACE,
                                                         Lit(ast.numbered_name("let", lets + 1)), _MAYBE_SPACE, Lit("="),
                                                         _MAYBE_SPACE, value, _NEWLINE,

@@ -18,19 +18,19 @@ def render(grammar: DecodeGrammar, format: str) -> str:
         raise ValueError(f"unknown grammar format {format!r}: one of {', '.join(FORMATS)}")
     lark = format == "lark"
     start = "start" if lark else "root"
-    name = (lambda rule: start if rule == grammar.start else rule) if lark else (
-        lambda rule: start if rule == grammar.start else rule.replace("_", "-"))
     lines = [f"// the autoda policy language, for constrained decoding (autoda grammar --format {format})"
              if lark else f"# the autoda policy language, for constrained decoding (autoda grammar --format {format})"]
     if lark:
-        inner = {rule for rule in grammar.rules if rule not in reachable(grammar.rules, grammar.start, grammar.lexemes)}
+        # the rules outside the lexemes; a lexeme's inner rules are inlined into its regex
+        outer = reachable(grammar.rules, grammar.start, grammar.lexemes)
         name = (lambda rule: rule.upper() if rule in grammar.lexemes else start if rule == grammar.start else rule)
         for rule, body in grammar.rules.items():
             if rule in grammar.lexemes:
                 lines.append(f"{rule.upper()}: /{_regex(body, grammar.rules)}/")
-            elif rule not in inner:
+            elif rule in outer:
                 lines.append(f"{name(rule)}: {_write(body, name, lark, top=True)}")
         return "\n".join(lines) + "\n"
+    name = (lambda rule: start if rule == grammar.start else rule.replace("_", "-"))
     for rule, body in grammar.rules.items():
         lines.append(f"{name(rule)} ::= {_write(body, name, lark, top=True)}")
     return "\n".join(lines) + "\n"

@@ -5,12 +5,11 @@ and messages, a journal anyone may edit) is shown with secrets redacted and cont
 escaped, line by line."""
 from __future__ import annotations
 
-import json
-
 from ..search.journal import Candidate, Journal
+from ..search.loop import fine_tune_length
 from ..secrets import shown
 from ..words import counted
-from .leaderboard import fitness_text
+from .leaderboard import fitness_text, fraction
 from .text import percent
 
 
@@ -19,12 +18,11 @@ def candidate_text(journal: Journal, candidate_id: int) -> str | None:
     c = journal.candidate(candidate_id)
     if c is None:
         return None
-    names = {other.id: other.policy_name for other in journal.all()}
     where = "a reference" if c.generation < 0 else f"generation {c.generation}, slot {c.slot}, attempt {c.attempt + 1}"
     lines = [f"candidate {c.id}: {shown(c.policy_name or '-')}",
              f"  {c.operator} by {c.proposer}, {where}; status {c.status}"]
     if c.parents:
-        lines.append("  parents: " + ", ".join(f"#{p} {shown(names.get(p) or '-')}" for p in c.parents))
+        lines.append("  parents: " + ", ".join(f"#{p} {_name(journal, p)}" for p in c.parents))
     if c.idea:
         lines.append(f"  idea: {shown(c.idea)}")
     if c.fitness is not None:
@@ -39,13 +37,18 @@ def candidate_text(journal: Journal, candidate_id: int) -> str | None:
     return "\n".join(lines)
 
 
+def _name(journal: Journal, candidate_id: int) -> str:
+    found = journal.candidate(candidate_id)
+    return shown(found.policy_name) if found is not None and found.policy_name else "-"
+
+
 def _evaluations(journal: Journal, c: Candidate) -> list[str]:
     records = journal.records(c.id)
     if not records:
         return []
     lines = ["", "evaluations:"]
     for e in records:
-        epochs = "the run's fine-tune" if e.n_ft is None else counted(e.n_ft, "epoch")
+        epochs = fine_tune_length(e.n_ft)
         outcome = percent(e.fitness) if e.ok else f"{e.status}" + (f" ({shown(e.failure)})" if e.failure else "")
         seconds = "" if e.seconds is None else f", {e.seconds:.0f} s"
         lines.append(f"  {e.purpose:<8} {epochs}, seed {e.seed if e.seed is not None else '-'}: {outcome}{seconds}")
@@ -58,19 +61,10 @@ def _validation(c: Candidate) -> list[str]:
     v = c.validation if isinstance(c.validation, dict) else None
     if not v:
         return []
-    lines = ["", "validation accuracy (%): " + ", ".join(f"{group} {percent(_number(v.get(group)))}"
+    lines = ["", "validation accuracy (%): " + ", ".join(f"{group} {percent(fraction(v.get(group)))}"
                                                      for group in ("many", "medium", "few", "all"))]
     per_class = v.get("per_class")
     if isinstance(per_class, list) and per_class:
-        lines.append("  by class, head to tail: " + " ".join(percent(_number(a)) for a in per_class))
+        lines.append("  by class, head to tail: " + " ".join(percent(fraction(a)) for a in per_class))
     return lines
 
-
-def _number(value: object) -> float | None:
-    """A journaled accuracy, or None for anything that is not a number (an edited journal)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    try:
-        return float(json.loads(str(value)))
-    except (ValueError, TypeError):
-        return None

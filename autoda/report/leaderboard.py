@@ -92,7 +92,8 @@ def leaderboard_table(journal: Journal, title: str, top: int = 10) -> str:
     return render(table, *after, width=140)
 
 
-def _fraction(value: object) -> float | None:
+def fraction(value: object) -> float | None:
+    """A stored accuracy in [0, 1], or None for anything else (a damaged or hand-edited file)."""
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
 
 
@@ -106,7 +107,7 @@ def runs_table(runs: list[tuple[Path, dict]]) -> str:
         failures = summary.get("failures") if isinstance(summary.get("failures"), dict) else {}
         table.add_row(_cell(path.name), _cell(config.proposer if config else "-"),
                       _cell(config.data.dataset if config else "-"),
-                      f"{stored_number(summary.get('evaluations')):.0f}", percent(_fraction(best.get("fitness"))),
+                      f"{stored_number(summary.get('evaluations')):.0f}", percent(fraction(best.get("fitness"))),
                       _cell(best.get("name") or "-"), f"{sum(map(stored_number, failures.values())):.0f}",
                       f"{stored_number(summary.get('wall_seconds')):.0f} s")
     return render(table, width=140)
@@ -115,5 +116,5 @@ def runs_table(runs: list[tuple[Path, dict]]) -> str:
 def best_fitness(summary: dict) -> float:
     """For sorting runs: the best fitness a summary.json gives, or -1."""
     best = summary.get("best") if isinstance(summary.get("best"), dict) else {}
-    fitness = _fraction(best.get("fitness"))
+    fitness = fraction(best.get("fitness"))
     return -1.0 if fitness is None else fitness

@@ -27,7 +27,7 @@ from typing import Sequence
 from ..compiler import CheckedPolicy, ast
 from ..errors import AutodaError, FailureKind
 from ..ops import OPS
-from ..words import a
+from ..words import with_article
 from . import tree
 from .parsimony import simplify, size_of
 from .programs import ExprGen, RandomChooser, leaves_of, magnitude
@@ -208,7 +208,7 @@ class GeneticProgramming:
         stage = ast.Fixed(ast.OpRef(op), magnitude(c, gen, "class") if OPS[op].has_magnitude else None,
                           gen.bounded(0, 1, "num", "class"))
         stages.insert(c.integer(0, len(stages)), stage)
-        return dataclasses.replace(parent.ast, stages=tuple(stages)), f"added {a(op)} stage"
+        return dataclasses.replace(parent.ast, stages=tuple(stages)), f"added {with_article(op)} stage"
 
     # --- crossover -----------------------------------------------------------------------
 

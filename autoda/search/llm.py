@@ -274,12 +274,11 @@ class LLMClient:
                 return self.note
         if refused:  # a plain request must work, or the search cannot: say why now, not per candidate
             self._probe({})
-        if mode != "auto" and mode != "none":
+        if mode != "auto":  # (none is settled from the start)
             raise LLMSetupError(f"--constrain {mode}: the endpoint did not apply the grammar ({', '.join(tried)} "
                                 "tried); use --constrain auto to find what it takes, or none")
         self.settled = True
-        self.note = ("constrained decoding: off (--constrain none)" if mode == "none" else
-                     f"constrained decoding: the endpoint takes no grammar ({', '.join(tried)} tried); "
+        self.note = (f"constrained decoding: the endpoint takes no grammar ({', '.join(tried)} tried); "
                      "answers are unconstrained and repaired as usual")
         return self.note
 

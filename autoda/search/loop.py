@@ -62,7 +62,8 @@ def _example_hashes() -> dict[str, str]:
     return {name: check_policy(text).hash for name, text in example_policies().items()}
 
 
-def _epochs(n_ft: int | None) -> str:
+def fine_tune_length(n_ft: int | None) -> str:
+    """An evaluation's fine-tune as progress lines and `runs show` say it."""
     return "the run's fine-tune" if n_ft is None else counted(n_ft, "epoch")
 
 
@@ -212,11 +213,11 @@ class Search:
     def _describe(self, e: Evaluation) -> str:
         """An evaluation as a progress line names it: its rung (or seed), when there is more than one."""
         if e.purpose == "confirm":
-            return f"confirming #{e.candidate} with seed {e.seed} ({_epochs(e.n_ft)})"
+            return f"confirming #{e.candidate} with seed {e.seed} ({fine_tune_length(e.n_ft)})"
         if len(self.rungs) == 1:
             return f"evaluated #{e.candidate}"
         rung = self.rungs.index(e.n_ft) if e.n_ft in self.rungs else "?"
-        return f"evaluated #{e.candidate} at rung {rung} ({_epochs(e.n_ft)})"
+        return f"evaluated #{e.candidate} at rung {rung} ({fine_tune_length(e.n_ft)})"
 
     def _ensure(self, candidate: Candidate, n_ft: int | None, seed: int | None, purpose: str) -> bool:
         """An evaluation of ``candidate`` at this fidelity and seed: journaled already

@@ -17,6 +17,7 @@ from autoda.search import local_server
 from autoda.search.extract import extract_policy
 from autoda.search.llm import LLMClient, LLMSettings
 from autoda.search.prompting import operator_prompt
+from autoda.secrets import environ_without_secrets
 
 needs_the_extra = pytest.mark.skipif(
     not local_server.server_available() or local_server.bundled_model() is None,
@@ -63,7 +64,18 @@ def test_the_server_starts_without_the_environments_secrets(monkeypatch) -> None
     monkeypatch.setenv("HF_TOKEN", "hf_0123456789abcdef")
     monkeypatch.setenv("HTTPS_PROXY", "http://user:pw@proxy:3128")
     monkeypatch.setenv("AUTODA_HARMLESS", "1")
-    environment = local_server.child_environment()
+    started = {}
+
+    def popen(command, env, **kwargs):  # the server's process, as running_server starts it
+        started["env"] = env
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(local_server, "resolve_model", lambda model: Path("m.gguf"))
+    monkeypatch.setattr(local_server.subprocess, "Popen", popen)
+    with pytest.raises(OSError, match="not started"), local_server.running_server():
+        pass
+    environment = started["env"]
+    assert environment == environ_without_secrets()
     assert not {"OPENAI_API_KEY", "HF_TOKEN", "HTTPS_PROXY"} & set(environment)
     assert environment["AUTODA_HARMLESS"] == "1" and environment["PATH"] == os.environ["PATH"]
     command = local_server.server_command(Path("m.gguf"), "127.0.0.1", 8080, 4096, 2)
