@@ -15,10 +15,10 @@ from .policies import check_policy, compile_policy  # compile_policy imports the
 
 __version__ = "0.1.0"
 
-__all__ = ["AutodaError", "CheckedPolicy", "ClassStats", "CompiledPolicy", "Diagnostic", "FailureKind", "PolicyError",
-           "PolicyRuntimeError", "__version__", "check_policy", "compile_policy"]
+__all__ = ["AutodaError", "CheckedPolicy", "ClassStats", "ClassStatsTracker", "CompiledPolicy", "Diagnostic",
+           "FailureKind", "PolicyError", "PolicyRuntimeError", "__version__", "check_policy", "compile_policy"]
 
-_ENGINE = {"CompiledPolicy", "ClassStats", "PolicyRuntimeError"}
+_ENGINE = {"CompiledPolicy", "ClassStats", "ClassStatsTracker", "PolicyRuntimeError"}
 
 
 def __getattr__(name: str):

@@ -2,7 +2,9 @@
 onto autoda.search.config.RunConfig) and reports what went wrong as one line.
 
 Exit codes: 0 success; 1 a policy (or the work it drives) failed, with diagnostics on
-stderr; 2 bad usage; 130 interrupted. No input file ever produces a Python traceback.
+stderr; 2 bad usage; 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (as a scheduler stops a
+job: search, train and experiment wind down as for Ctrl-C). No input file ever produces a
+Python traceback.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from .policies import LANGUAGES, check_policy
 from .presets import HAND_DESIGNED, PRESET_NAMES, PRESETS
 from .search.constrain import MODES as CONSTRAIN_MODES
 from .secrets import shown
+from .stopping import exit_code, sigterm_as_interrupt
 from .words import counted
 
 EMITS = ("summary", "ast", "plan", "canonical", "json")
@@ -54,6 +57,17 @@ def fail(message: object) -> NoReturn:
     quote file names, journals and LLM answers), and exit 1."""
     click.echo(f"error: {shown(message)}", err=True)
     sys.exit(1)
+
+
+@contextlib.contextmanager
+def _stops_with(message: str) -> Iterator[None]:
+    """Ctrl-C, or SIGTERM (main() makes it one), inside: ``message`` on stderr and exit 130
+    or 143, after whatever the way out writes and closes (a search's summary, its workers)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(shown(message), err=True)
+        sys.exit(exit_code())
 
 
 @contextlib.contextmanager
@@ -107,6 +121,19 @@ _WEAK_SANDBOX = click.option("--allow-weak-sandbox", is_flag=True, expose_value=
                                   "from files and the network (`autoda doctor` shows what it can do).")
 _LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="auto", show_default=True,
                      help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
+
+
+_TENSORBOARD = click.option("--tensorboard", type=click.Path(file_okay=False),
+                            help="Write TensorBoard scalars into this folder (pip install 'autoda[tensorboard]').")
+
+
+def _require_tensorboard(log_dir: str | None) -> None:
+    """With --tensorboard: a usage error now, before any work, when the package is missing."""
+    if log_dir is not None:
+        from .report.scalars import TensorBoardMissing, require_tensorboard
+
+        with one_error_line(usage=(TensorBoardMissing,)):
+            require_tensorboard()
 
 
 def _POLICY_LANG(command):
@@ -274,8 +301,10 @@ def preview_command(policy: str, data_source: str, split: str, imb_ratio: float,
         image, rows = preview(compiled, data, imb_ratio=imb_ratio, epoch=epoch, total_epochs=total_epochs,
                               samples=samples)
     write_atomic(out, lambda tmp: image.save(tmp, format="PNG"))
-    groups = ", ".join(f"{r.group} {r.class_name} ({counted(r.count, 'image')})" for r in rows)
-    click.echo(shown(f"{out}: {groups}"))
+    groups = ", ".join(f"{r.group} {r.class_name} ({counted(r.count, 'training image')})" for r in rows)
+    # the sizes are the simulated training set's, whichever split the pictured images come from
+    click.echo(shown(f"{out}: {groups}; class sizes of a simulated long-tailed training set at imbalance "
+                     f"{imb_ratio:g}{f', images from the {split} split' if data_source != 'synthetic' else ''}"))
 
 
 # --- autoda train ------------------------------------------------------------------------------
@@ -315,9 +344,10 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
 @click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for train.")
 @click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
 @click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
+@_TENSORBOARD
 def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class, method, net, old_model, epochs,
                   batch_size, lr, policy_file, no_standard_aug, policy_lang, seed, device, metrics_out, report_test,
-                  cache_dir, train_list, test_list, image_size) -> None:
+                  cache_dir, train_list, test_list, image_size, tensorboard) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     from .engine import PolicyRuntimeError
     from .engine.augment.standard import training_policy
@@ -325,6 +355,7 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
     from .engine.train.fitness import default_cache_dir
     from .engine.train.trainer import Diverged, Recipe, build_trainer
     from .report.progress import progress_bar
+    from .report.scalars import training_scalars
     from .report.tables import accuracy_table
 
     if old_model is not None and net not in ("auto", old_model):
@@ -335,7 +366,9 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
     _preset_data(preset, data_root)
     if data_root is not None and dataset not in ("cifar10-lt", "cifar100-lt") and not Path(data_root).exists():
         raise click.UsageError(f"--data-root {data_root!r}: no such file or folder")
-    with one_error_line(wording={Diverged: "training diverged", PolicyRuntimeError: "the policy failed at run time"}):
+    _require_tensorboard(tensorboard)
+    wording = {Diverged: "training diverged", PolicyRuntimeError: "the policy failed at run time"}
+    with _stops_with("interrupted"), one_error_line(wording=wording):
         data = load_dataset(dataset, data_root, imb_ratio, seed, download,
                             cache_dir or str(default_cache_dir() / "data"), train_list=train_list,
                             test_list=test_list, image_size=image_size, max_per_class=max_per_class)
@@ -346,9 +379,11 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
                    f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {net}, "
                    f"{counted(epochs, 'epoch')} on {device}", err=True)
         started = time.perf_counter()
-        with progress_bar(epochs, "training") as advance:
-            trainer.train(epochs, advance)
-        results = {"val": trainer.evaluate(data.val)}
+        with training_scalars(tensorboard) as (epoch_scalars, validation_scalars):
+            with progress_bar(epochs, "training", device.split(":")[0]) as (on_epoch, on_batch):
+                trainer.train(epochs, lambda log: (on_epoch(log), epoch_scalars(log)), on_batch)
+            results = {"val": trainer.evaluate(data.val)}
+            validation_scalars(results["val"], epochs)
         if report_test:
             results["test"] = trainer.evaluate(data.test)
     click.echo(accuracy_table(results))
@@ -466,6 +501,7 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder [runs/<time>-<proposer>].")
 @click.option("--resume", type=click.Path(file_okay=False), help="Continue the search in this run folder.")
 @click.option("--cache-dir", help="Where data and checkpoints are cached (default ~/.cache/autoda).")
+@_TENSORBOARD
 @click.option("--base-url", help="The LLM's OpenAI-compatible endpoint [OPENAI_BASE_URL].")
 @click.option("--llm-model", "--model", "llm_model",
               help="The LLM, as the endpoint names it [AUTODA_MODEL]; the network is --net.")
@@ -479,7 +515,7 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 def search_command(**o) -> None:
     """Search for a policy: evolve with an LLM or offline genetic programming, or ask once.
 
-    With no options: a short offline search on the synthetic set, under a minute on a CPU.
+    With no options: a short offline search on the synthetic set, about 15 s on a 2-core CPU.
     """
     for option in ("max_time", "timeout", "temperature"):
         if o[option] is not None and math.isnan(o[option]):
@@ -492,6 +528,7 @@ def search_command(**o) -> None:
             if ctx.get_parameter_source(option) is not click.core.ParameterSource.COMMANDLINE:
                 o[option] = value
     _preset_data(o["preset"], o["data_root"])
+    _require_tensorboard(o["tensorboard"])
     llm = _llm_settings(o)
     overrides = _overrides(o)
     run_dir, new = (Path(o["resume"]), None) if o["resume"] else _new_run(o, llm)
@@ -499,7 +536,9 @@ def search_command(**o) -> None:
         with one_error_line():  # usage errors before the run folder is made
             checked = new.with_overrides(**overrides)
             checked.search.check_budgets(checked.training.n_ft)
-    journal, stored = _open_run(run_dir, new)
+    footprint = _footprint(run_dir, new is not None)  # what a new run adds, taken back if it never starts
+    with footprint.folders_taken_back_on_error():  # made for a journal that could not be opened
+        journal, stored = _open_run(run_dir, new)
     try:
         with one_error_line():
             config = stored.with_overrides(**overrides)  # a resumed run's new budgets, executor, endpoints
@@ -507,8 +546,8 @@ def search_command(**o) -> None:
             if o["resume"] and config.search.policy_lang == "python":
                 _require_sandbox()
             llm = config.llm_settings(llm, base_url=overrides["base_url"], api_key=o["api_key"])
-        click.echo(shown(_search_line(run_dir, config, resumed=bool(o["resume"]))), err=True)
-        outcome, summary = _run_search(run_dir, config, journal, llm)
+        click.echo(shown(_search_line(run_dir, config, resumed=bool(o["resume"]), llm=llm)), err=True)
+        outcome, summary = _run_search(run_dir, config, journal, llm, footprint, o["tensorboard"])
     finally:
         journal.close()
     _show_search(run_dir, config, outcome, summary)
@@ -586,6 +625,14 @@ def _new_run(o: dict, llm):
     return run_dir, replace(config, search=replace(config.search, baselines=baselines))
 
 
+def _footprint(run_dir: Path, new: bool):
+    """What a new run will add to the file system (autoda.search.run.Footprint; a resumed
+    run's is empty)."""
+    from .search.run import Footprint
+
+    return Footprint(run_dir, new)
+
+
 def _open_run(run_dir: Path, config):
     """The run's journal (holding the folder's lock) and its configuration: ``config`` for a
     new run, the stored one for --resume."""
@@ -595,9 +642,12 @@ def _open_run(run_dir: Path, config):
         return open_run(run_dir, config)
 
 
-def _search_line(run_dir: Path, config, resumed: bool) -> str:
+def _search_line(run_dir: Path, config, resumed: bool, llm=None) -> str:
     t, executor = config.training, config.executor
-    return (f"{'resuming' if resumed else 'search'} {run_dir}: {config.proposer} proposer, {config.search.strategy}, "
+    proposer = f"{config.proposer} proposer"
+    if config.proposer == "llm" and llm is not None:  # which model answers, and where: the first thing to check
+        proposer = f"llm proposer ({llm.model} at {llm.base_url or 'the OpenAI API'})"
+    return (f"{'resuming' if resumed else 'search'} {run_dir}: {proposer}, {config.search.strategy}, "
             f"{config.data.dataset} (imbalance {config.data.imb_ratio:g}), {t.method} on {t.net}, fitness after "
             f"{_fine_tunes(config.search, t.n_ft)} from epoch {t.e_ckp}; evaluations: {executor.kind} x "
             f"{executor.workers}{_packed(config)}")
@@ -617,18 +667,21 @@ def _fine_tunes(search, n_ft: int) -> str:
     return text
 
 
-def _run_search(run_dir: Path, config, journal, llm) -> tuple[str, dict]:
+def _run_search(run_dir: Path, config, journal, llm, footprint, tensorboard: str | None) -> tuple[str, dict]:
     from .engine.train.trainer import Diverged
     from .report.progress import search_progress
+    from .report.scalars import search_scalars
     from .search.run import run_search
 
-    try:  # a candidate's divergence is its own failure; this is the checkpoint's training
-        with one_error_line(run_dir=run_dir, wording={Diverged: "training the checkpoint diverged"}):
-            with search_progress(config) as (on_progress, on_epoch):
-                return run_search(run_dir, config, journal, llm, on_progress, on_epoch)
-    except KeyboardInterrupt:
-        click.echo(shown(f"interrupted; the journal is written: continue with --resume {run_dir}"), err=True)
-        sys.exit(130)
+    # a new run that stops with an error before it journals anything leaves no run folder;
+    # Ctrl-C and SIGTERM (a scheduler's stop) keep it, with summary.json and best.dsl
+    with _stops_with(f"interrupted; the journal is written: continue with --resume {run_dir}"), \
+            footprint.taken_back_unless_journaled(journal), \
+            one_error_line(run_dir=run_dir, wording={Diverged: "training the checkpoint diverged"}):
+        # a candidate's divergence is its own failure; Diverged here is the checkpoint's training
+        with search_progress(config) as (on_progress, on_epoch, on_note), \
+                search_scalars(tensorboard, on_progress) as on_progress:
+            return run_search(run_dir, config, journal, llm, on_progress, on_epoch, on_note)
 
 
 def _show_search(run_dir: Path, config, outcome: str, summary: dict) -> None:
@@ -728,13 +781,9 @@ def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> 
             done.append(name)
         click.echo(shown(f"[{len(done)}/{len(cells)}] {name}: {status}"), err=True)
 
-    try:
+    with _stops_with(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again"):
         with one_error_line():  # a policy that does not check stops the run before any cell trains
             return run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted; finished cells are kept in {out_dir / 'cells'}: run the same command again",
-                   err=True)
-        sys.exit(130)
 
 
 def _write_tables(results: list[dict], out_dir: Path, title: str) -> None:
@@ -821,13 +870,24 @@ def report_command(run_dir: str, out: str | None) -> None:
 
 
 @cli.command("doctor")
-def doctor_command() -> None:
-    """What this machine gives: the Python-policy sandbox's isolation layers, the device,
-    the versions. Exit 1 when Python policies would be refused here."""
+@click.option("--llm-model", help="An LLM to check [AUTODA_MODEL].")
+@click.option("--base-url", help="Its OpenAI-compatible endpoint [OPENAI_BASE_URL; else the OpenAI API].")
+@click.option("--timeout", type=click.FloatRange(min=1), default=20, show_default=True,
+              help="Seconds the endpoint has to answer.")
+def doctor_command(llm_model: str | None, base_url: str | None, timeout: float) -> None:
+    """What this machine gives: the versions, the device, the cache folders and their
+    sizes, the Python-policy sandbox's isolation layers, and whether the configured LLM
+    endpoint answers (one short request). Exit 1 when Python policies would be refused
+    here or the endpoint cannot be used."""
     from .doctor import doctor_text
+    from .search.llm import LLMSettings, LLMSetupError
 
-    text, ok = doctor_text()
-    click.echo(text)
+    try:  # a key comes from OPENAI_API_KEY only: doctor takes none on its command line
+        llm = LLMSettings.resolve(llm_model, base_url, None, timeout=timeout, retries=0, constrain="auto")
+    except LLMSetupError as error:
+        raise click.UsageError(shown(error)) from None
+    text, ok = doctor_text(llm)
+    click.echo(shown(text))
     if not ok:
         sys.exit(1)
 
@@ -841,7 +901,7 @@ def runs_group() -> None:
 @click.argument("folder", default="runs", required=False)
 def runs_list(folder: str) -> None:
     """A line per run under FOLDER (default runs/), best first."""
-    from .report.leaderboard import best_fitness, runs_table
+    from .report.leaderboard import best_fitness, journaled_anything, runs_table
 
     root = Path(folder)
     if not root.is_dir():
@@ -854,7 +914,7 @@ def runs_list(folder: str) -> None:
             summary = json.loads(summary_path.read_text(encoding="utf-8", errors="replace"))
         except (OSError, ValueError, RecursionError):
             continue
-        if isinstance(summary, dict):
+        if isinstance(summary, dict) and journaled_anything(summary):
             runs.append((summary_path.parent, summary))
     runs.sort(key=lambda r: -best_fitness(r[1]))
     click.echo(runs_table(runs) if runs else shown(f"no runs in {folder}"))
@@ -887,6 +947,38 @@ def runs_show(run_dir: str, top: int, candidate_id: int | None) -> None:
             click.echo(text)
         finally:
             journal.close()
+
+
+@runs_group.command("export")
+@click.argument("run_dir")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the CSV to this file [standard output].")
+@click.option("--top", type=click.IntRange(min=1), help="Only the N best [every evaluated candidate].")
+@click.option("--all", "every", is_flag=True,
+              help="After the ranked rows, every candidate without a fitness (failed, duplicate, in flight).")
+def runs_export(run_dir: str, out: str | None, top: int | None, every: bool) -> None:
+    """A run's leaderboard as CSV: the rows `runs show` ranks, with numbers unformatted
+    (fractions, full precision) and columns for programs (fitness_std, fitness_n, epochs,
+    status, failure, ...; docs/search.md lists them)."""
+    from .report.export import csv_text, export_rows
+    from .search.run import JOURNAL
+
+    if not (Path(run_dir) / JOURNAL).exists():
+        raise click.UsageError(shown(f"{run_dir}: no {JOURNAL} there"))
+    with one_error_line(run_dir=Path(run_dir)):
+        journal = journal_for(Path(run_dir))
+        try:
+            rows = export_rows(journal, top, every)
+        finally:
+            journal.close()
+    text = csv_text(rows)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot write {out}: {error.strerror or error}")
+    click.echo(shown(f"{out}: {counted(len(rows), 'row')} and a header written"), err=True)
 
 
 @cli.group("llm")
@@ -922,8 +1014,9 @@ def llm_serve(model_path: str | None, host: str, port: int, context: int, thread
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    with sigterm_as_interrupt():  # a scheduler's SIGTERM stops a command as Ctrl-C does
+        try:
+            cli(standalone_mode=True)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(exit_code())

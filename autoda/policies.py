@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from .compiler import CheckedPolicy, ast
 from .compiler import check_policy as check_dsl_policy
@@ -75,19 +75,23 @@ def check_policy(source: str | bytes | os.PathLike | ast.Policy, *, file: str | 
 
 
 def compile_policy(source: str | bytes | os.PathLike | CheckedPolicy, num_classes: int | None = None, *,
-                   seed: int | None = None, generator: torch.Generator | None = None,
-                   device: torch.device | str | None = None, max_cost: float = DEFAULT_BUDGET,
-                   epoch_step: EpochStep | None = None) -> CompiledPolicy:
+                   class_counts: torch.Tensor | Sequence[int] | None = None, seed: int | None = None,
+                   generator: torch.Generator | None = None, device: torch.device | str | None = None,
+                   max_cost: float = DEFAULT_BUDGET, epoch_step: EpochStep | None = None) -> CompiledPolicy:
     """Check and compile a policy (a path, its text or bytes, or a CheckedPolicy).
 
-    Raises autoda.PolicyError for a policy that does not check. ``num_classes`` may be left
-    out: the first ``update_epoch`` tells it. ``epoch_step`` replaces the step a Python
+    Raises autoda.PolicyError for a policy that does not check. With ``class_counts``
+    (training images per class) ``policy(images, labels)`` works from the first batch: it
+    runs the epoch update of epoch 0 itself if none has run. A policy that reads none of
+    count, freq and rank needs only ``num_classes`` for that; both may be left out, and the
+    first ``update_epoch`` tells the classes. ``epoch_step`` replaces the step a Python
     policy brings (see autoda.engine.EpochStep).
     """
     from .engine import CompiledPolicy
 
     checked = source if isinstance(source, CheckedPolicy) else check_policy(source, max_cost=max_cost)
-    policy = CompiledPolicy(checked, num_classes, seed=seed, generator=generator, epoch_step=epoch_step)
+    policy = CompiledPolicy(checked, num_classes, seed=seed, generator=generator, epoch_step=epoch_step,
+                            class_counts=class_counts)
     return policy.to(device) if device is not None else policy
 
 

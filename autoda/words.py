@@ -18,3 +18,18 @@ def with_article(word: str) -> str:
     ('a rotate', 'an edge_enhance')
     """
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def duration(seconds: float) -> str:
+    """A time as people say it, to the precision that matters at its size.
+
+    >>> duration(42.4), duration(754), duration(3 * 3600 + 20 * 60), duration(30 * 3600)
+    ('42 s', '13 min', '3 h 20 min', '30 h')
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours < 10 and rest else f"{hours} h"

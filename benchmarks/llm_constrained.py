@@ -35,7 +35,7 @@ from autoda.search.extract import extract_idea, extract_policy
 from autoda.search.journal import Candidate, Journal
 from autoda.search.llm import LLMClient, LLMError, LLMSettings
 from autoda.search.local_server import MODEL_ALIAS, resolve_model, running_server
-from autoda.search.prompting import TaskContext, operator_prompt, system_prompt
+from autoda.search.prompting import TaskContext, initialise_example, operator_prompt, system_prompt
 
 OPERATORS = ("initialise", "crossover", "mutate")
 TASK = TaskContext("cifar10-lt-small: CIFAR-10 with 10 classes at imbalance ratio 100; training images per class, "
@@ -83,13 +83,16 @@ def run_mode(base_url: str, constrain: str, requests: list[tuple[str, list[Candi
     note = client.settle()
     rows = []
     for i, (operator, parents) in enumerate(requests):
-        # as the search asks: a constrained answer's parents shown with the grammar's names
+        # as the search asks (LLMProposer.start): a constrained answer's parents shown with the
+        # grammar's names, and a constrained initialise shown an example to depart from
+        declared = client.form is not None
+        example = initialise_example(i) if declared and operator == "initialise" else None
         messages = [{"role": "system", "content": system},
-                    {"role": "user", "content": operator_prompt(operator, parents, declared=client.form is not None)}]
+                    {"role": "user", "content": operator_prompt(operator, parents, declared=declared, example=example)}]
         try:
             answer = client.complete(messages)
         except LLMError as error:
-            rows.append({"error": f"{error.kind.value}: {error}"})
+            rows.append({"error": f"{error.kind.value}: {error}", "operator": operator})
             continue
         row = judge(answer.text, seen)
         row.update(seconds=answer.seconds, tokens=answer.completion_tokens, prompt_tokens=answer.prompt_tokens,
@@ -106,6 +109,9 @@ def run_mode(base_url: str, constrain: str, requests: list[tuple[str, list[Candi
             if answered else None,
             "tokens_per_answer": statistics.median(r["tokens"] for r in answered) if answered else None,
             "diagnostics": dict(Counter(r["diagnostic"] for r in answered if r.get("diagnostic")).most_common()),
+            "by_operator": {op: {key: round(sum(r[key] for r in answered if r["operator"] == op) /
+                                            max(1, sum(1 for r in rows if r["operator"] == op)), 3)
+                                 for key in ("parses", "checks", "new")} for op in OPERATORS},
             "answers": rows}
 
 

@@ -19,15 +19,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autoda"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),  # AutodaError and FailureKind: every layer raises and records them
     # names and helpers every layer above may use: no torch, no compiler
-    ("ops", "class_stats", "files", "secrets", "resources", "catalog", "presets", "words"),
+    ("ops", "class_stats", "files", "secrets", "resources", "catalog", "presets", "words", "stopping"),
     ("compiler",),  # policy text -> checked program -> plan
     ("engine", "sandbox"),  # the plan on the device; Python policies in a worker (beside, never importing each other)
     ("policies",),  # the one front door: a path, text or bytes of either language -> a checked policy
     ("autoda",),  # the package's public face (autoda/__init__.py): check_policy, compile_policy, __version__
+    ("lightning",),  # PolicyCallback: a compiled policy and its statistics in a PyTorch Lightning run
     ("search",),  # proposers, the evolutionary loop, journal, executors
     ("experiment", "report"),  # grids of training runs; tables, HTML reports, plots
     ("verify",),  # `autoda verify`: a run's best retrained beside the hand-designed policies, and its verdict
-    ("doctor",),  # `autoda doctor`: versions, the device, the sandbox's isolation layers
+    ("doctor",),  # `autoda doctor`: versions, the device, caches, the sandbox's isolation layers, the LLM endpoint
     ("cli",),  # the command line
     ("__main__",),  # python -m autoda
 )

@@ -85,7 +85,7 @@ def test_preview_writes_a_grid_on_the_synthetic_set(tmp_path):
     out = tmp_path / "grid.png"
     result = run("preview", str(ROOT / "examples" / "policies" / "cuda.dsl"), "--samples", "4", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "head disc" in result.stdout and "tail frame (50 images)" in result.stdout
+    assert "head disc" in result.stdout and "tail frame (50 training images)" in result.stdout
     from PIL import Image
     with Image.open(out) as image:
         assert image.size == (150 + 5 * (96 + 4), 24 + 3 * (96 + 4))
@@ -103,13 +103,20 @@ def test_preview_errors_are_one_line(tmp_path):
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CIFAR.exists(), reason=f"the CIFAR-10 archive is not at {CIFAR}")
 def test_preview_on_the_cifar10_archive(tmp_path):
     out = tmp_path / "grid.png"
     result = run("preview", str(ROOT / "examples" / "policies" / "tail_curriculum.dsl"), "--data", str(CIFAR),
                  "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "head airplane (5000 images)" in result.stdout and "tail truck (50 images)" in result.stdout
+    assert "head airplane (5000 training images)" in result.stdout
+    assert "tail truck (50 training images)" in result.stdout
+    assert "simulated long-tailed training set at imbalance 100, images from the train split" in result.stdout
+    test_split = run("preview", str(ROOT / "examples" / "policies" / "tail_curriculum.dsl"), "--data", str(CIFAR),
+                     "--split", "test", "--out", str(out))
+    assert test_split.exit_code == 0, test_split.output
+    assert "tail truck (50 training images)" in test_split.stdout and "from the test split" in test_split.stdout
     assert out.stat().st_size > 10_000
 
 
@@ -271,7 +278,7 @@ def test_counts_of_one_are_singular_in_what_autoda_prints(tmp_path):
     result = run("preview", str(ROOT / "examples" / "policies" / "cuda.dsl"), "--imb-ratio", "5000", "--samples", "1",
                  "--out", str(tmp_path / "grid.png"))
     assert result.exit_code == 0, result.output
-    assert "tail frame (1 image)" in result.stdout and "head disc (5000 images)" in result.stdout
+    assert "tail frame (1 training image)" in result.stdout and "head disc (5000 training images)" in result.stdout
     from autoda.words import counted, with_article
 
     assert (counted(1, "epoch"), counted(2, "policy", "policies")) == ("1 epoch", "2 policies")

@@ -43,6 +43,7 @@ def test_a_whole_number_is_the_same_configuration_as_int_or_float():
     assert Experiment(**given, imb_ratio=100).fingerprint() != Experiment(**given, imb_ratio=100.5).fingerprint()
 
 
+@pytest.mark.slow
 def test_an_experiment_resumes_cell_by_cell(tmp_path):
     config = write(tmp_path, 'dataset = "synthetic"\nimb_ratio = 10\nmethods = ["ce"]\n'
                              'policies = ["none", "rank_scaled"]\nseeds = [0]\nepochs = 2\n')

@@ -1,15 +1,18 @@
 """benchmarks/gpu_suite.sh --dry-run: every step of the GPU suite on the CPU at toy sizes,
 so the suite cannot rot between GPU runs. Each step must succeed and leave its figures in
 the summary."""
-import json
 import importlib.util
+import json
 import math
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_dry_run_runs_every_step_and_summarises_it(tmp_path):
     out = tmp_path / "suite"
     done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_suite.sh"), "--dry-run", "--out", str(out),

@@ -100,6 +100,7 @@ def test_experiment_takes_a_config_or_a_preset_not_both_nor_neither(tmp_path):
     assert not (tmp_path / "grid").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CIFAR.exists(), reason=f"the CIFAR-10 archive is not at {CIFAR}")
 def test_the_small_presets_data_is_the_1236_images_it_says(monkeypatch):
     """The archive path is relative to the repository root, where the presets are run."""

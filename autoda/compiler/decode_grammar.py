@@ -26,11 +26,12 @@ import functools
 import re
 import string
 from dataclasses import dataclass, replace
-from typing import Union
+from typing import Callable, Union
 
 from ..class_stats import STATS
 from ..ops import OPS
 from . import ast
+from . import typerules
 from .functions import FUNCTIONS
 from .parser import grammar_rules
 
@@ -191,7 +192,8 @@ def _ident_rules(keywords: set[str]) -> dict[str, Node]:
 
 def _lexical_rules(keywords: set[str]) -> dict[str, Node]:
     digits = Rep(chars(string.digits), 1, MAX_DIGITS)
-    exponent = seq(Lit("e"), Rep(chars("+-"), 0, 1), Rep(chars(string.digits), 1, MAX_EXPONENT_DIGITS))
+    # small numbers only (1e-06, as the canonical form writes them): 1e+99 is too large
+    exponent = seq(Lit("e-"), Rep(chars(string.digits), 1, MAX_EXPONENT_DIGITS))
     return {
         "value_name": alt(*(Lit(s) for s in sorted(STATS) if s in keywords), Ref("ident")),
         "op_name": alt(*(Lit(op) for op in sorted(OPS, key=lambda o: (-len(o), o)))),
@@ -311,10 +313,13 @@ def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGramma
         most = _MOST.get(home, _MOST_IN_A_CHAIN)
         rules[_rule_name(origin)] = seq(body, Rep(alt(*tails), 0, most - 1, chain=True)) if tails else body
     rules = {name: _factor(body) for name, body in rules.items()}
-    rules = {**rules, **{name: _factor(body) for name, body in _checker_rules().items()}, **_lexical_rules(keywords)}
+    assignment = _token_node(tokens, "ASSIGN_OP", ("statement", "assign"))
+    checker = _checker_rules(_token_node(tokens, "COMPARE", ("comparison", None)), assignment)
+    rules = {**rules, **{name: _factor(body) for name, body in checker.items()}, **_lexical_rules(keywords)}
+    rules.update(_leading_families(rules))
     if names == "declared":
-        rules.update(_declared_names(rules, _token_node(tokens, "ASSIGN_OP", ("statement", "assign"))))
-    lexemes = frozenset({"ident", "number", "string", "idea"})
+        rules.update(_declared_names(rules, assignment))
+    lexemes = frozenset({"ident", "number", "unit_number", "string", "idea"})
     if not answer:
         return DecodeGrammar(_prune(rules, "policy"), "policy", lexemes)
     envelope = {"answer": seq(Lit("IDEA: "), Ref("idea"), Lit("\n```policy\n"), Ref("policy"), Lit("```")),
@@ -358,7 +363,7 @@ def _state_decl(name: Node, per_op: bool | None = None) -> Node:
                    seq(Lit("bool"), *per_op, equals, alt(Lit("true"), Lit("false")))), _NEWLINE)
 
 
-def _checker_rules() -> dict[str, Node]:
+def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
     """Rules that replace the parser's where a rule of the checker is cheap to say, so
     that most of what the grammar admits also checks. Written here, not derived: each is a
     sub-language of the parser's rule it replaces (the sampling test parses what they
@@ -367,7 +372,19 @@ def _checker_rules() -> dict[str, Node]:
     stage lists at least one op with a parameter and then has a magnitude, or none and
     has none; clauses come in the canonical order, each at most once; at most one apply
     stage; each function is called with as many arguments as one of its forms takes, and
-    uniform only as a whole magnitude; an operand has at most one sign or `not` before it."""
+    uniform only as a whole magnitude; an operand has at most one sign or `not` before it.
+
+    Numbers and conditions are apart (small models write `abs(true)`, `log(2) or log(3)`
+    and `x == 4` where a number goes): ``expr`` is a number (a sum, or a conditional
+    whose branches are numbers), ``or_expr`` a condition (comparisons and names joined by
+    and, or, not), read where a condition goes: after `if`, as where's first argument, as
+    what a let or a plain `=` gives; there are no true and false literals in expressions.
+    A magnitude or probability does not start with a number outside [0, 1] (``expr_unit``:
+    _leading_families), an apply stage's count is a whole number, an exponent a number, a
+    name alone is a condition only if it is declared (no statistic is true/false), and a
+    reduction reads a name of what it reduces over (``max(25)`` does not check): over
+    classes a per-class statistic or a declared name, over ops a declared name
+    (``class_value_name``, ``own_value_name``)."""
     with_magnitude = sorted((op for op in OPS if OPS[op].param is not None), key=lambda o: (-len(o), o))
     without = sorted((op for op in OPS if OPS[op].param is None), key=lambda o: (-len(o), o))
 
@@ -376,14 +393,15 @@ def _checker_rules() -> dict[str, Node]:
                    _MAYBE_SPACE, Lit("]"))
 
     # uniform(lo, hi) is a magnitude drawn per sample: it may be a magnitude, and nothing else
-    draw = seq(Lit("uniform"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(","), _MAYBE_SPACE,
-               Ref("expr"), _MAYBE_SPACE, Lit(")"))
-    magnitude = alt(draw, Ref("expr"))
+    draw = seq(Lit("uniform"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr_unit"), _MAYBE_SPACE, Lit(","),
+               _MAYBE_SPACE, Ref("expr_unit"), _MAYBE_SPACE, Lit(")"))
+    magnitude = alt(draw, Ref("expr_unit"))
+    unit_clauses = {"magnitude": magnitude, "probability": Ref("expr_unit")}
 
     def clause(word: str) -> Node:
-        return seq(Lit("        "), Lit(word), _SPACE, magnitude if word == "magnitude" else Ref("expr"), _NEWLINE)
+        return seq(Lit("        "), Lit(word), _SPACE, unit_clauses.get(word, Ref("expr")), _NEWLINE)
 
-    chance = Rep(seq(_SPACE, Lit("with"), _SPACE, Lit("probability"), _SPACE, Ref("expr")), 0, 1)
+    chance = Rep(seq(_SPACE, Lit("with"), _SPACE, Lit("probability"), _SPACE, Ref("expr_unit")), 0, 1)
     # a list with an op that takes a magnitude: ops without one, then one with, then any
     some_magnitude = seq(Lit("["), _MAYBE_SPACE, Rep(seq(Ref("op_without_magnitude"), _MAYBE_SPACE, Lit(","),
                                                          _LIST_BREAK), 0, len(without)),
@@ -392,13 +410,36 @@ def _checker_rules() -> dict[str, Node]:
                          _MAYBE_SPACE, Lit("]"))
     # the indent a literal of its own: llguidance lexes a rule's literals greedily, and
     # "    apply" as one would stop it reading "    " before another op's stage
-    apply_head = seq(Lit("    "), Lit("apply"), _SPACE, Ref("expr"), _SPACE, Lit("of"), _MAYBE_SPACE)
+    # how many ops a sample draws: a whole number, 1 to 3 as in the examples, plus a rounded
+    # number; or a declared name; or a rounded number (`2.5` and `s1 / 2` do not check)
+    rounded = alt(*(seq(Lit(f), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(")"))
+                    for f in ("round", "floor", "ceil")))
+    count = alt(seq(chars("123"), Rep(seq(_MAYBE_SPACE, Lit("+"), _MAYBE_SPACE, rounded), 0, 1)),
+                Ref("own_value_name"), rounded)
+    apply_head = seq(Lit("    "), Lit("apply"), _SPACE, Ref("apply_count"), _SPACE, Lit("of"), _MAYBE_SPACE)
     calls = [seq(Lit(name), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE,
-                 *[item for i in range(arity) for item in ((Ref("expr"),) if i == 0 else
-                                                          (_MAYBE_SPACE, Lit(","), _MAYBE_SPACE, Ref("expr")))],
+                 *[item for i in range(arity) for item in ((_argument(name, arity, i),) if i == 0 else
+                                                          (_MAYBE_SPACE, Lit(","), _MAYBE_SPACE,
+                                                           _argument(name, arity, i)))],
                  _MAYBE_SPACE, Lit(")"))
              for name, arity in _arities() if name != "uniform"]
+    plain = alt(*(c for c in _items_of(assignment) if c != Lit("=")))
+    value = alt(Ref("expr"), Ref("or_expr"))  # a number or a condition, for a let or a plain `=`
     return {
+        "expr": seq(Ref("sum"), Rep(seq(_SPACE, Lit("if"), _SPACE, Ref("or_expr"), _SPACE, Lit("else"), _SPACE,
+                                        Ref("expr")), 0, 1)),
+        # a name alone is a condition only if it is declared: no statistic is true/false
+        "not_expr": seq(Rep(seq(Lit("not"), _SPACE), 0, _PREFIXES), alt(Ref("comparison"), Ref("own_value_name"))),
+        "power": seq(Ref("atom"), Rep(seq(_MAYBE_SPACE, Lit("**"), _MAYBE_SPACE, Ref("number")), 0, 1)),
+        "comparison": seq(Ref("sum"), _MAYBE_SPACE, compare, _MAYBE_SPACE, Ref("sum")),
+        "value": value,
+        "apply_count": count,
+        "statement": seq(Lit("    "), alt(
+            seq(Lit("let"), _SPACE, Ref("ident"), _MAYBE_SPACE, Lit("="), _MAYBE_SPACE, Ref("value"), _NEWLINE),
+            seq(Ref("ident"), _MAYBE_SPACE, alt(seq(Lit("="), _MAYBE_SPACE, Ref("value")),
+                                                seq(plain, _MAYBE_SPACE, Ref("expr"))), _NEWLINE))),
+        "class_value_name": Ref("value_name"),
+        "own_value_name": Ref("ident"),
         "state_decl": _state_decl(Ref("ident")),
         "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"),
                                                 Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
@@ -415,10 +456,9 @@ def _checker_rules() -> dict[str, Node]:
             seq(Ref("op_without_magnitude"), chance)), _NEWLINE),
         "op_with_magnitude": alt(*(Lit(op) for op in with_magnitude)),
         "op_without_magnitude": alt(*(Lit(op) for op in without)),
-        "atom": alt(Ref("number"), Lit("true"), Lit("false"), Ref("value_name"), *calls,
+        "atom": alt(Ref("number"), Ref("value_name"), *calls,
                     seq(Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(")"))),
         "unary": seq(Rep(alt(seq(Lit("-"), _MAYBE_SPACE), seq(Lit("+"), _MAYBE_SPACE)), 0, _PREFIXES), Ref("power")),
-        "not_expr": seq(Rep(seq(Lit("not"), _SPACE), 0, _PREFIXES), Ref("comparison")),
     }
 
 
@@ -451,7 +491,7 @@ def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]
         if f"expr_{suffix}" not in new:
             visible = sorted(STATS) + [ast.numbered_name("state", i) for i in range(1, states + 1)] + \
                 [ast.numbered_name("let", j) for j in range(1, lets + 1)]
-            roots = ("expr", "sample_section", "applied_stages") if lets == 0 else ("expr",)
+            roots = ("expr", "value", "sample_section", "applied_stages") if lets == 0 else ("expr", "value")
             new.update(_copy(rules, reads, roots, suffix, visible))
         return suffix
 
@@ -472,8 +512,11 @@ def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]
                                      Ref(f"statements_{states}_0"))
         targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
         for lets in range(MAX_LETS + 1):
-            value = Ref(f"expr_{scope(states, lets)}")
-            assign = seq(Lit("    "), targets, _MAYBE_SPACE, assignment, _MAYBE_SPACE, value, _NEWLINE)
+            suffix = scope(states, lets)
+            value, number = Ref(f"value_{suffix}"), Ref(f"expr_{suffix}")
+            plain = alt(*(c for c in _items_of(assignment) if c != Lit("=")))
+            assign = seq(Lit("    "), targets, _MAYBE_SPACE, alt(seq(Lit("="), _MAYBE_SPACE, value),
+                                                                 seq(plain, _MAYBE_SPACE, number)), _NEWLINE)
             more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), _SPACE,
                                                         Lit(ast.numbered_name("let", lets + 1)), _MAYBE_SPACE, Lit("="),
                                                         _MAYBE_SPACE, value, _NEWLINE,
@@ -482,9 +525,15 @@ def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]
     return new
 
 
+# The rules of value names, each read where its kind of name goes, that a scope rewrites as
+# the names it sees (_copy): all of them; per class (a per-class statistic or a declared
+# name); declared only (the states and lets: a per-op value is one of them).
+_NAME_RULES = ("value_name", "class_value_name", "own_value_name")
+
+
 def _reading_rules(rules: dict[str, Node]) -> set[str]:
     """The rules from which a value name can be reached: those a scope copies."""
-    reads = {"value_name"}
+    reads = set(_NAME_RULES)
     changed = True
     while changed:
         changed = False
@@ -504,57 +553,87 @@ def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffi
     deeper, where an operator chain has one term fewer (4, 3, 2, then 1); at MAX_DEPTH
     none is left, so an expression is bounded (a small model nests and chains until its
     token limit otherwise)."""
-    wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - {"value_name"}
+    wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - set(_NAME_RULES)
     level = _levels(rules, "expr", wanted)  # the precedence chain, from expr down to atom
+    own = [n for n in visible if n not in STATS]
+    names = {"value_name": visible, "own_value_name": own,
+             "class_value_name": [n for n in visible if n in STATS and STATS[n].per_class] + own}
 
     def named(rule: str, depth: int) -> str:
         return f"{rule}_{suffix}" + (f"_d{depth}" if depth else "")
 
     def edit(node: Node, rule: str, depth: int) -> Node | None:
         """``node`` of ``rule``'s copy at ``depth``: references renamed, a reference back
-        up the chain one level deeper, chains shortened; _NOTHING where nothing is left of
-        an optional part, None where the node cannot be written at this depth."""
-        if isinstance(node, Ref):
-            if node.name == "value_name":
-                return Ref(f"value_name_{suffix}")
-            if node.name not in wanted:
-                return node
-            back = node.name in level and rule in level and (level[node.name] < level[rule] or node.name == rule)
+        up the chain one level deeper, chains shortened (see _mapped)."""
+        def reference(ref: Ref) -> Node | None:
+            if ref.name in _NAME_RULES:
+                return Ref(f"{ref.name}_{suffix}") if names[ref.name] else None
+            if ref.name not in wanted:
+                return ref
+            back = ref.name in level and rule in level and (level[ref.name] < level[rule] or ref.name == rule)
             if back and depth == MAX_DEPTH:
                 return None
-            return Ref(named(node.name, depth + 1 if back else depth))
-        if isinstance(node, Seq):
-            items = []
-            for item in node.items:
-                edited = edit(item, rule, depth)
-                if edited is None:
-                    return None
-                if edited is not _NOTHING:
-                    items.append(edited)
-            return seq(*items) if items else _NOTHING
-        if isinstance(node, Alt):
-            options = [edited for item in node.items if (edited := edit(item, rule, depth)) is not None]
-            some = [o for o in options if o is not _NOTHING]
-            if not some:
-                return _NOTHING if options else None
-            return alt(*some) if len(some) == len(options) else Rep(alt(*some), 0, 1)
-        if isinstance(node, Rep):
-            high = node.high if not node.chain else min(node.high, _MOST_IN_A_CHAIN - 1 - depth)
-            item = edit(node.item, rule, depth) if high != 0 else _NOTHING
-            if item is None or item is _NOTHING:
-                return _NOTHING if node.low == 0 or item is _NOTHING else None
-            return replace(node, item=item, high=high)
-        return node
+            return Ref(named(ref.name, depth + 1 if back else depth))
+
+        return _mapped(node, reference, lambda rep: rep.high if not rep.chain else
+                       min(rep.high, _MOST_IN_A_CHAIN - 1 - depth))
 
     copied: dict[str, Node] = {}
     for depth in range(MAX_DEPTH + 1):
         for rule in (r for r in rules if r in wanted):
             copied[named(rule, depth)] = edit(rules[rule], rule, depth)
-    copied[f"value_name_{suffix}"] = alt(*(Lit(n) for n in sorted(visible, key=lambda n: (-len(n), n))))
-    return copied
+    for rule, seen in names.items():
+        if seen:
+            copied[f"{rule}_{suffix}"] = alt(*(Lit(n) for n in sorted(seen, key=lambda n: (-len(n), n))))
+    return _without_unwritable(copied)
 
 
 _NOTHING = Lit("")  # what is left of an optional part that cannot be written at a depth (never emitted)
+
+
+def _mapped(node: Node, reference: Callable[[Ref], Node | None],
+            most: Callable[[Rep], int | None] = lambda rep: rep.high) -> Node | None:
+    """``node`` with each reference replaced by what ``reference`` makes of it (None: it
+    cannot be written) and each repetition bounded by ``most``; _NOTHING where nothing is
+    left of an optional part, None where the node cannot be written: a choice loses the
+    options that cannot, an optional part that cannot goes, anything else that cannot
+    makes its whole node None."""
+    if isinstance(node, Ref):
+        return reference(node)
+    if isinstance(node, Seq):
+        items = []
+        for item in node.items:
+            mapped = _mapped(item, reference, most)
+            if mapped is None:
+                return None
+            if mapped is not _NOTHING:
+                items.append(mapped)
+        return seq(*items) if items else _NOTHING
+    if isinstance(node, Alt):
+        options = [mapped for item in node.items if (mapped := _mapped(item, reference, most)) is not None]
+        some = [o for o in options if o is not _NOTHING]
+        if not some:
+            return _NOTHING if options else None
+        return alt(*some) if len(some) == len(options) else Rep(alt(*some), 0, 1)
+    if isinstance(node, Rep):
+        high = most(node)
+        item = _mapped(node.item, reference, most) if high != 0 else _NOTHING
+        if item is None or item is _NOTHING:
+            return _NOTHING if node.low == 0 or item is _NOTHING else None
+        return replace(node, item=item, high=high)
+    return node
+
+
+def _without_unwritable(rules: dict[str, Node | None]) -> dict[str, Node]:
+    """``rules`` less those that cannot be written (None: a comparison at the deepest
+    level, whose sums would go deeper), and the parts of others that need one, until every
+    reference is to a rule that is written."""
+    dead = {name for name, body in rules.items() if body is None}
+    while dead:
+        rules = {name: _mapped(body, lambda ref: None if ref.name in dead else ref)
+                 for name, body in rules.items() if name not in dead}
+        dead = {name for name, body in rules.items() if body is None}
+    return rules
 
 
 def _levels(rules: dict[str, Node], start: str, within: set[str]) -> dict[str, int]:
@@ -569,6 +648,58 @@ def _levels(rules: dict[str, Node], start: str, within: set[str]) -> dict[str, i
                     following.append(name)
         frontier = following
     return level
+
+
+def _argument(function: str, arity: int, index: int) -> Node:
+    """What the ``index``-th of ``arity`` arguments of a call is: a condition first in
+    where; a name of what a reduction reduces over (one argument of a form typed
+    over_classes or over_ops, and sample_one's weights, per op); else a number."""
+    if function == "where" and index == 0:
+        return Ref("or_expr")
+    form = FUNCTIONS[function].form_for(arity)
+    if form.type_rule is typerules.over_classes:
+        return Ref("class_value_name")
+    if form.type_rule in (typerules.over_ops, typerules.sample_one):
+        return Ref("own_value_name")
+    return Ref("expr")
+
+
+def _items_of(node: Node) -> tuple[Node, ...]:
+    """The options of a choice (a single node: itself)."""
+    return node.items if isinstance(node, Alt) else (node,)
+
+
+_CHAIN = ("expr", "sum", "product", "unary", "power", "atom")  # the precedence chain of a number
+
+
+# The leading number a place's value may start with: a magnitude's or probability's in [0, 1].
+_LEADING = {"unit": alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
+                        seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))}
+
+
+def _leading_families(rules: dict[str, Node]) -> dict[str, Node]:
+    """``expr_unit``: a number whose first operand has no sign and, if it is a number
+    literal, is one _LEADING allows (``magnitude 3.1``, ``probability 1.5`` and
+    ``uniform(0.5, 4)`` do not check; ``s1 / 30`` and ``0.5 * rank`` do): a copy of the
+    chain from expr to atom in which each rule's leading reference is to the next rule's
+    copy."""
+    family: dict[str, Node] = {}
+    for place, number in _LEADING.items():
+        for rule, below in zip(_CHAIN, _CHAIN[1:]):
+            family[f"{rule}_{place}"] = (Ref(f"power_{place}") if rule == "unary"  # no sign
+                                         else _leading(rules[rule], below, place))
+        family[f"atom_{place}"] = alt(*(Ref(f"{place}_number") if option == Ref("number") else option
+                                        for option in _items_of(rules["atom"])))
+        family[f"{place}_number"] = number
+    return family
+
+
+def _leading(node: Node, below: str, place: str) -> Node:
+    """``node`` (a rule of the chain) with its leading reference to ``below`` renamed to
+    below's copy for ``place``."""
+    if isinstance(node, Seq) and node.items[0] == Ref(below):
+        return Seq((Ref(f"{below}_{place}"), *node.items[1:]))
+    raise ValueError(f"decode grammar: the chain's rule does not start with {below}: {node}")
 
 
 def _arities() -> list[tuple[str, int]]:

@@ -3,7 +3,7 @@
 
 - augment/: the compiled augmentation graph (epoch program, op library by kind, the
   per-batch pipeline, the compiled policy), the per-sample reference interpreter, and the
-  class statistics a policy reads;
+  class statistics a policy reads, and the tracker that sums them over a training pass;
 - train/: data sets and splits, models, losses (methods), the trainer, metrics, and fitness
   with its checkpoint cache.
 
@@ -16,5 +16,7 @@ from .augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyEr
 from .augment.epoch_step import EpochStep
 from .augment.pipeline import Draw
 from .augment.statistics import ClassStats, StatsError
+from .augment.tracker import ClassStatsTracker
 
-__all__ = ["ClassStats", "CompiledPolicy", "Draw", "EpochStep", "PolicyRuntimeError", "PythonPolicyError", "StatsError"]
+__all__ = ["ClassStats", "ClassStatsTracker", "CompiledPolicy", "Draw", "EpochStep", "PolicyRuntimeError",
+           "PythonPolicyError", "StatsError"]

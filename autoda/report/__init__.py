@@ -4,6 +4,8 @@
 - progress: progress bars on stderr for training and for a search;
 - tables: accuracy tables by class group (`autoda train`, an experiment's table);
 - leaderboard: a search run's leaderboard and the list of runs (`autoda runs`);
+- export: the leaderboard as CSV (`autoda runs export`);
+- scalars: TensorBoard scalars of a training or a search (`--tensorboard DIR`);
 - build: `autoda report`, one self-contained HTML page (PNG figures inlined) for a search
   run or an experiment, from plots (matplotlib), usage (op use over training) and preview
   (augmented samples, also `autoda preview`).

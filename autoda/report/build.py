@@ -14,6 +14,7 @@ from ..policies import check_policy  # a run's best policy may be Python
 from ..search.config import RunConfig
 from ..search.summary import ranked, tally
 from ..secrets import printable, redact
+from ..words import counted
 from . import plots
 from .leaderboard import COLUMNS as LEADERBOARD_COLUMNS
 from .leaderboard import leaderboard_rows
@@ -75,9 +76,12 @@ def _policy_figures(text: str, label: str, counts: list[int], epochs: int, image
     parts = [f"<pre>{_esc(checked.canonical)}</pre>"]
     for group in dict.fromkeys(group_of(n) for n in counts):  # head, medium and tail apart: Figure 9
         ops, frequency, magnitude = op_usage(checked, counts, epochs, group=group)
-        if ops:
+        if ops and frequency.any():
             parts.append(_img(plots.op_heatmaps(ops, frequency, magnitude, f"{label}, {group} classes: op use over "
                                                 f"{epochs} epochs (simulated statistics)"), f"op use of {label}, {group}"))
+        else:  # a blank map (or none) reads as a figure that failed; say what it would show
+            parts.append(f"<p class='note'>{_esc(label)}: no op was applied to the {group} classes in "
+                         f"{counted(epochs, 'simulated epoch')}.</p>")
     if images is not None:
         grid, _ = preview(CompiledPolicy(with_standard(checked), images.num_classes, seed=0), images,
                           epoch=epochs // 2, total_epochs=epochs, samples=8, counts=counts)
@@ -150,8 +154,9 @@ def _search_page(run_dir: Path, journal) -> str:
                                    [[run.evaluations, len(run.everything), sum(run.failures.values()),
                                      run.tokens_prompt + run.tokens_completion,
                                      *_run_facts(config)]])),
-                ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness) for i, c in enumerate(found)],
-                                                           run.references), "fitness over the search")
+                ("fitness", _img(plots.fitness_over_search([(i, c.generation, c.fitness)
+                                                            for i, c in enumerate(found, 1)], run.references),
+                                 "fitness over the search")
                  + "<p class='note'>Each point is a candidate's balanced validation accuracy after "
                    f"{config.training.n_ft if config else '?'} fine-tuning epochs from epoch "
                    f"{config.training.e_ckp if config else '?'}.</p>")]

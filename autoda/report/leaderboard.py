@@ -118,3 +118,11 @@ def best_fitness(summary: dict) -> float:
     best = summary.get("best") if isinstance(summary.get("best"), dict) else {}
     fitness = fraction(best.get("fitness"))
     return -1.0 if fitness is None else fitness
+
+
+def journaled_anything(summary: dict) -> bool:
+    """Whether a summary.json is of a run that journaled something. A search that stopped
+    before its first candidate (an older version wrote a summary for it too) is no run to
+    list: it says 0 candidates. A summary that does not say is listed."""
+    candidates = summary.get("candidates")
+    return not (type(candidates) is int and candidates == 0 and not stored_number(summary.get("evaluations")))

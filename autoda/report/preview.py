@@ -56,7 +56,7 @@ def preview(policy: CompiledPolicy, data: ImageSet, imb_ratio: float = 100, n_ma
     for r, (row, images) in enumerate(zip(rows, tiles)):
         y = title + r * (th + _GAP)
         draw.text((4, y + 4), f"{row.group}: {row.class_name}", fill="black")
-        draw.text((4, y + 20), counted(row.count, "image"), fill="gray")
+        draw.text((4, y + 20), counted(row.count, "training image"), fill="gray")
         for i, image in enumerate(images):
             tile = Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).resize((tw, th), Image.NEAREST)
             x = _LABEL_WIDTH + i * (tw + _GAP) + (_GAP if i > 0 else 0)

@@ -195,6 +195,20 @@ class SearchConfig:
         confirmed = self.confirm_seeds * (self.confirm_top + len(self.baselines))
         return sum(cohorts) + promoted + confirmed
 
+    def planned_epochs(self, n_ft: int) -> int:
+        """Fine-tune epochs of the planned evaluations (as ``planned`` counts them) and of the
+        references' first, each at its rung (one rung: ``n_ft``)."""
+        rungs = self.rungs or (n_ft,)
+        offspring = self.explore + self.mutations + self.tune
+        cohorts = [1] if self.strategy == "simple" else [self.population] + [offspring] * self.generations
+        epochs = 0
+        for size in cohorts:
+            epochs += size * rungs[0]
+            for rung in rungs[1:]:
+                size = min(size, max(1, size // self.promote))
+                epochs += size * rung
+        return epochs + len(self.baselines) * rungs[-1] + self.confirmation_cost(n_ft)[1]
+
     def confirmation_cost(self, n_ft: int) -> tuple[int, int]:
         """Evaluations and fine-tune epochs the confirmation needs (its fresh seeds for the
         leaders and the references, at the top rung: the last of ``rungs``, else ``n_ft``)."""

@@ -239,7 +239,19 @@ class ProcessExecutor:
         return done
 
     def close(self) -> None:
+        """Stop the workers, evaluating or not. At a normal end none is evaluating; when the
+        search is stopped (Ctrl-C, SIGTERM, an error) an evaluation still running is in the
+        journal as in flight, and --resume runs it again, so it is not waited for, nor left
+        running on its own."""
+        workers = list((self.pool._processes or {}).values())  # the pool offers no other way to reach them
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
 
 
 def default_threads(workers: int) -> int:

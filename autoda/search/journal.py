@@ -487,6 +487,11 @@ class Journal:
         row = self.db.execute("SELECT COUNT(*) AS n FROM candidates WHERE failure IS NOT NULL").fetchone()
         return row["n"]
 
+    def has_candidates(self) -> bool:
+        """Whether the run has journaled anything of its own: a reference, an answer (even a
+        failed one, whose tokens were spent), an evaluation (each has its candidate)."""
+        return self.db.execute("SELECT 1 FROM candidates LIMIT 1").fetchone() is not None
+
 
 # --- values in --------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import openai
 
 from ..errors import AutodaError, FailureKind
 from ..secrets import MARK, protect, redact
+from ..words import counted
 from .completion import BadCompletion, read_completion
 from .constrain import PROBE_PROMPT, PROBE_TOKENS, forms_to_try, honoured, probe_fields, request_fields
 
@@ -315,7 +316,7 @@ class LLMClient:
             wait = result.retry_after if result.retry_after is not None else \
                 BACKOFF_SECONDS[min(retries, len(BACKOFF_SECONDS) - 1)]
             if retries >= self.settings.retries or time.monotonic() + wait >= end:
-                raise LLMError(result.error.kind, f"{result.error} after {retries} "
-                                                  f"retr{'y' if retries == 1 else 'ies'}")
+                raise LLMError(result.error.kind, f"{result.error} after {counted(retries, 'retry', 'retries')}"
+                               if retries else str(result.error))
             retries += 1
             time.sleep(wait)

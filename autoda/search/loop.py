@@ -88,6 +88,7 @@ def _whole(value: object) -> int | None:
 
 PARSIMONY = 0.002  # 0.2 points of balanced accuracy: well inside a fine-tune's seed-to-seed noise
 MAX_CONFIRMATION_SHARE = 0.5  # of --max-time, the most held back for the confirmation
+_WHY_CHARS = 120  # of a failure's message on its progress line: the journal keeps it whole
 
 
 class BudgetSpent(Exception):
@@ -102,6 +103,7 @@ class Progress:
     evaluations: int = 0
     best: float | None = None
     failures: int = 0
+    evaluation: Evaluation | None = None  # the finished evaluation the event reports, if it reports one
 
 
 class Search:
@@ -178,8 +180,9 @@ class Search:
         if self._time_is_up():
             raise BudgetSpent(f"max-time ({self.config.max_time:g} s)")
 
-    def _event(self, text: str) -> None:
+    def _event(self, text: str, evaluation: Evaluation | None = None) -> None:
         self._refresh()
+        self.progress.evaluation = evaluation
         self.on_progress(self.progress, text)
 
     # --- evaluation ----------------------------------------------------------------------
@@ -208,7 +211,7 @@ class Search:
             self.pending.pop(record, None)
             evaluation = self.journal.finish_evaluation(record, result)
             outcome = f"{result.fitness:.4f}" if result.ok else f"failed ({result.failure})"
-            self._event(f"{self._describe(evaluation)}: {outcome}")
+            self._event(f"{self._describe(evaluation)}: {outcome}", evaluation)
 
     def _describe(self, e: Evaluation) -> str:
         """An evaluation as a progress line names it: its rung (or seed), when there is more than one."""
@@ -369,9 +372,21 @@ class Search:
                 return
             if last:
                 self.journal.update(row, final=1)
-                self._event(f"slot {generation}.{slot} gave up after {attempt + 1} attempts")
+                self._event(f"slot {generation}.{slot} gave up after {attempt + 1} attempts: {self._why(row)}")
                 return
-            self._event(f"attempt {attempt + 1} of slot {generation}.{slot} failed")
+            self._event(f"attempt {attempt + 1} of slot {generation}.{slot} failed: {self._why(row)}")
+
+    def _why(self, row: int) -> str:
+        """A failed answer's cause for its progress line: the failure kind and the first line
+        of its message (a compile error's code and place), cut short."""
+        candidate = self.journal.candidate(row)
+        if candidate is None or not candidate.failure:
+            return "no reason recorded"
+        first = (candidate.message or "").strip().splitlines()[:1]
+        detail = first[0].removeprefix("<policy>:") if first else ""
+        if len(detail) > _WHY_CHARS:
+            detail = detail[:_WHY_CHARS - 3] + "..."
+        return f"{candidate.failure} ({detail})" if detail else candidate.failure
 
     def _start_by_deadline(self, row: int) -> None:
         """No evaluation starts after the time budget: a candidate checked too late stays in

@@ -71,12 +71,17 @@ def _declared(text: str) -> str:
         return text  # journaled by a version whose parser took more: shown as it is
 
 
-def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl", declared: bool = False) -> str:
+def operator_prompt(operator: str, parents: list[Candidate], language: str = "dsl", declared: bool = False,
+                    example: str | None = None) -> str:
     """The operator's request, ending with the answer's format: the system prompt gives it
     too, but a small model reads the end of a long conversation best. ``declared``: the
     answer is held to the declared-names grammar, so the parents are shown with its names
-    and the answer's format says them."""
-    if operator == "crossover":
+    and the answer's format says them. ``example``: a policy an initialise request shows
+    as the form to depart from (initialise_example)."""
+    if operator == "initialise" and example is not None:
+        shown = _declared(example) if declared else example
+        request = template("initialise_from", language).substitute(example=f"```policy\n{shown.strip()}\n```")
+    elif operator == "crossover":
         body = "\n\n".join(describe(p, f"Policy {chr(65 + i)}", language, declared) for i, p in enumerate(parents))
         request = template("crossover", language).substitute(parents=body)
     elif operator == "mutate":
@@ -87,6 +92,17 @@ def operator_prompt(operator: str, parents: list[Candidate], language: str = "ds
     if declared:
         answer += "\n" + template("declared", language).substitute().strip()
     return f"{request.strip()}\n\n{answer}"
+
+
+def initialise_example(seed: int) -> str:
+    """A hand-designed policy (an example's text, not `none`), drawn by ``seed``, for an
+    initialise request held to the decode grammar: a small model asked for a policy from
+    nothing writes expressions that parse and do not check, and changes one it is shown
+    into one that checks (benchmarks/llm_constrained.py; docs/search.md)."""
+    from ..policies import example_policies
+
+    examples = sorted((name, text) for name, text in example_policies().items() if name != "none")
+    return examples[seed % len(examples)][1]
 
 
 def follow_up(kind: str, diagnostics: str = "", language: str = "dsl") -> str:

@@ -19,7 +19,7 @@ from ..errors import FailureKind
 from .gp import GeneticProgramming, NoOffspring
 from .journal import Candidate
 from .llm import LLMClient, LLMError
-from .prompting import TaskContext, follow_up, operator_prompt, system_prompt
+from .prompting import TaskContext, follow_up, initialise_example, operator_prompt, system_prompt
 from .tuning import history_for, propose, structure_key
 
 
@@ -71,7 +71,9 @@ class LLMProposer:
     def start(self, operator: str, parents: list[Candidate], seed: int) -> Proposal:
         self.messages = [{"role": "system", "content": self.system}]
         declared = self.client.form is not None  # held to the decode grammar, which names what is declared
-        return self._ask(operator_prompt(operator, parents, self.language, declared))
+        # held to the grammar, a model may be a small local one: it starts from an example
+        example = initialise_example(seed) if declared and operator == "initialise" else None
+        return self._ask(operator_prompt(operator, parents, self.language, declared, example))
 
     def follow_up(self, kind: str, diagnostics: str, seed: int) -> Proposal:
         return self._ask(follow_up(kind, diagnostics, self.language))

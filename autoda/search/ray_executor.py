@@ -13,6 +13,8 @@ environment blanks the ones this process has (a joined cluster's own are its bus
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Callable
 
 from ..compiler import CheckedPolicy
@@ -61,6 +63,10 @@ class RayExecutor:
         if self.started_ray:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             options = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            # ray.init makes SIGTERM exit at once (sys.exit): the handler there was (the command
+            # line's, which winds a search down as Ctrl-C does: autoda.stopping) is put back
+            main_thread = threading.current_thread() is threading.main_thread()
+            sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
             try:
                 if address:
                     ray.init(address=address, **options)
@@ -69,6 +75,9 @@ class RayExecutor:
                         ray.init(num_cpus=workers * spec.threads, num_gpus=None, **options)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise RayUnavailable(f"cannot start or reach Ray{f' at {address}' if address else ''}: {error}") from None
+            finally:
+                if sigterm is not None:
+                    signal.signal(signal.SIGTERM, sigterm)
         self.spec = spec
         self.data_ref = ray.put(data)  # once: every task reads the same objects
         self.checkpoint_ref = ray.put(checkpoint)

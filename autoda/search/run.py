@@ -9,15 +9,16 @@ import sqlite3
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..compiler import PolicyError, check_policy
 from ..errors import AutodaError
 from ..policies import PolicyNotFound, example_policies, resolve_policy
 from .executors import BatchedLocalExecutor, EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
-from .journal import Journal, JournalError
+from .journal import LOCK, Journal, JournalError
 from .config import ConfigError, ExecutorConfig, RunConfig, SearchConfig
+from .estimate import search_estimate
 from .llm import LLMClient, LLMError, LLMSettings, LLMSetupError
 from .loop import Progress, Search
 from .prompting import TaskContext
@@ -25,6 +26,10 @@ from .proposers import LLMProposer, OfflineProposer
 from .summary import summarise
 
 JOURNAL = "journal.sqlite"
+# every file a search writes in its run folder: the journal and SQLite's files beside it,
+# the folder's lock, the summary and the best policy
+RUN_FILES = (JOURNAL, f"{JOURNAL}-wal", f"{JOURNAL}-shm", f"{JOURNAL}-journal", LOCK, "summary.json", "best.dsl",
+             "best.py")
 
 
 class RunError(AutodaError, ValueError):
@@ -70,6 +75,85 @@ def open_run(run_dir: Path, config: RunConfig | None) -> tuple[Journal, RunConfi
     return journal, config
 
 
+class Footprint:
+    """What a new search adds to the file system: its run folder (and the folders above it
+    that were not there), the journal, the lock, summary.json. A search that stops with an
+    error before it journals anything (the LLM endpoint cannot be reached, the data cannot
+    be read, the checkpoint's training diverges) takes them back, so that `autoda runs list`
+    never shows a run that never ran. Nothing that was there before is touched: not a folder, not a
+    file, not a resumed run's (a resumed run's footprint is empty)."""
+
+    def __init__(self, run_dir: Path, new: bool = True) -> None:
+        self.run_dir, self.new = run_dir, new
+        self.made_folders: list[Path] = []  # deepest first: what mkdir(parents=True) will make
+        for folder in (run_dir, *run_dir.parents) if new else ():
+            try:
+                there = folder.exists() or folder.is_symlink()
+            except OSError:  # cannot tell (a folder above that may not be read): never removed
+                there = True
+            if there:
+                break
+            self.made_folders.append(folder)
+        self.found: set[str] = set()  # names in the run folder before the search
+        with contextlib.suppress(OSError):
+            if new and run_dir.is_dir():
+                self.found = {p.name for p in run_dir.iterdir()}
+
+    def remove_made_folders(self) -> None:
+        """The folders this search made, where they are empty (anything in one stays, and so do they)."""
+        for folder in self.made_folders:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+
+    @contextlib.contextmanager
+    def folders_taken_back_on_error(self) -> Iterator[None]:
+        """Around opening the journal: the folders made for it, if it could not be opened (a
+        lock file that cannot be made, say); what another search put there meanwhile stays."""
+        try:
+            yield
+        except BaseException:
+            self.remove_made_folders()
+            raise
+
+    @contextlib.contextmanager
+    def taken_back_unless_journaled(self, journal: Journal) -> Iterator[None]:
+        """Around a new search: an error that ends it before it journaled anything takes back
+        its files, while it still holds the folder's lock (no other search can have opened
+        the folder meanwhile), then its folders. An interrupt keeps them: the journal holds
+        the run's configuration, and --resume starts it where it stood."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            if self.new and not _journaled(journal):
+                self._take_back(journal)
+            raise
+
+    def _take_back(self, journal: Journal) -> None:
+        lock, journal.lock = journal.lock, None
+        journal.close()  # the connection; the lock stays held until the files are gone
+        try:
+            for name in RUN_FILES:
+                if name not in self.found:
+                    with contextlib.suppress(OSError):
+                        (self.run_dir / name).unlink(missing_ok=True)
+        finally:
+            if lock is not None:
+                lock.release()
+        self.remove_made_folders()
+
+
+def _journaled(journal: Journal) -> bool:
+    """Whether a run journaled anything (true when that cannot be read: keep, do not guess)."""
+    try:
+        return journal.db is None or journal.has_candidates()
+    except sqlite3.Error:
+        return True
+
+
 def stored_config(journal: Journal) -> RunConfig:
     """A resumed run's configuration, checked: a journal may be damaged or from another
     version, and a bad value must stop the resume with one line, not a traceback later."""
@@ -106,9 +190,11 @@ def task_line(data) -> str:
 
 
 def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSettings | None,
-               on_progress: Callable[[Progress, str], None], on_epoch=None) -> tuple[str, dict]:
+               on_progress: Callable[[Progress, str], None], on_epoch=None,
+               on_note: Callable[[str], None] | None = None) -> tuple[str, dict]:
     """Run to the end or a budget; write best.dsl and summary.json; return (outcome, summary).
-    ``llm``: the settings the LLM proposer calls with (the key among them), for an LLM run."""
+    ``llm``: the settings the LLM proposer calls with (the key among them), for an LLM run.
+    ``on_note`` is told, once, what the search will cost on a CPU (autoda.search.estimate)."""
     from ..engine.train.data import load_dataset
 
     started = time.monotonic()
@@ -120,7 +206,12 @@ def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSetti
         journal.set_meta("train_counts", data.train.counts().tolist())  # for reports
         journal.set_meta("class_names", list(data.train.class_names))
         proposer = _proposer(config, data, llm)
-        note = _settle_constraint(proposer, journal)
+        note = _settle_constraint(proposer, journal)  # an endpoint that cannot be used stops the run first
+        if on_note is not None:
+            cost = search_estimate(config, len(data.train.labels), data.num_classes, data.train.images.shape[-1],
+                                   evaluator.checkpoint_path().is_file())
+            if cost:
+                on_note(cost)
         executor = make_executor(config.executor, config.data_args(), data, evaluator)
         try:
             search = Search(journal, executor, proposer, config.search, on_progress, n_ft=config.training.n_ft,
@@ -132,9 +223,11 @@ def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSetti
             executor.close()
     except BaseException:
         # best.dsl and summary.json for what is journaled, if the disk takes them; the
-        # error that stopped the run is the one to tell
+        # error that stopped the run is the one to tell. With nothing journaled there is
+        # nothing to sum up (and a new run's folder is then taken back: Footprint).
         with contextlib.suppress(sqlite3.Error, OSError):
-            summarise(journal, run_dir, time.monotonic() - started, outcome)
+            if journal.has_candidates():
+                summarise(journal, run_dir, time.monotonic() - started, outcome)
         raise
     return outcome, summarise(journal, run_dir, time.monotonic() - started, outcome)
 

@@ -74,6 +74,7 @@ def test_every_example_policys_canonical_form_is_admitted(path: Path) -> None:
         assert not accepts(DECLARED, canonical)
 
 
+@pytest.mark.slow
 def test_what_the_declared_names_grammar_admits_reads_only_declared_names() -> None:
     """Sampled policies never fail name resolution, a per-op state always has its apply
     stage, and the examples' constructs (states of each kind, lets, assignments) are drawn."""
@@ -132,6 +133,11 @@ def test_the_declared_names_grammar_has_no_recursion_so_an_answer_is_bounded() -
     "    rotate(v1)\n",  # a let read in the per-sample section
     "policy p\nstate s1: float per op in [0, 1] = 0\nper sample:\n    rotate(0.5)\n",  # per op, no apply stage
     "policy p\nper sample:\n    rotate(level)\n",  # an unknown name
+    # a statistic is no condition, and no value per op (T001, T004; the free grammar takes any
+    # name for a declared one)
+    "policy p\nper sample:\n    rotate(where(rank, 1, 0))\n",
+    "policy p\nper sample:\n    rotate(1 if progress else 0)\n",
+    "policy p\nper sample:\n    rotate(clip(mean_ops(rank), 0, 1))\n",
 ])
 def test_what_the_declared_names_grammar_refuses(text: str) -> None:
     parse(read_source(text))  # the parser takes each...
@@ -191,6 +197,18 @@ SAMPLE = "policy p\n{states}per sample:\n{stages}"
     ("", "    rotate(clip(uniform(0, 1), 0, 1))\n"),  # uniform inside a magnitude (T006)
     ("", "    rotate(clip(rank))\n"),  # clip takes three arguments (T002)
     ("", "    rotate(uniform(0, 1, 2))\n"),
+    # what small models write where a number goes (T001), and numbers out of place
+    ("", "    rotate(3.1)\n"),  # a magnitude outside [0, 1] (R001)
+    ("", "    apply 1 of [rotate]\n        magnitude uniform(0.5, 4)\n"),
+    ("", "    flip_lr with probability 1.5\n"),
+    ("", "    apply 1 of [flip_lr]\n        probability -0.5\n"),
+    ("", "    rotate(abs(true))\n"),  # a bool where a number goes (T001)
+    ("", "    rotate(clip(log(2) or log(3), 0, 1))\n"),
+    ("", "    rotate(clip(rank == 0.5, 0, 1))\n"),
+    ("", "    rotate(clip(max(25), 0, 1))\n"),  # a reduction over classes of a scalar (T004)
+    ("", "    apply 2.5 of [rotate]\n        magnitude 0.5\n"),  # a count that is no whole number (T001)
+    ("", "    rotate(rank ** rank)\n"),  # an exponent that is no number (T012)
+    ("", "    rotate(clip(1e+99, 0, 1))\n"),  # too large (R001)
 ])
 def test_the_checkers_cheap_rules_are_in_the_grammar(states: str, stages: str) -> None:
     text = SAMPLE.format(states=states, stages=stages)
@@ -219,7 +237,11 @@ def test_what_the_checkers_rules_leave_in_is_admitted() -> None:
                             "state b: bool per op = false\n",
                             "    apply 2 of [flip_lr, flip_ud]\n        probability 0.5\n"),
                            ("", "    flip_lr with probability 0.5\n    rotate(max(rank, 0.2)) with probability 1\n"
-                                "    cutout(min(rank))\n")]:
+                                "    cutout(min(rank))\n"),
+                           ("state s: int in [0, 10] = 0\nstate b: bool = false\n",
+                            "    rotate(0.5 * rank)\n    apply 1 + round(2 * freq) of [rotate, color, contrast]\n"
+                            "        magnitude s / 30\n        weight where(b and rank > 0.5, 2, 1)\n"
+                            "        probability 1 if train_acc < mean(train_acc) else 0.5\n")]:
         text = SAMPLE.format(states=states, stages=stages)
         check_policy(text)
         assert accepts(POLICY, text), text
@@ -283,6 +305,7 @@ def test_autoda_grammar_prints_each_format() -> None:
 
 # --- the libraries model servers decode with ----------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("names", GRAMMARS)
 def test_xgrammar_reads_the_ebnf_and_admits_what_the_grammar_admits(names: str) -> None:
     xgrammar = pytest.importorskip("xgrammar", reason="xgrammar (vLLM's grammar engine) is not installed")
@@ -305,6 +328,7 @@ class _ByteTokenizer:
         return list(text if isinstance(text, bytes) else text.encode())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("names", GRAMMARS)
 def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admits(names: str) -> None:
     llguidance = pytest.importorskip("llguidance", reason="llguidance is not installed")

@@ -140,6 +140,7 @@ def condition(draw, depth: int) -> str:
     return f"({draw(condition(depth - 1))}) and freq > 0"
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(st.integers(1, 24).flatmap(number))
 def test_every_pass_is_linear_on_deep_programs(expr):
@@ -150,6 +151,7 @@ def test_every_pass_is_linear_on_deep_programs(expr):
     assert max(counts.values()) <= VISITS_PER_TOKEN * tokens, counts
 
 
+@pytest.mark.slow
 @settings(max_examples=40)
 @given(st.integers(1, 24).flatmap(number))
 def test_deep_programs_read_back_from_their_canonical_form(expr):

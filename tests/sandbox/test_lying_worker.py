@@ -54,6 +54,7 @@ def test_a_failure_names_a_known_kind_and_one_short_printable_line():
     assert "\x1b" not in message and "\\x1b]0;owned" in message and len(message) < 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode,kind", [("deaf", "timeout"), ("closed", "crash")])
 def test_a_worker_that_stops_reading_cannot_hold_the_parent(mode, kind):
     """Its first answer is fine; the next request does not fit in the pipe it never reads

@@ -110,6 +110,7 @@ def test_cli_compiles_python_policies_and_reports_bad_ones(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_train_stops_with_one_line_when_the_function_fails_mid_run(tmp_path):
     late = tmp_path / "late.py"
     late.write_text(SIGNATURE + "    if epoch >= 3:\n        return 1 / 0\n    return lats_chose_matix, lats_chose_exts\n")
@@ -121,6 +122,7 @@ def test_cli_train_stops_with_one_line_when_the_function_fails_mid_run(tmp_path)
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_doctor_lists_every_isolation_layer_and_says_whether_python_policies_run():
     from autoda.doctor import LAYER_NAMES, sandbox_layers
     from autoda.sandbox.isolation import missing_cuts
@@ -139,6 +141,7 @@ def test_cli_compile_names_the_layers_and_takes_the_weak_sandbox_flag():
     assert "isolated by environment" in result.stdout
 
 
+@pytest.mark.slow
 def test_cli_search_in_python_needs_an_llm(tmp_path):
     result = run_cli("search", "--policy-lang", "python", "--proposer", "offline", "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "--policy-lang python needs an LLM" in result.stderr

@@ -54,3 +54,11 @@ def report_environment(text):
              "key_in_argv": bool(key) and any(key in arg for arg in sys.argv)}
     return {"ok": True, "fitness": 0.5, "validation": None, "failure": None, "message": json.dumps(found),
             "seconds": 0.0}
+
+
+def sleep_in_worker(text):
+    """An evaluation that never ends by itself: it writes its worker's pid to the marker
+    file, then sleeps (for the test that closing the executor ends it)."""
+    Path(os.environ["AUTODA_TEST_MARKER"]).write_text(str(os.getpid()))
+    import time
+    time.sleep(300)

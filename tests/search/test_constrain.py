@@ -149,3 +149,24 @@ def test_python_policies_are_never_constrained(tmp_path) -> None:
     with FakeOpenAI([]) as server:
         result = CliRunner().invoke(cli, search_args(server, tmp_path, "--policy-lang", "python", "--constrain", "gbnf"))
     assert result.exit_code == 2 and "Python policies (--policy-lang python) are not constrained" in result.stderr
+
+
+def test_the_header_names_the_model_and_endpoint_and_each_failed_answer_says_why(tmp_path) -> None:
+    broken = "```\npolicy broken\nper sample:\n    rotat with probability 0.5\n```"
+    with FakeOpenAI([broken, "no policy here, just prose", GOOD], grammar_form=None) as server:
+        result = CliRunner().invoke(cli, search_args(server, tmp_path, "--constrain", "none", "--repair-tries", "2"))
+    assert result.exit_code == 0, result.output
+    assert f"llm proposer (fake at {server.base_url})" in result.stderr
+    failed = [line for line in result.stderr.splitlines() if "of slot 0.0 failed" in line]
+    assert len(failed) == 2, result.stderr
+    assert "failed: compile (" in failed[0] and "[N" in failed[0] and "rotat" in failed[0]
+    assert "failed: empty (no policy in the answer)" in failed[1]
+
+
+def test_a_constrained_search_initialises_from_an_example(tmp_path) -> None:
+    with FakeOpenAI([GOOD], grammar_form="gbnf") as server:
+        args = search_args(server, tmp_path, "--strategy", "evolve", "--population", "1", "--generations", "0")
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    asked = server.requests[0]["messages"][-1]["content"]
+    assert "Here is a hand-designed one" in asked and "```policy\npolicy " in asked

@@ -61,6 +61,7 @@ def fitness(tmp_path_factory):
     return data, evaluator, EvaluationSpec(data_args, setup, str(cache), threads=1)
 
 
+@pytest.mark.slow
 def test_local_processes_and_ray_give_the_local_numbers(tmp_path, ray):
     local = search(tmp_path, "local", cpus_per_eval=1)
     assert len(local) == 4 and all(failure is None for _, _, failure in local)
@@ -125,6 +126,7 @@ def test_ray_records_worker_lost_when_retries_run_out(fitness, ray):
     assert (lost.ok, lost.failure) == (False, "worker_lost") and "after its retries" in lost.message
 
 
+@pytest.mark.slow
 def test_local_workers_replace_a_dead_worker_and_retry(fitness, tmp_path, monkeypatch):
     import crashing_tasks
 
@@ -140,6 +142,26 @@ def test_local_workers_replace_a_dead_worker_and_retry(fitness, tmp_path, monkey
     expected = LocalExecutor(evaluator.evaluate, threads=1)
     expected.submit(0, POLICIES[0])
     assert result.fitness == expected.results()[0][1].fitness
+
+
+def test_closing_local_workers_ends_an_evaluation_in_flight(fitness, tmp_path, monkeypatch):
+    """A search stopped mid-evaluation (Ctrl-C, SIGTERM) has the evaluation in its journal as
+    in flight; its worker must not go on alone, nor hold the driver's exit until it ends."""
+    import time
+
+    _, _, spec = fitness
+    marker = tmp_path / "worker"
+    monkeypatch.setenv("AUTODA_TEST_MARKER", str(marker))
+    executor = ProcessExecutor(spec, workers=1, task=crashing_tasks.sleep_in_worker)
+    executor.submit(0, POLICIES[0])
+    deadline = time.time() + 120
+    while not marker.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    pid = int(marker.read_text())
+    started = time.time()
+    executor.close()
+    assert time.time() - started < 15
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
 
 
 SECRET = crashing_tasks.SECRET
@@ -198,6 +220,7 @@ print(result.message)
 """
 
 
+@pytest.mark.slow
 def test_ray_tasks_see_no_secrets(tmp_path, monkeypatch):
     """A local cluster started for the run (a fresh process: Ray copies the environment as
     it starts) and its tasks hold no key, token or proxy."""
@@ -226,6 +249,7 @@ def test_ray_only_options_need_the_ray_executor(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_packed_evaluations_give_the_local_numbers(tmp_path):
     local = search(tmp_path, "local", cpus_per_eval=1)
     packed = search(tmp_path, "packed", cpus_per_eval=1, eval_batch=4)

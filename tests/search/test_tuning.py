@@ -92,6 +92,7 @@ def test_propose_is_a_function_of_structure_history_and_seed():
     assert not {tuple(v.values()) for v in again} & {tuple(v.values()) for v, _ in history}  # nothing twice
 
 
+@pytest.mark.slow
 def test_a_resumed_process_proposes_the_same():
     """Another process, with other string hashing, rebuilds the same study."""
     script = ("from autoda.search import tuning\nfrom test_tuning import FLOATS\n"

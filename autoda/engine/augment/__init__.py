@@ -9,5 +9,7 @@
   (the sandbox implements it; the engine never imports the sandbox);
 - reference_interpreter: the slow per-sample interpreter the pipeline is tested against;
 - statistics: ClassStats, the class statistics a policy reads;
+- tracker: ClassStatsTracker, which sums them over a training pass on the device (the
+  trainer's, or a loop of your own);
 - standard: the standard crop-and-flip merged in front of a policy.
 """

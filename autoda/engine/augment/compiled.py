@@ -1,10 +1,16 @@
 """CompiledPolicy: a checked policy as a torch.nn.Module you can drop into a training loop.
 
-    policy = autoda.compile_policy("examples/policies/cuda.dsl", num_classes=10, seed=0)
+    policy = autoda.compile_policy("examples/policies/cuda.dsl", class_counts=counts, seed=0)
+    tracker = autoda.ClassStatsTracker(counts, total_epochs=epochs)
     for epoch in range(epochs):
-        policy.update_epoch(stats)              # start of the epoch: runs the epoch section
+        policy.update_epoch(tracker.stats)      # start of the epoch: runs the epoch section
         for images, labels in batches:
             images = policy(images, labels)     # [B, 3, H, W] uint8 or float in [0, 1]
+            ...                                 # tracker.update(logits, labels, loss, features)
+        tracker.end_epoch(classifier_weight)
+
+With ``class_counts`` (or, for a policy that reads none of count, freq and rank, with
+``num_classes``) the first batch runs the epoch update of epoch 0 itself, if none has run.
 
 Randomness is counter-based: batch number n draws from a generator seeded by (seed, n),
 and epoch update number n by (seed, epoch stream, n), so a run replays exactly on a
@@ -14,7 +20,7 @@ the policy to another device needs no generator state.
 from __future__ import annotations
 
 import operator
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 
@@ -54,11 +60,34 @@ def _holds(condition: torch.Tensor) -> bool:
     return True
 
 
+def _range_hint(lo: float, hi: float) -> str:
+    """What float images outside [0, 1] most likely are, and what to do."""
+    if lo < 0:
+        return ("they look normalised (mean 0, std 1): augment before normalising, "
+                "e.g. ToTensor() in the data set and Normalize after the policy")
+    if hi <= 255:
+        return "they look like pixel values in [0, 255]: pass them as uint8, or divide by 255"
+    return "scale them into [0, 1] before the policy"
+
+
+def _checked_counts(class_counts: object) -> torch.Tensor:
+    """Training images per class, checked as the epoch update checks ``count``, on the CPU."""
+    try:
+        stats = ClassStats.initial(class_counts)
+        stats.validate()
+    except StatsError as error:
+        raise PolicyRuntimeError(f"bad class_counts: {error}") from None
+    return stats.count.cpu()
+
+
 class CompiledPolicy(torch.nn.Module):
     def __init__(self, checked: CheckedPolicy, num_classes: int | None = None, *,
                  seed: int | None = None, generator: torch.Generator | None = None,
-                 epoch_step: EpochStep | None = None) -> None:
-        """``epoch_step`` fills the policy's state at each epoch update, before the epoch
+                 epoch_step: EpochStep | None = None,
+                 class_counts: torch.Tensor | Sequence[int] | None = None) -> None:
+        """``class_counts`` (training images per class) gives num_classes and the statistics
+        of epoch 0, which the first batch runs the epoch update with if none has run.
+        ``epoch_step`` fills the policy's state at each epoch update, before the epoch
         section runs (see epoch_step.EpochStep); by default a Python policy's checked carrier
         makes its own (``checked.python.epoch_step()``: the sandbox's), and a policy in the
         language has none."""
@@ -80,8 +109,21 @@ class CompiledPolicy(torch.nn.Module):
             maker: EpochStepMaker = checked.python  # the sandbox's, handed in with the checked policy, never imported
             epoch_step = maker.epoch_step()
         self.epoch_step = epoch_step
+        self.class_counts: torch.Tensor | None = None
+        if class_counts is not None:
+            self.class_counts = _checked_counts(class_counts)
+            num_classes = len(self.class_counts) if num_classes is None else num_classes
         if num_classes is not None:
             self._materialise(num_classes)
+            if self.class_counts is not None and len(self.class_counts) != self.num_classes:
+                raise PolicyRuntimeError(f"class_counts has {len(self.class_counts)} classes; "
+                                         f"num_classes is {self.num_classes}")
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The class statistics the policy reads: its epoch section's, and train_acc where an
+        epoch step (a Python policy's get_aug_type) runs."""
+        return tuple(dict.fromkeys(self.plan.stats + (("train_acc",) if self.epoch_step is not None else ())))
 
     # --- state ---------------------------------------------------------------------------
 
@@ -145,6 +187,7 @@ class CompiledPolicy(torch.nn.Module):
             if not isinstance(stats, ClassStats):
                 stats = ClassStats.from_mapping(stats)
             stats.validate(self.num_classes)
+            stats.require(self.reads, self.plan.name)
         except StatsError as error:
             raise PolicyRuntimeError(f"bad class statistics: {error}") from None
         if self.num_classes is None:
@@ -222,12 +265,29 @@ class CompiledPolicy(torch.nn.Module):
                 if images.isnan().any():
                     raise PolicyRuntimeError("float images contain NaN")
                 raise PolicyRuntimeError(f"float images must lie in [0, 1] (uint8 images in [0, 255]), got "
-                                         f"values in [{float(lo):g}, {float(hi):g}]")
+                                         f"values in [{float(lo):g}, {float(hi):g}]: "
+                                         + _range_hint(float(lo), float(hi)))
 
     def _check_ready(self) -> None:
-        if not self.ready:
-            raise PolicyRuntimeError("call update_epoch(stats) before the first batch; "
-                                     "ClassStats.initial(counts) gives the statistics before epoch 0")
+        """Before the first batch: the epoch update of epoch 0 where the policy knows its
+        statistics (one host read, as every epoch update makes), else what to pass."""
+        if self.ready:
+            return
+        by_count = [name for name in self.reads if name in ("count", "freq", "rank")]
+        if self.class_counts is not None:
+            self.update_epoch(ClassStats.initial(self.class_counts))
+        elif self.num_classes is not None and not by_count:
+            # what it reads at epoch 0 (0 for training statistics, epoch, progress,
+            # num_classes) is the same whatever the counts, so any counts give it
+            self.update_epoch(ClassStats.initial(torch.ones(self.num_classes, dtype=torch.int64)))
+        elif self.num_classes is None:
+            raise PolicyRuntimeError("the policy does not know its classes: compile it with class_counts= "
+                                     "(images per class) or num_classes=, or call update_epoch(stats) before "
+                                     "the first batch (ClassStats.initial(counts) gives the statistics of epoch 0)")
+        else:
+            raise PolicyRuntimeError(f"policy {self.plan.name!r} reads {', '.join(by_count)}, which need the class "
+                                     f"counts: compile it with class_counts= (images per class), or call "
+                                     f"update_epoch(ClassStats.initial(counts)) before the first batch")
 
     def draw(self, labels: torch.Tensor, image_shape: tuple[int, ...], step: int | None = None) -> Draw:
         """What batch number ``step`` (by default the next one) draws for these labels."""

@@ -1,8 +1,11 @@
 """ClassStats: the class statistics a policy's epoch update reads (names from
 autoda.class_stats), as tensors over classes on the policy's device.
 
-The trainer fills one from each epoch's training pass; ``ClassStats.initial`` gives the
-statistics before the first epoch (training statistics 0).
+The trainer fills one from each epoch's training pass (through ClassStatsTracker, which a
+loop of your own can use too); ``ClassStats.initial`` gives the statistics before the first
+epoch (training statistics 0: no pass has run yet). After epoch 0 a training statistic the
+caller did not give is listed in ``missing`` and held as 0; a policy that reads it is refused
+(``require``), never run on a 0 that means nothing.
 
 >>> import torch
 >>> stats = ClassStats.initial(torch.tensor([500, 50, 5]), total_epochs=200)
@@ -14,14 +17,24 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, fields, replace
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import torch
 
 from ...class_stats import STATS
 from ...errors import AutodaError, FailureKind
 
-_TRAINING = ("train_acc", "prev_train_acc", "train_loss", "w_norm", "feat_norm")
+# the statistics of a training pass (the others follow from the counts and the epoch)
+TRAINING_STATS = ("train_acc", "prev_train_acc", "train_loss", "w_norm", "feat_norm")
+
+# where a loop of your own gets each training statistic from (said in StatsError)
+HOW_TO_GIVE = {
+    "train_acc": "pass the logits to ClassStatsTracker.update, or give 'train_acc'",
+    "prev_train_acc": "give train_acc the epoch before (ClassStatsTracker keeps it), or 'prev_train_acc'",
+    "train_loss": "pass the per-sample loss to ClassStatsTracker.update, or give 'train_loss'",
+    "w_norm": "pass the classifier's weight to ClassStatsTracker.end_epoch, or give 'w_norm'",
+    "feat_norm": "pass the penultimate features to ClassStatsTracker.update, or give 'feat_norm'",
+}
 
 # Bounds no real run reaches, so that the values a policy computes from them stay finite:
 # with at most a billion images in a class, freq = count / max count >= 1e-9, the bound
@@ -70,6 +83,9 @@ class ClassStats:
     feat_norm: torch.Tensor
     epoch: int  # the epoch about to start, from 0
     total_epochs: int
+    # training statistics the caller did not give (0 in their place); dataclasses.replace
+    # that gives one should take it out of here
+    missing: tuple[str, ...] = ()
 
     @classmethod
     def initial(cls, count: torch.Tensor, total_epochs: int = 1, epoch: int = 0) -> "ClassStats":
@@ -97,7 +113,8 @@ class ClassStats:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "ClassStats":
-        """From a dict with the statistic names; missing training statistics are 0."""
+        """From a dict with the statistic names; a missing training statistic is 0 and
+        listed in ``missing`` (see ``require``)."""
         if "count" not in values:
             raise StatsError("class statistics need 'count'")
         known = {f.name for f in fields(cls)}
@@ -106,8 +123,8 @@ class ClassStats:
             raise StatsError(f"unknown class statistics: {', '.join(unknown)}")
         base = cls.initial(values["count"], _whole("total_epochs", values.get("total_epochs", 1)),
                            _whole("epoch", values.get("epoch", 0)))
-        given = {k: _vector(k, v, base.count.device).float() for k, v in values.items() if k in _TRAINING}
-        return replace(base, **given)
+        given = {k: _vector(k, v, base.count.device).float() for k, v in values.items() if k in TRAINING_STATS}
+        return replace(base, **given, missing=tuple(k for k in TRAINING_STATS if k not in given))
 
     @property
     def num_classes(self) -> int:
@@ -138,13 +155,23 @@ class ClassStats:
             return self.num_classes
         return getattr(self, name)
 
+    def require(self, reads: Iterable[str], policy: str) -> None:
+        """Refuse, naming them, the training statistics in ``reads`` (what ``policy`` reads)
+        that the caller did not give. Before epoch 0 every one is 0 because no pass has run
+        yet, which is what a policy should read then."""
+        absent = [name for name in reads if name in self.missing] if self.epoch != 0 else []
+        if absent:
+            raise StatsError(f"policy {policy!r} reads {', '.join(absent)}, which the statistics of epoch "
+                             f"{self.epoch} do not give (a 0 for every class would mean nothing): "
+                             + "; ".join(f"for {name}, {HOW_TO_GIVE[name]}" for name in absent))
+
     def to(self, device: torch.device | str) -> "ClassStats":
-        return replace(self, **{n: getattr(self, n).to(device) for n in ("count", *_TRAINING)})
+        return replace(self, **{n: getattr(self, n).to(device) for n in ("count", *TRAINING_STATS)})
 
     def validate(self, num_classes: int | None = None) -> None:
         """Check types, shapes and the ranges the compiler's proofs assume, with one host
         read for all of them (this runs once per epoch, never per batch)."""
-        names = ("count", *_TRAINING)
+        names = ("count", *TRAINING_STATS)
         tensors = [getattr(self, name) for name in names]
         for name, value in zip(names, tensors):
             if not isinstance(value, torch.Tensor):
@@ -158,6 +185,9 @@ class ClassStats:
             raise StatsError(f"statistics for {c:,} classes; the limit is {MAX_CLASSES:,}")
         if num_classes is not None and c != num_classes:
             raise StatsError(f"statistics are for {c} classes; the policy has {num_classes}")
+        unknown = sorted(set(self.missing) - set(TRAINING_STATS))
+        if unknown:
+            raise StatsError(f"'missing' names {', '.join(map(repr, unknown))}, which are not training statistics")
         for name in ("epoch", "total_epochs"):
             value = _whole(name, getattr(self, name))
             if not 0 <= value <= MAX_EPOCHS:

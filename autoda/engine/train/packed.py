@@ -26,11 +26,12 @@ import torch.nn.functional as F
 from ...compiler import PolicyError
 from ..augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError
 from ..augment.statistics import ClassStats, StatsError
+from ..augment.tracker import class_sums
 from .data import DataSplits, ImageSet
 from .methods import Method
 from .metrics import per_class_accuracy, summary
 from .models import CifarResNet
-from .trainer import Diverged, EpochLog, Recipe, _channel_moments, class_sums, normalised
+from .trainer import Diverged, EpochLog, Recipe, _channel_moments, normalised
 
 # what a candidate's policy may raise in a fine-tune: it fails alone (FitnessEvaluator
 # records each kind as a separate evaluation would; a RuntimeError or ValueError from a

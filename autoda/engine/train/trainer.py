@@ -1,7 +1,7 @@
 """Training on the device: uint8 images already on the device, batches from a device-side
 permutation (no DataLoader), the compiled policy applied per batch, normalisation on the
 device, bf16 autocast and channels_last on a GPU, per-class statistics accumulated on the
-device and read once per epoch.
+device and read once per epoch (by a ClassStatsTracker, as a loop of your own would).
 
 The recipe is the standard CIFAR-LT one (SGD 0.1, momentum 0.9, weight decay 2e-4, 5
 warm-up epochs, x0.01 at epoch 160 and x1e-4 at 180 of 200, DRW from 160, batch 128);
@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from ...compiler import CheckedPolicy
 from ...errors import AutodaError, FailureKind
 from ..augment.compiled import CompiledPolicy
 from ..augment.statistics import ClassStats
+from ..augment.tracker import ClassStatsTracker
 from .data import DataSplits, ImageSet
 from .methods import Method, make_method
 from .metrics import per_class_accuracy, summary
@@ -91,13 +91,6 @@ def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Ten
     return mean.float().view(1, 3, 1, 1), std.float().view(1, 3, 1, 1)
 
 
-def class_sums(labels: torch.Tensor, values: torch.Tensor, classes: int) -> torch.Tensor:
-    """Per-class sums of ``values`` (..., N; the samples last) over the samples' ``labels``
-    (N): (..., C). A one-hot product, not torch.bincount, which on CUDA reads the largest
-    label back to the host: a synchronisation in every batch."""
-    return values @ F.one_hot(labels, classes).to(values.dtype)
-
-
 def normalised(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, channels_last: bool) -> torch.Tensor:
     """uint8 images as the network takes them: in [0, 1], standardised per channel (a new
     tensor: ``float`` copies), channels_last on a GPU."""
@@ -138,10 +131,19 @@ class Trainer:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                          weight_decay=recipe.weight_decay)
         self.epoch = 0  # the next epoch to run
-        self.stats = ClassStats.initial(self.counts, recipe.epochs)  # what the next epoch update reads
+        # its stats are what the next epoch update reads
+        self.tracker = ClassStatsTracker(self.counts, recipe.epochs, predict=method.predict)
         self.log: list[EpochLog] = []
 
     # --- state ---------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> ClassStats:
+        return self.tracker.stats
+
+    @stats.setter
+    def stats(self, stats: ClassStats) -> None:
+        self.tracker.stats = stats
 
     @property
     def mean(self) -> torch.Tensor:
@@ -175,10 +177,12 @@ class Trainer:
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return normalised(images, *self._normalisation(), self.gpu)
 
-    def run_epoch(self, max_batches: int | None = None) -> EpochLog:
+    def run_epoch(self, max_batches: int | None = None,
+                  on_batch: Callable[[int, int], None] | None = None) -> EpochLog:
         """One epoch: the policy's epoch update, then every training image once (or the
-        first ``max_batches`` batches of the epoch, for measuring)."""
-        epoch, recipe, c = self.epoch, self.recipe, len(self.counts)
+        first ``max_batches`` batches of the epoch, for measuring). ``on_batch(done, of)``
+        hears of each batch sent to the device (for progress bars: it reads nothing back)."""
+        epoch, recipe = self.epoch, self.recipe
         start = time.perf_counter()
         self.policy.update_epoch(self.stats)
         lr = recipe.lr_at(epoch)
@@ -188,29 +192,28 @@ class Trainer:
         order = torch.randperm(len(self.labels), generator=g, device=self.device)
         if max_batches is not None:
             order = order[: max_batches * recipe.batch_size]
-        seen = class_sums(self.labels[order], torch.ones(len(order), dtype=torch.float64, device=self.device), c)
-        sums = torch.zeros(3, c, dtype=torch.float64, device=self.device)  # correct, loss and feature norm
+        self.tracker.reset()  # nothing of an epoch a failure cut short
         self.model.train()
-        for begin in range(0, len(order), recipe.batch_size):
-            self.step(order[begin:begin + recipe.batch_size], epoch, sums)
-        correct, loss_sum, feat_sum = sums
-        total_loss = float(loss_sum.sum()) / len(order)  # the one sync of the epoch
+        batches = -(-len(order) // recipe.batch_size)
+        for done, begin in enumerate(range(0, len(order), recipe.batch_size), 1):
+            self.step(order[begin:begin + recipe.batch_size], epoch)
+            if on_batch is not None:
+                on_batch(done, batches)
+        _, correct, loss_sum = self.tracker.totals()  # the one sync of the epoch
+        total_loss = loss_sum / len(order)
         if not math.isfinite(total_loss):
             raise Diverged(f"the training loss is {total_loss} in epoch {epoch}")
-        n = seen.clamp(min=1)
-        self.stats = ClassStats(self.counts, (correct / n).float().clamp(0, 1), self.stats.train_acc,
-                                (loss_sum / n).float().clamp(min=0), self.model.classifier.weight.detach().float().norm(dim=1),
-                                (feat_sum / n).float(), epoch + 1, recipe.epochs)
+        self.tracker.end_epoch(self.model.classifier.weight)
         self.epoch += 1
         seconds = time.perf_counter() - start
-        entry = EpochLog(epoch, total_loss, float(correct.sum()) / len(order), lr, seconds, len(order) / seconds)
+        entry = EpochLog(epoch, total_loss, correct / len(order), lr, seconds, len(order) / seconds)
         self.log.append(entry)
         return entry
 
-    def step(self, index: torch.Tensor, epoch: int, sums: torch.Tensor) -> None:
-        """One training batch (the images at ``index``), adding its per-class correct
-        predictions, losses and feature norms to ``sums`` (3 x C) on the device: nothing
-        here waits for the device (a test holds it to that)."""
+    def step(self, index: torch.Tensor, epoch: int) -> None:
+        """One training batch (the images at ``index``), its per-class correct predictions,
+        losses and feature norms added up by the tracker on the device: nothing here waits
+        for the device (a test holds it to that)."""
         labels = self.labels[index]
         images = self.normalise(self.policy(self.images[index], labels))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
@@ -220,14 +223,12 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        with torch.no_grad():
-            hit = (self.method.predict(logits) == labels).double()
-            norms = features.detach().float().norm(dim=1).double()
-            sums += class_sums(labels, torch.stack([hit, per_sample.detach().double(), norms]), sums.shape[1])
+        self.tracker.update(logits, labels, per_sample, features)
 
-    def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None) -> None:
+    def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None,
+              on_batch: Callable[[int, int], None] | None = None) -> None:
         while self.epoch < until:
-            entry = self.run_epoch()
+            entry = self.run_epoch(on_batch=on_batch)
             if on_epoch is not None:
                 on_epoch(entry)
 

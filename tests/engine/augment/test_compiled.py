@@ -87,8 +87,9 @@ def test_state_of_another_policy_is_refused():
 
 
 def test_forward_before_the_first_epoch_update_says_what_to_do():
-    policy = autoda.compile_policy("examples/policies/randaugment.dsl", num_classes=len(COUNTS))
-    with pytest.raises(autoda.PolicyRuntimeError, match="update_epoch"):
+    # rank_scaled reads rank: num_classes alone cannot give its first epoch update
+    policy = autoda.compile_policy("examples/policies/rank_scaled.dsl", num_classes=len(COUNTS))
+    with pytest.raises(autoda.PolicyRuntimeError, match=r"reads rank, which need the class counts.*class_counts="):
         policy(*batch())
 
 

@@ -32,6 +32,7 @@ def class_stats(draw, num_classes: int) -> ClassStats:
                       draw(st.integers(0, 30)), 30)
 
 
+@pytest.mark.slow
 @given(policies(), st.integers(1, 5).flatmap(class_stats))
 def test_vectorised_epoch_matches_the_class_at_a_time_reference(policy, stats):
     assume(policy.epoch and not uses_randomness(policy))

@@ -65,7 +65,7 @@ def test_statistics_of_the_wrong_type_are_refused_clearly():
 
 def test_whole_float_epochs_and_a_run_past_its_last_epoch_are_accepted():
     p = policy()
-    p.update_epoch({"count": COUNTS.tolist(), "epoch": 3.0, "total_epochs": 10.0})
+    p.update_epoch({"count": COUNTS.tolist(), "train_acc": [0.5] * 6, "epoch": 3.0, "total_epochs": 10.0})
     late = ClassStats.initial(COUNTS, total_epochs=10, epoch=15)  # a fine-tune past the recipe
     assert late.progress == 1.0  # the range the compiler assumes
     p.update_epoch(late)

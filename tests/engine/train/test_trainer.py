@@ -182,12 +182,18 @@ def test_a_training_batch_waits_for_nothing(data, method, packed):
         run.model.load_state_dict(pack([one.model.state_dict()] * 2))
         sums = torch.zeros(2, 3, data.num_classes, dtype=torch.float64)
     else:
-        run, sums = one, torch.zeros(3, data.num_classes, dtype=torch.float64)
+        run = one
     run.normalise(data.train.images[:1])  # the channel moments, computed once before training
     index = torch.arange(32)
     with NoHostSync():
-        run.step(index, 0, sums)
+        if packed:
+            run.step(index, 0, sums)
+        else:
+            run.step(index, 0)
     labels = data.train.labels[index]
     per_class = torch.bincount(labels, minlength=data.num_classes)
+    if not packed:  # the tracker's sums: samples, then correct predictions, loss, feature norm
+        sums = one.tracker._sums[1:]
+        assert torch.equal(one.tracker._sums[0], per_class.double())
     counted = sums[..., 0, :] if packed else sums[0]
     assert torch.all(counted <= per_class) and torch.all(sums >= 0)
