@@ -378,7 +378,8 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
     and `x == 4` where a number goes): ``expr`` is a number (a sum, or a conditional
     whose branches are numbers), ``or_expr`` a condition (comparisons and names joined by
     and, or, not), read where a condition goes: after `if`, as where's first argument, as
-    what a let or a plain `=` gives; there are no true and false literals in expressions.
+    what a let or an assignment gives (`=` only: _assign); there are no true and false
+    literals in expressions.
     A magnitude or probability does not start with a number outside [0, 1] (``expr_unit``:
     _leading_families), an apply stage's count is a whole number, an exponent a number, a
     name alone is a condition only if it is declared (no statistic is true/false), and a
@@ -423,8 +424,7 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
                                                            _argument(name, arity, i)))],
                  _MAYBE_SPACE, Lit(")"))
              for name, arity in _arities() if name != "uniform"]
-    plain = alt(*(c for c in _items_of(assignment) if c != Lit("=")))
-    value = alt(Ref("expr"), Ref("or_expr"))  # a number or a condition, for a let or a plain `=`
+    value = alt(Ref("expr"), Ref("or_expr"))  # a number or a condition, for a let or an assignment
     return {
         "expr": seq(Ref("sum"), Rep(seq(_SPACE, Lit("if"), _SPACE, Ref("or_expr"), _SPACE, Lit("else"), _SPACE,
                                         Ref("expr")), 0, 1)),
@@ -436,8 +436,7 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
         "apply_count": count,
         "statement": seq(Lit("    "), alt(
             seq(Lit("let"), _SPACE, Ref("ident"), _MAYBE_SPACE, Lit("="), _MAYBE_SPACE, Ref("value"), _NEWLINE),
-            seq(Ref("ident"), _MAYBE_SPACE, alt(seq(Lit("="), _MAYBE_SPACE, Ref("value")),
-                                                seq(plain, _MAYBE_SPACE, Ref("expr"))), _NEWLINE))),
+            seq(Ref("ident"), _MAYBE_SPACE, _assign(assignment), _MAYBE_SPACE, Ref("value"), _NEWLINE))),
         "class_value_name": Ref("value_name"),
         "own_value_name": Ref("ident"),
         "state_decl": _state_decl(Ref("ident")),
@@ -513,10 +512,8 @@ def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]
         targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
         for lets in range(MAX_LETS + 1):
             suffix = scope(states, lets)
-            value, number = Ref(f"value_{suffix}"), Ref(f"expr_{suffix}")
-            plain = alt(*(c for c in _items_of(assignment) if c != Lit("=")))
-            assign = seq(Lit("    "), targets, _MAYBE_SPACE, alt(seq(Lit("="), _MAYBE_SPACE, value),
-                                                                 seq(plain, _MAYBE_SPACE, number)), _NEWLINE)
+            value = Ref(f"value_{suffix}")
+            assign = seq(Lit("    "), targets, _MAYBE_SPACE, _assign(assignment), _MAYBE_SPACE, value, _NEWLINE)
             more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), _SPACE,
                                                         Lit(ast.numbered_name("let", lets + 1)), _MAYBE_SPACE, Lit("="),
                                                         _MAYBE_SPACE, value, _NEWLINE,
@@ -662,6 +659,15 @@ def _argument(function: str, arity: int, index: int) -> Node:
     if form.type_rule in (typerules.over_ops, typerules.sample_one):
         return Ref("own_value_name")
     return Ref("expr")
+
+
+def _assign(assignment: Node) -> Node:
+    """The one assignment operator the decode grammar writes, `=`, from the parser's
+    (``assignment``). `s += x`, `s *= x` take a state past its range unless x is bounded
+    just so (R002: small models write `s1 *= 3`); every example writes `s = clip(...)`."""
+    if Lit("=") not in _items_of(assignment):
+        raise ValueError("decode grammar: policy.lark's assignment operators no longer include '='")
+    return Lit("=")
 
 
 def _items_of(node: Node) -> tuple[Node, ...]:

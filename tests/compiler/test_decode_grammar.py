@@ -209,6 +209,7 @@ SAMPLE = "policy p\n{states}per sample:\n{stages}"
     ("", "    apply 2.5 of [rotate]\n        magnitude 0.5\n"),  # a count that is no whole number (T001)
     ("", "    rotate(rank ** rank)\n"),  # an exponent that is no number (T012)
     ("", "    rotate(clip(1e+99, 0, 1))\n"),  # too large (R001)
+    ("state s: int in [0, 3] = 0\nevery epoch:\n    s += 1\n", "    flip_lr\n"),  # past its range (R002)
 ])
 def test_the_checkers_cheap_rules_are_in_the_grammar(states: str, stages: str) -> None:
     text = SAMPLE.format(states=states, stages=stages)
