@@ -1014,9 +1014,6 @@ def llm_serve(model_path: str | None, host: str, port: int, context: int, thread
 
 
 def main() -> None:
-    with sigterm_as_interrupt():  # a scheduler's SIGTERM stops a command as Ctrl-C does
-        try:
-            cli(standalone_mode=True)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(exit_code())
+    # a scheduler's SIGTERM stops a command as Ctrl-C does
+    with sigterm_as_interrupt(), _stops_with("interrupted"):
+        cli(standalone_mode=True)

@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
 from ..errors import AutodaError
@@ -182,32 +182,27 @@ class SearchConfig:
                 raise ValueError(f"{name} is {value!r}")
         return cls(**values)
 
+    def _cohorts_at_rungs(self) -> Iterator[tuple[int, int]]:
+        """(evaluations, rung index) of each planned cohort at each rung it reaches: all of
+        it at the first, the top 1/promote (at least one) of what reached a rung at the next."""
+        offspring = self.explore + self.mutations + self.tune
+        for size in [1] if self.strategy == "simple" else [self.population] + [offspring] * self.generations:
+            yield size, 0
+            for rung in range(1, len(self.rungs)):
+                size = min(size, max(1, size // self.promote))
+                yield size, rung
+
     def planned(self) -> int:
         """Evaluations the strategy plans (besides the references' first): each cohort's
         rungs, and the confirmation of the leaders and the references."""
-        offspring = self.explore + self.mutations + self.tune
-        cohorts = [1] if self.strategy == "simple" else [self.population] + [offspring] * self.generations
-        promoted = 0
-        for size in cohorts:
-            for _ in self.rungs[1:]:
-                size = min(size, max(1, size // self.promote))
-                promoted += size
-        confirmed = self.confirm_seeds * (self.confirm_top + len(self.baselines))
-        return sum(cohorts) + promoted + confirmed
+        return sum(size for size, _ in self._cohorts_at_rungs()) + self.confirmation_cost(0)[0]
 
     def planned_epochs(self, n_ft: int) -> int:
         """Fine-tune epochs of the planned evaluations (as ``planned`` counts them) and of the
         references' first, each at its rung (one rung: ``n_ft``)."""
         rungs = self.rungs or (n_ft,)
-        offspring = self.explore + self.mutations + self.tune
-        cohorts = [1] if self.strategy == "simple" else [self.population] + [offspring] * self.generations
-        epochs = 0
-        for size in cohorts:
-            epochs += size * rungs[0]
-            for rung in rungs[1:]:
-                size = min(size, max(1, size // self.promote))
-                epochs += size * rung
-        return epochs + len(self.baselines) * rungs[-1] + self.confirmation_cost(n_ft)[1]
+        cohorts = sum(size * rungs[rung] for size, rung in self._cohorts_at_rungs())
+        return cohorts + len(self.baselines) * rungs[-1] + self.confirmation_cost(n_ft)[1]
 
     def confirmation_cost(self, n_ft: int) -> tuple[int, int]:
         """Evaluations and fine-tune epochs the confirmation needs (its fresh seeds for the

@@ -60,6 +60,14 @@ def _holds(condition: torch.Tensor) -> bool:
     return True
 
 
+def labels_outside(labels: torch.Tensor, classes: int) -> str | None:
+    """For a CPU batch: "got values in [lo, hi]" when a label lies outside [0, classes), else
+    None (an accelerator's batch is clamped instead: see CompiledPolicy._check_values)."""
+    if _holds(((labels >= 0) & (labels < classes)).all()):
+        return None
+    return f"got values in [{int(labels.min())}, {int(labels.max())}]"
+
+
 def _range_hint(lo: float, hi: float) -> str:
     """What float images outside [0, 1] most likely are, and what to do."""
     if lo < 0:
@@ -256,9 +264,9 @@ class CompiledPolicy(torch.nn.Module):
         check: on the CPU it raises at once, and it is not a tensor-to-Python read.
         """
         c = self.num_classes
-        if not _holds(((labels >= 0) & (labels < c)).all()):
-            raise PolicyRuntimeError(f"labels must lie in [0, {c}) for a policy of {c} classes, got values "
-                                     f"in [{int(labels.min())}, {int(labels.max())}]")
+        outside = labels_outside(labels, c)
+        if outside:
+            raise PolicyRuntimeError(f"labels must lie in [0, {c}) for a policy of {c} classes, {outside}")
         if images.is_floating_point() and images.numel():
             lo, hi = torch.aminmax(images)
             if not _holds((lo >= 0) & (hi <= 1)):  # NaN fails both comparisons

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .compiled import _holds
+from .compiled import labels_outside
 from .statistics import ClassStats, StatsError
 
 
@@ -83,9 +83,9 @@ class ClassStatsTracker:
             raise StatsError(f"this batch is on {labels.device}, the epoch's earlier batches on {self._sums.device}")
         with torch.no_grad():
             if labels.device.type == "cpu":
-                if not _holds(((labels >= 0) & (labels < c)).all()):
-                    raise StatsError(f"labels must lie in [0, {c}) for {c} classes, got values "
-                                     f"in [{int(labels.min())}, {int(labels.max())}]")
+                outside = labels_outside(labels, c)
+                if outside:
+                    raise StatsError(f"labels must lie in [0, {c}) for {c} classes, {outside}")
             else:  # a check would be a host sync per batch (see CompiledPolicy._check_values)
                 labels = labels.clamp(0, c - 1)
             hit = (self.predict(logits.detach()) == labels).double()
