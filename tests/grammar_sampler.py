@@ -12,7 +12,7 @@ import functools
 import random
 import sys
 
-from autoda.compiler.decode_grammar import Alt, Chars, DecodeGrammar, Lit, Ref, Rep, Seq
+from autoda.compiler.decode_nodes import Alt, Chars, DecodeGrammar, Lit, Ref, Rep, Seq
 
 MAX_EXTRA_REPEATS = 3  # an unbounded repetition draws at most this many beyond its minimum
 

@@ -6,8 +6,10 @@ tools) only samples text the grammar admits, so even a small model answers with 
 that parses. The decode grammar is a stricter sub-language of the parser's: one canonical
 layout (a space between words, four spaces before a statement or stage, eight before a
 clause, no comments), only the ops, statistics and functions the checker knows where a
-name must be one, no keyword as a name, and plain decimals of at most four digits either
-side of the point. Everything it admits parses; most of it also checks.
+name must be one, no keyword as a name, and plain decimals of at most six digits either
+side of the point; numbers the checker bounds are written in families that keep their
+range, and states are of the kinds decode_values gives (the declared-names grammar).
+Everything it admits parses; most of it also checks.
 
 It is derived from the rules the parser runs (``parser.grammar_rules``), never written
 twice: left recursion becomes repetition, the whitespace the lexer ignores becomes an
@@ -25,85 +27,18 @@ from __future__ import annotations
 import functools
 import re
 import string
-from dataclasses import dataclass, replace
-from typing import Callable, Union
+from dataclasses import replace
+from typing import Callable
 
-from ..class_stats import STATS
 from ..ops import OPS
 from . import ast
 from . import typerules
+from .decode_nodes import (MAX_DIGITS, MAX_EXPONENT_DIGITS, MAYBE_SPACE, NEWLINE, SPACE, Alt, DecodeGrammar, Lit, Node,
+                           Ref, Rep, Seq, alt, call, chars, seq)
+from .decode_values import (MOST_IN_A_CHAIN, ROLES, STATE_KINDS, apply_counts, free_roles, op_lists, op_names,
+                            role_names, state_declaration, value_families)
 from .functions import FUNCTIONS
 from .parser import grammar_rules
-
-# --- the grammar, in a form each format is written from --------------------------------
-
-@dataclass(frozen=True)
-class Lit:
-    text: str
-
-
-@dataclass(frozen=True)
-class Chars:
-    ranges: tuple[tuple[str, str], ...]  # inclusive ranges of characters
-
-    def members(self) -> list[str]:
-        return [chr(c) for lo, hi in self.ranges for c in range(ord(lo), ord(hi) + 1)]
-
-
-@dataclass(frozen=True)
-class Ref:
-    name: str
-
-
-@dataclass(frozen=True)
-class Seq:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Alt:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Rep:
-    item: Node
-    low: int
-    high: int | None  # None: no upper bound
-    chain: bool = False  # the tails of an operator chain (a + b + ...), shortened at depth (_copy)
-
-
-Node = Union[Lit, Chars, Ref, Seq, Alt, Rep]
-
-
-@dataclass(frozen=True)
-class DecodeGrammar:
-    rules: dict[str, Node]  # in the order written; the first is the start
-    start: str
-    # rules that are single lexemes (regular: no reference back into the grammar): Lark
-    # writes each as one regex terminal, since llguidance lexes a rule's literals one by
-    # one, greedily, and would read the "l" of a name as the start of "let"
-    lexemes: frozenset[str] = frozenset()
-
-
-def chars(members: set[str] | str) -> Chars:
-    """The character class of exactly ``members``, as ranges."""
-    codes = sorted({ord(c) for c in members})
-    ranges: list[tuple[str, str]] = []
-    for code in codes:
-        if ranges and ord(ranges[-1][1]) == code - 1:
-            ranges[-1] = (ranges[-1][0], chr(code))
-        else:
-            ranges.append((chr(code), chr(code)))
-    return Chars(tuple(ranges))
-
-
-def seq(*items: Node) -> Node:
-    return items[0] if len(items) == 1 else Seq(tuple(items))
-
-
-def alt(*items: Node) -> Node:
-    return items[0] if len(items) == 1 else Alt(tuple(items))
 
 
 # --- the lexical rules the decode grammar adds ----------------------------------------
@@ -133,10 +68,7 @@ _MOST = {"start": 8,  # state declarations
          "epoch_section": 16,  # statements
          "comparison": 2,  # comparisons in a chain
          "or_expr": 2, "and_expr": 2}  # no example joins more than two conditions
-_MOST_IN_A_CHAIN = 4  # terms in an operator chain (a + b + ...; the examples have at most three)
 MAX_NAME = 32  # characters in a name the model makes up
-MAX_DIGITS = 6  # either side of a number's point
-MAX_EXPONENT_DIGITS = 2  # 1e-06, as the canonical form writes small numbers
 MAX_DESCRIPTION = 120
 MAX_IDEA = 200
 _WORD = set(string.ascii_letters + string.digits + "_")
@@ -195,7 +127,7 @@ def _lexical_rules(keywords: set[str]) -> dict[str, Node]:
     # small numbers only (1e-06, as the canonical form writes them): 1e+99 is too large
     exponent = seq(Lit("e-"), Rep(chars(string.digits), 1, MAX_EXPONENT_DIGITS))
     return {
-        "value_name": alt(*(Lit(s) for s in sorted(STATS) if s in keywords), Ref("ident")),
+        **free_roles(keywords),
         "op_name": alt(*(Lit(op) for op in sorted(OPS, key=lambda o: (-len(o), o)))),
         "function_name": alt(*(Lit(f) for f in sorted(FUNCTIONS, key=lambda f: (-len(f), f)))),
         "number": seq(digits, Rep(seq(Lit("."), digits), 0, 1), Rep(exponent, 0, 1)),
@@ -310,16 +242,16 @@ def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGramma
                 items = sequence(expansion, place)
                 bases.append(seq(*([Lit(indent)] if indent else []), *items))
         body = alt(*bases)
-        most = _MOST.get(home, _MOST_IN_A_CHAIN)
+        most = _MOST.get(home, MOST_IN_A_CHAIN)
         rules[_rule_name(origin)] = seq(body, Rep(alt(*tails), 0, most - 1, chain=True)) if tails else body
     rules = {name: _factor(body) for name, body in rules.items()}
     assignment = _token_node(tokens, "ASSIGN_OP", ("statement", "assign"))
     checker = _checker_rules(_token_node(tokens, "COMPARE", ("comparison", None)), assignment)
     rules = {**rules, **{name: _factor(body) for name, body in checker.items()}, **_lexical_rules(keywords)}
-    rules.update(_leading_families(rules))
     if names == "declared":
         rules.update(_declared_names(rules, assignment))
-    lexemes = frozenset({"ident", "number", "unit_number", "string", "idea"})
+    lexemes = frozenset({"ident", "number", "unit_number", "positive_number", "tens_number", "whole_number", "string",
+                         "idea", *(name for name in rules if name.startswith("unit_pair_b"))})
     if not answer:
         return DecodeGrammar(_prune(rules, "policy"), "policy", lexemes)
     envelope = {"answer": seq(Lit("IDEA: "), Ref("idea"), Lit("\n```policy\n"), Ref("policy"), Lit("```")),
@@ -329,38 +261,35 @@ def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGramma
 
 # --- the checker's rules that are cheap to say ---------------------------------------------
 
-_SPACE, _MAYBE_SPACE = Lit(" "), Rep(Lit(" "), 0, 1)
-_NEWLINE = seq(Lit("\n"), Rep(Lit("\n"), 0, 1))
 _LIST_BREAK = Rep(alt(Lit(" "), seq(Lit("\n"), Rep(Lit(" "), 0, MAX_INDENT))), 0, 1)  # after a comma in a list
 _MOST_STAGES = 4  # single-op stages before and after the apply stage
 _PREFIXES = 1  # unary minus or plus, or not, before an operand (- -x and not not x say nothing new)
 
 
-_SAMPLE_HEAD = seq(Lit("per"), _SPACE, Lit("sample"), _MAYBE_SPACE, Lit(":"), _NEWLINE)
-_PER_OP = seq(_SPACE, Lit("per"), _SPACE, Lit("op"))
+_SAMPLE_HEAD = seq(Lit("per"), SPACE, Lit("sample"), MAYBE_SPACE, Lit(":"), NEWLINE)
+_PER_OP = seq(SPACE, Lit("per"), SPACE, Lit("op"))
 
 
-def _state_decl(name: Node, per_op: bool | None = None) -> Node:
+def _state_decl(name: Node) -> Node:
     """A state declaration of ``name`` whose range holds its initial value: [0, N] = 0,
     [1, N] = 1 with N a whole number >= 1, and for a float [0, 1] = any number in it
     (every example's state has one of these forms; a range that is empty or misses its
-    initial value, which small models write often, cannot be written). ``per_op``: a
-    state per op (True), not (False), or either (None)."""
-    per_op = (Rep(_PER_OP, 0, 1),) if per_op is None else (_PER_OP,) if per_op else ()
-    equals = seq(_MAYBE_SPACE, Lit("="), _MAYBE_SPACE)
+    initial value, which small models write often, cannot be written); per class or per
+    op. (The declared-names grammar declares decode_values.STATE_KINDS instead.)"""
+    per_op = Rep(_PER_OP, 0, 1)
+    equals = seq(MAYBE_SPACE, Lit("="), MAYBE_SPACE)
     top = seq(chars("123456789"), Rep(chars(string.digits), 0, MAX_DIGITS - 1))  # a whole number >= 1
-    unit = alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
-               seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))  # a number in [0, 1]
 
     def ranged(kind: str, *bounds: tuple[Node, Node, Node]) -> Node:
-        return seq(Lit(kind), *per_op, _SPACE, Lit("in"), _MAYBE_SPACE, Lit("["), _MAYBE_SPACE, alt(*(
-            seq(lo, _MAYBE_SPACE, Lit(","), _MAYBE_SPACE, hi, _MAYBE_SPACE, Lit("]"), equals, init)
+        return seq(Lit(kind), per_op, SPACE, Lit("in"), MAYBE_SPACE, Lit("["), MAYBE_SPACE, alt(*(
+            seq(lo, MAYBE_SPACE, Lit(","), MAYBE_SPACE, hi, MAYBE_SPACE, Lit("]"), equals, init)
             for lo, hi, init in bounds)))
 
     from_zero, from_one = (Lit("0"), top, Lit("0")), (Lit("1"), top, Lit("1"))
-    return seq(Lit("state"), _SPACE, name, _MAYBE_SPACE, Lit(":"), _MAYBE_SPACE,
-               alt(ranged("int", from_zero, from_one), ranged("float", from_zero, from_one, (Lit("0"), Lit("1"), unit)),
-                   seq(Lit("bool"), *per_op, equals, alt(Lit("true"), Lit("false")))), _NEWLINE)
+    return seq(Lit("state"), SPACE, name, MAYBE_SPACE, Lit(":"), MAYBE_SPACE,
+               alt(ranged("int", from_zero, from_one),
+                   ranged("float", from_zero, from_one, (Lit("0"), Lit("1"), Ref("unit_number"))),
+                   seq(Lit("bool"), per_op, equals, alt(Lit("true"), Lit("false")))), NEWLINE)
 
 
 def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
@@ -380,84 +309,75 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
     and, or, not), read where a condition goes: after `if`, as where's first argument, as
     what a let or an assignment gives (`=` only: _assign); there are no true and false
     literals in expressions.
-    A magnitude or probability does not start with a number outside [0, 1] (``expr_unit``:
-    _leading_families), an apply stage's count is a whole number, an exponent a number, a
-    name alone is a condition only if it is declared (no statistic is true/false), and a
-    reduction reads a name of what it reduces over (``max(25)`` does not check): over
-    classes a per-class statistic or a declared name, over ops a declared name
-    (``class_value_name``, ``own_value_name``)."""
-    with_magnitude = sorted((op for op in OPS if OPS[op].param is not None), key=lambda o: (-len(o), o))
-    without = sorted((op for op in OPS if OPS[op].param is None), key=lambda o: (-len(o), o))
-
-    def op_list(first: Node, rest: Node) -> Node:
-        return seq(Lit("["), _MAYBE_SPACE, first, Rep(seq(_MAYBE_SPACE, Lit(","), _LIST_BREAK, rest), 0, len(OPS) - 1),
-                   _MAYBE_SPACE, Lit("]"))
-
+    Numbers whose range the checker bounds are written in families that keep it
+    (decode_values): a magnitude, a probability and uniform's bounds in [0, 1]
+    (``expr_unit``), a weight >= 0 (``expr_nonneg``), a divisor and log's argument > 0
+    (``positive``), sqrt's >= 0; an apply stage's count is 1, 2, 3, ``a + round(b * x)``,
+    ``round(b * x)`` or a level, and its op list at least that long; an exponent is a
+    number; a name alone is a condition only if it is declared (no statistic is
+    true/false), and a reduction reads a name of what it reduces over (``max(25)`` does
+    not check): over classes a per-class statistic or a declared name, over ops a declared
+    name (the roles of decode_values.ROLES)."""
     # uniform(lo, hi) is a magnitude drawn per sample: it may be a magnitude, and nothing else
-    draw = seq(Lit("uniform"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr_unit"), _MAYBE_SPACE, Lit(","),
-               _MAYBE_SPACE, Ref("expr_unit"), _MAYBE_SPACE, Lit(")"))
-    magnitude = alt(draw, Ref("expr_unit"))
-    unit_clauses = {"magnitude": magnitude, "probability": Ref("expr_unit")}
+    magnitude = alt(call("uniform", Ref("expr_unit"), Ref("expr_unit")), Ref("expr_unit"))
+    clause_values = {"magnitude": magnitude, "probability": Ref("expr_unit"), "weight": Ref("expr_nonneg")}
 
     def clause(word: str) -> Node:
-        return seq(Lit("        "), Lit(word), _SPACE, unit_clauses.get(word, Ref("expr")), _NEWLINE)
+        return seq(Lit("        "), Lit(word), SPACE, clause_values[word], NEWLINE)
 
-    chance = Rep(seq(_SPACE, Lit("with"), _SPACE, Lit("probability"), _SPACE, Ref("expr_unit")), 0, 1)
-    # a list with an op that takes a magnitude: ops without one, then one with, then any
-    some_magnitude = seq(Lit("["), _MAYBE_SPACE, Rep(seq(Ref("op_without_magnitude"), _MAYBE_SPACE, Lit(","),
-                                                         _LIST_BREAK), 0, len(without)),
-                         Ref("op_with_magnitude"),
-                         Rep(seq(_MAYBE_SPACE, Lit(","), _LIST_BREAK, Ref("op_name")), 0, len(OPS) - 1),
-                         _MAYBE_SPACE, Lit("]"))
+    chance = Rep(seq(SPACE, Lit("with"), SPACE, Lit("probability"), SPACE, Ref("expr_unit")), 0, 1)
+    counts = apply_counts()
+    lists: dict[str, Node] = {}
+
+    def applied(bound: int) -> Node:
+        """A count with this bound, then a list at least that long and its clauses."""
+        with_magnitude, plain = op_lists(bound, _LIST_BREAK)
+        lists[f"op_list_{bound}"] = with_magnitude
+        options = [seq(Ref(f"op_list_{bound}"), NEWLINE, clause("magnitude"), Rep(clause("weight"), 0, 1),
+                       Rep(clause("probability"), 0, 1))]
+        if plain is not None:
+            lists[f"plain_op_list_{bound}"] = plain
+            options.append(seq(Ref(f"plain_op_list_{bound}"), NEWLINE, Rep(clause("weight"), 0, 1),
+                               Rep(clause("probability"), 0, 1)))
+        return seq(Ref(f"apply_count_{bound}"), SPACE, Lit("of"), MAYBE_SPACE, alt(*options))
+
     # the indent a literal of its own: llguidance lexes a rule's literals greedily, and
     # "    apply" as one would stop it reading "    " before another op's stage
-    # how many ops a sample draws: a whole number, 1 to 3 as in the examples, plus a rounded
-    # number; or a declared name; or a rounded number (`2.5` and `s1 / 2` do not check)
-    rounded = alt(*(seq(Lit(f), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(")"))
-                    for f in ("round", "floor", "ceil")))
-    count = alt(seq(chars("123"), Rep(seq(_MAYBE_SPACE, Lit("+"), _MAYBE_SPACE, rounded), 0, 1)),
-                Ref("own_value_name"), rounded)
-    apply_head = seq(Lit("    "), Lit("apply"), _SPACE, Ref("apply_count"), _SPACE, Lit("of"), _MAYBE_SPACE)
-    calls = [seq(Lit(name), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE,
-                 *[item for i in range(arity) for item in ((_argument(name, arity, i),) if i == 0 else
-                                                          (_MAYBE_SPACE, Lit(","), _MAYBE_SPACE,
-                                                           _argument(name, arity, i)))],
-                 _MAYBE_SPACE, Lit(")"))
+    apply_stage = seq(Lit("    "), Lit("apply"), SPACE, alt(*(applied(bound) for bound in counts)))
+    calls = [call(name, *(_argument(name, arity, i) for i in range(arity)))
              for name, arity in _arities() if name != "uniform"]
     value = alt(Ref("expr"), Ref("or_expr"))  # a number or a condition, for a let or an assignment
+    divided = [seq(MAYBE_SPACE, Lit(operator), MAYBE_SPACE, Ref("positive")) for operator in ("/", "%")]
     return {
-        "expr": seq(Ref("sum"), Rep(seq(_SPACE, Lit("if"), _SPACE, Ref("or_expr"), _SPACE, Lit("else"), _SPACE,
+        **value_families(),
+        **op_names(),
+        **lists,
+        **{f"apply_count_{bound}": count for bound, count in counts.items()},
+        "expr": seq(Ref("sum"), Rep(seq(SPACE, Lit("if"), SPACE, Ref("or_expr"), SPACE, Lit("else"), SPACE,
                                         Ref("expr")), 0, 1)),
+        "product": seq(Ref("unary"), Rep(alt(seq(MAYBE_SPACE, Lit("*"), MAYBE_SPACE, Ref("unary")), *divided),
+                                         0, MOST_IN_A_CHAIN - 1, chain=True)),
         # a name alone is a condition only if it is declared: no statistic is true/false
-        "not_expr": seq(Rep(seq(Lit("not"), _SPACE), 0, _PREFIXES), alt(Ref("comparison"), Ref("own_value_name"))),
-        "power": seq(Ref("atom"), Rep(seq(_MAYBE_SPACE, Lit("**"), _MAYBE_SPACE, Ref("number")), 0, 1)),
-        "comparison": seq(Ref("sum"), _MAYBE_SPACE, compare, _MAYBE_SPACE, Ref("sum")),
+        "not_expr": seq(Rep(seq(Lit("not"), SPACE), 0, _PREFIXES), alt(Ref("comparison"), Ref("flag_name"))),
+        "power": seq(Ref("atom"), Rep(seq(MAYBE_SPACE, Lit("**"), MAYBE_SPACE, Ref("number")), 0, 1)),
+        "comparison": seq(Ref("sum"), MAYBE_SPACE, compare, MAYBE_SPACE, Ref("sum")),
         "value": value,
-        "apply_count": count,
         "statement": seq(Lit("    "), alt(
-            seq(Lit("let"), _SPACE, Ref("ident"), _MAYBE_SPACE, Lit("="), _MAYBE_SPACE, Ref("value"), _NEWLINE),
-            seq(Ref("ident"), _MAYBE_SPACE, _assign(assignment), _MAYBE_SPACE, Ref("value"), _NEWLINE))),
-        "class_value_name": Ref("value_name"),
-        "own_value_name": Ref("ident"),
+            seq(Lit("let"), SPACE, Ref("ident"), MAYBE_SPACE, Lit("="), MAYBE_SPACE, Ref("value"), NEWLINE),
+            seq(Ref("ident"), MAYBE_SPACE, _assign(assignment), MAYBE_SPACE, Ref("value"), NEWLINE))),
         "state_decl": _state_decl(Ref("ident")),
         "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"),
                                                 Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
         "applied_stages": seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
                               Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
-        "apply_stage": seq(apply_head, alt(
-            seq(some_magnitude, _NEWLINE, clause("magnitude"), Rep(clause("weight"), 0, 1),
-                Rep(clause("probability"), 0, 1)),
-            seq(op_list(Ref("op_without_magnitude"), Ref("op_without_magnitude")), _NEWLINE,
-                Rep(clause("weight"), 0, 1), Rep(clause("probability"), 0, 1)))),
+        "apply_stage": apply_stage,
         "single_op_stage": seq(Lit("    "), alt(
-            seq(Ref("op_with_magnitude"), _MAYBE_SPACE, Lit("("), _MAYBE_SPACE, magnitude, _MAYBE_SPACE, Lit(")"),
+            seq(Ref("op_with_magnitude"), MAYBE_SPACE, Lit("("), MAYBE_SPACE, magnitude, MAYBE_SPACE, Lit(")"),
                 chance),
-            seq(Ref("op_without_magnitude"), chance)), _NEWLINE),
-        "op_with_magnitude": alt(*(Lit(op) for op in with_magnitude)),
-        "op_without_magnitude": alt(*(Lit(op) for op in without)),
+            seq(Ref("op_without_magnitude"), chance)), NEWLINE),
         "atom": alt(Ref("number"), Ref("value_name"), *calls,
-                    seq(Lit("("), _MAYBE_SPACE, Ref("expr"), _MAYBE_SPACE, Lit(")"))),
-        "unary": seq(Rep(alt(seq(Lit("-"), _MAYBE_SPACE), seq(Lit("+"), _MAYBE_SPACE)), 0, _PREFIXES), Ref("power")),
+                    seq(Lit("("), MAYBE_SPACE, Ref("expr"), MAYBE_SPACE, Lit(")"))),
+        "unary": seq(Rep(alt(seq(Lit("-"), MAYBE_SPACE), seq(Lit("+"), MAYBE_SPACE)), 0, _PREFIXES), Ref("power")),
     }
 
 
@@ -468,69 +388,87 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
 # writes that parses but fails to check). The declared-names grammar fixes the names
 # instead: the i-th state is s<i>, the j-th value an epoch section lets is v<j>, and every
 # expression is written in a copy of the expression rules whose value names are the
-# statistics and what is declared before it (a copy per count of states and lets).
-MAX_STATES = 3  # the examples declare at most two
+# statistics and what is declared before it (a copy per kinds of states and count of
+# lets). Each state is of one of decode_values.STATE_KINDS, declared in their order, so
+# the copy also knows what each state may be read as and given.
+MAX_STATES = 2  # the examples declare at most two
 MAX_LETS = 3  # the examples let at most three
 MAX_DEPTH = 3  # brackets and calls nested in an expression (the examples nest three: clip(where(where(...))))
 _MOST_ASSIGNS = 4  # state assignments between two lets
+# The kinds the first state may have, and those a state may follow a state of each kind
+# with: the examples' (a strength, a level, DODA's weights and then its picks) and a
+# strength with a level. Each set of kinds costs a copy of the expression rules per count
+# of lets, and llguidance refuses a grammar of over 65,000 symbols.
+_FOLLOWING = {None: ("unit", "level", "weight"), "unit": ("level",), "level": (), "weight": ("picked",), "picked": ()}
+_ONLY_BEFORE = {"weight": "picked"}  # a state of this kind comes with one of that kind next
 
 
 def _declared_names(rules: dict[str, Node], assignment: Node) -> dict[str, Node]:
     """The rules that replace ``policy`` and read only declared names: after the header,
-    declarations ``declared_<states>_<per-op>`` (a per-op state needs an apply stage, so
-    it is remembered), then with no state the per-sample section alone, or an epoch
-    section whose statements assign (``assignment``: the parser's operators) the declared
-    states and let v1, v2, ... in turn."""
+    declarations ``declared_<kinds>`` (a per-op state needs an apply stage), then with no
+    state the per-sample section alone, or an epoch section whose statements assign
+    (``assignment``: the parser's operators) each declared state what its kind may be
+    given and let v1, v2, ... in turn."""
     reads = _reading_rules(rules)
-    new: dict[str, Node] = {"policy": seq(Ref("header"), Ref("declared_0_0"))}
+    new: dict[str, Node] = {"policy": seq(Ref("header"), Ref("declared_none"))}
 
-    def scope(states: int, lets: int) -> str:
+    def key(kinds: tuple[str, ...]) -> str:
+        return "".join(STATE_KINDS[k].letter for k in kinds) or "none"
+
+    def scope(kinds: tuple[str, ...], lets: int) -> str:
         """The suffix of the expression rules that read these names (made once)."""
-        suffix = f"{states}_{lets}"
+        suffix = f"{key(kinds)}_{lets}"
         if f"expr_{suffix}" not in new:
-            visible = sorted(STATS) + [ast.numbered_name("state", i) for i in range(1, states + 1)] + \
-                [ast.numbered_name("let", j) for j in range(1, lets + 1)]
-            roots = ("expr", "value", "sample_section", "applied_stages") if lets == 0 else ("expr", "value")
-            new.update(_copy(rules, reads, roots, suffix, visible))
+            states = [ast.numbered_name("state", i) for i in range(1, len(kinds) + 1)]
+            names = role_names(kinds, [ast.numbered_name("let", j) for j in range(1, lets + 1)], states)
+            roots = ("expr", "value", *(STATE_KINDS[k].assignment for k in kinds))
+            roots += ("sample_section", "applied_stages") if lets == 0 else ()
+            new.update(_copy(rules, reads, roots, suffix, names))
         return suffix
 
-    for states in range(MAX_STATES + 1):
-        sample = scope(states, 0)
-        for per_op in (0, 1):
-            stages = Ref(f"sample_section_{sample}") if not per_op else \
-                seq(_SAMPLE_HEAD, Ref(f"applied_stages_{sample}"))  # a per-op state needs an apply stage
-            body = stages if not states else alt(seq(Ref(f"epoch_{states}"), stages), stages)
-            if states < MAX_STATES:
-                name = Lit(ast.numbered_name("state", states + 1))
-                body = alt(seq(_state_decl(name, per_op=False), Ref(f"declared_{states + 1}_{per_op}")),
-                           seq(_state_decl(name, per_op=True), Ref(f"declared_{states + 1}_1")), body)
-            new[f"declared_{states}_{per_op}"] = _factor(body)
-        if not states:
-            continue  # with no state an epoch section changes nothing
-        new[f"epoch_{states}"] = seq(Lit("every"), _SPACE, Lit("epoch"), Lit(":"), _NEWLINE,
-                                     Ref(f"statements_{states}_0"))
-        targets = alt(*(Lit(ast.numbered_name("state", i)) for i in range(1, states + 1)))
-        for lets in range(MAX_LETS + 1):
-            suffix = scope(states, lets)
-            value = Ref(f"value_{suffix}")
-            assign = seq(Lit("    "), targets, _MAYBE_SPACE, _assign(assignment), _MAYBE_SPACE, value, _NEWLINE)
-            more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), _SPACE,
-                                                        Lit(ast.numbered_name("let", lets + 1)), _MAYBE_SPACE, Lit("="),
-                                                        _MAYBE_SPACE, value, _NEWLINE,
-                                                        Ref(f"statements_{states}_{lets + 1}")), 0, 1)]
-            new[f"statements_{states}_{lets}"] = seq(Rep(assign, 0 if more else 1, _MOST_ASSIGNS), *more)
+    def following(kinds: tuple[str, ...]) -> tuple[str, ...]:
+        return () if len(kinds) == MAX_STATES else _FOLLOWING[kinds[-1] if kinds else None]
+
+    pending = [()]
+    while pending:
+        kinds = pending.pop()
+        sample = scope(kinds, 0)
+        per_op = any(STATE_KINDS[k].per_op for k in kinds)
+        stages = seq(_SAMPLE_HEAD, Ref(f"applied_stages_{sample}")) if per_op else Ref(f"sample_section_{sample}")
+        body = alt(seq(Ref(f"epoch_{key(kinds)}"), stages), stages) if kinds else stages
+        name = Lit(ast.numbered_name("state", len(kinds) + 1))
+        more = [seq(state_declaration(name, kind), Ref(f"declared_{key(kinds + (kind,))}"))
+                for kind in following(kinds)]
+        complete = not kinds or kinds[-1] not in _ONLY_BEFORE
+        new[f"declared_{key(kinds)}"] = _factor(alt(*more, *([body] if complete else [])))
+        pending += [kinds + (kind,) for kind in following(kinds)]
+        if complete and kinds:
+            new.update(_epoch_section(kinds, key(kinds), scope, assignment))
     return new
 
 
-# The rules of value names, each read where its kind of name goes, that a scope rewrites as
-# the names it sees (_copy): all of them; per class (a per-class statistic or a declared
-# name); declared only (the states and lets: a per-op value is one of them).
-_NAME_RULES = ("value_name", "class_value_name", "own_value_name")
+def _epoch_section(kinds: tuple[str, ...], kinds_key: str, scope: Callable[[tuple[str, ...], int], str],
+                   assignment: Node) -> dict[str, Node]:
+    """``epoch_<kinds>`` and its statements: assignments to the states, each given what its
+    kind may be, and lets v1, v2, ... in turn (``statements_<kinds>_<lets>``)."""
+    new = {f"epoch_{kinds_key}": seq(Lit("every"), SPACE, Lit("epoch"), Lit(":"), NEWLINE,
+                                     Ref(f"statements_{kinds_key}_0"))}
+    for lets in range(MAX_LETS + 1):
+        suffix = scope(kinds, lets)
+        assign = seq(Lit("    "), alt(*(
+            seq(Lit(ast.numbered_name("state", i)), MAYBE_SPACE, _assign(assignment), MAYBE_SPACE,
+                Ref(f"{STATE_KINDS[kind].assignment}_{suffix}")) for i, kind in enumerate(kinds, 1))), NEWLINE)
+        more = [] if lets == MAX_LETS else [Rep(seq(Lit("    "), Lit("let"), SPACE,
+                                                    Lit(ast.numbered_name("let", lets + 1)), MAYBE_SPACE, Lit("="),
+                                                    MAYBE_SPACE, Ref(f"value_{suffix}"), NEWLINE,
+                                                    Ref(f"statements_{kinds_key}_{lets + 1}")), 0, 1)]
+        new[f"statements_{kinds_key}_{lets}"] = seq(Rep(assign, 0 if more else 1, _MOST_ASSIGNS), *more)
+    return new
 
 
 def _reading_rules(rules: dict[str, Node]) -> set[str]:
     """The rules from which a value name can be reached: those a scope copies."""
-    reads = set(_NAME_RULES)
+    reads = set(ROLES)
     changed = True
     while changed:
         changed = False
@@ -542,19 +480,17 @@ def _reading_rules(rules: dict[str, Node]) -> set[str]:
 
 
 def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffix: str,
-          visible: list[str]) -> dict[str, Node]:
+          names: dict[str, list[str]]) -> dict[str, Node]:
     """The rules under ``roots`` that read a value name, renamed with ``suffix``, whose
-    value names are exactly ``visible``; and a copy of them for each level of nesting
-    (``_d1``...). Every way an expression holds another back up the precedence chain (an
-    atom's brackets and calls, a power's exponent, a conditional's else) leads one level
-    deeper, where an operator chain has one term fewer (4, 3, 2, then 1); at MAX_DEPTH
-    none is left, so an expression is bounded (a small model nests and chains until its
-    token limit otherwise)."""
-    wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - set(_NAME_RULES)
-    level = _levels(rules, "expr", wanted)  # the precedence chain, from expr down to atom
-    own = [n for n in visible if n not in STATS]
-    names = {"value_name": visible, "own_value_name": own,
-             "class_value_name": [n for n in visible if n in STATS and STATS[n].per_class] + own}
+    name roles (decode_values.ROLES) read exactly ``names``; and a copy of them for each
+    level of nesting (``_d1``...). Every way an expression holds another back up its
+    precedence chain (an atom's brackets and calls, a power's exponent, a conditional's
+    else) leads one level deeper, where an operator chain has one term fewer (4, 3, 2,
+    then 1); at MAX_DEPTH none is left, so an expression is bounded (a small model nests
+    and chains until its token limit otherwise)."""
+    wanted = {name for root in roots for name in reachable(rules, root) if name in reads} - set(ROLES)
+    # each family's precedence chain, from its top (expr, expr_unit, ...) down to its atom
+    level = _levels(rules, _FAMILY_TOPS, wanted)
 
     def named(rule: str, depth: int) -> str:
         return f"{rule}_{suffix}" + (f"_d{depth}" if depth else "")
@@ -563,7 +499,7 @@ def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffi
         """``node`` of ``rule``'s copy at ``depth``: references renamed, a reference back
         up the chain one level deeper, chains shortened (see _mapped)."""
         def reference(ref: Ref) -> Node | None:
-            if ref.name in _NAME_RULES:
+            if ref.name in ROLES:
                 return Ref(f"{ref.name}_{suffix}") if names[ref.name] else None
             if ref.name not in wanted:
                 return ref
@@ -573,7 +509,7 @@ def _copy(rules: dict[str, Node], reads: set[str], roots: tuple[str, ...], suffi
             return Ref(named(ref.name, depth + 1 if back else depth))
 
         return _mapped(node, reference, lambda rep: rep.high if not rep.chain else
-                       min(rep.high, _MOST_IN_A_CHAIN - 1 - depth))
+                       min(rep.high, MOST_IN_A_CHAIN - 1 - depth))
 
     copied: dict[str, Node] = {}
     for depth in range(MAX_DEPTH + 1):
@@ -633,13 +569,18 @@ def _without_unwritable(rules: dict[str, Node | None]) -> dict[str, Node]:
     return rules
 
 
-def _levels(rules: dict[str, Node], start: str, within: set[str]) -> dict[str, int]:
-    """Each rule's distance from ``start`` through ``within``: its place in the chain."""
-    level, frontier = {start: 0}, [start]
+_FAMILY_TOPS = ("expr", "expr_unit", "expr_nonneg", "expr_int", "positive")
+
+
+def _levels(rules: dict[str, Node], starts: tuple[str, ...], within: set[str]) -> dict[str, int]:
+    """Each rule's distance from the nearest of ``starts`` through ``within``: its place in
+    its chain."""
+    level = {start: 0 for start in starts}
+    frontier = list(starts)
     while frontier:
         following = []
         for rule in frontier:
-            for name in _refs(rules[rule]):
+            for name in _refs(rules.get(rule, Lit(""))):
                 if name in within and name not in level:
                     level[name] = level[rule] + 1
                     following.append(name)
@@ -650,15 +591,21 @@ def _levels(rules: dict[str, Node], start: str, within: set[str]) -> dict[str, i
 def _argument(function: str, arity: int, index: int) -> Node:
     """What the ``index``-th of ``arity`` arguments of a call is: a condition first in
     where; a name of what a reduction reduces over (one argument of a form typed
-    over_classes or over_ops, and sample_one's weights, per op); else a number."""
+    over_classes or over_ops, and sample_one's weights, per op); log's and sqrt's > 0; else
+    a number."""
     if function == "where" and index == 0:
         return Ref("or_expr")
+    if function in _DOMAINS:
+        return Ref(_DOMAINS[function])
     form = FUNCTIONS[function].form_for(arity)
     if form.type_rule is typerules.over_classes:
         return Ref("class_value_name")
     if form.type_rule in (typerules.over_ops, typerules.sample_one):
-        return Ref("own_value_name")
+        return Ref("op_value_name")
     return Ref("expr")
+
+
+_DOMAINS = {"log": "positive", "sqrt": "positive"}  # R004 outside (sqrt's 0 too: one family fewer in expr)
 
 
 def _assign(assignment: Node) -> Node:
@@ -673,39 +620,6 @@ def _assign(assignment: Node) -> Node:
 def _items_of(node: Node) -> tuple[Node, ...]:
     """The options of a choice (a single node: itself)."""
     return node.items if isinstance(node, Alt) else (node,)
-
-
-_CHAIN = ("expr", "sum", "product", "unary", "power", "atom")  # the precedence chain of a number
-
-
-# The leading number a place's value may start with: a magnitude's or probability's in [0, 1].
-_LEADING = {"unit": alt(seq(Lit("0"), Rep(seq(Lit("."), Rep(chars(string.digits), 1, MAX_DIGITS)), 0, 1)),
-                        seq(Lit("1"), Rep(seq(Lit("."), Rep(Lit("0"), 1, MAX_DIGITS)), 0, 1)))}
-
-
-def _leading_families(rules: dict[str, Node]) -> dict[str, Node]:
-    """``expr_unit``: a number whose first operand has no sign and, if it is a number
-    literal, is one _LEADING allows (``magnitude 3.1``, ``probability 1.5`` and
-    ``uniform(0.5, 4)`` do not check; ``s1 / 30`` and ``0.5 * rank`` do): a copy of the
-    chain from expr to atom in which each rule's leading reference is to the next rule's
-    copy."""
-    family: dict[str, Node] = {}
-    for place, number in _LEADING.items():
-        for rule, below in zip(_CHAIN, _CHAIN[1:]):
-            family[f"{rule}_{place}"] = (Ref(f"power_{place}") if rule == "unary"  # no sign
-                                         else _leading(rules[rule], below, place))
-        family[f"atom_{place}"] = alt(*(Ref(f"{place}_number") if option == Ref("number") else option
-                                        for option in _items_of(rules["atom"])))
-        family[f"{place}_number"] = number
-    return family
-
-
-def _leading(node: Node, below: str, place: str) -> Node:
-    """``node`` (a rule of the chain) with its leading reference to ``below`` renamed to
-    below's copy for ``place``."""
-    if isinstance(node, Seq) and node.items[0] == Ref(below):
-        return Seq((Ref(f"{below}_{place}"), *node.items[1:]))
-    raise ValueError(f"decode grammar: the chain's rule does not start with {below}: {node}")
 
 
 def _arities() -> list[tuple[str, int]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from .decode_grammar import Alt, Chars, DecodeGrammar, Lit, Node, Ref, Seq, reachable
+from .decode_grammar import reachable
+from .decode_nodes import Alt, Chars, DecodeGrammar, Lit, Node, Ref, Seq
 
 FORMATS = ("gbnf", "ebnf", "lark")
 

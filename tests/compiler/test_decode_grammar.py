@@ -87,6 +87,10 @@ def test_what_the_declared_names_grammar_admits_reads_only_declared_names() -> N
             faults.update(d.code for d in error.diagnostics)
     names_and_stages = {"N001", "N003", "N005", "N008", "N009", "N010", "T009"}
     assert not names_and_stages & set(faults), faults
+    # the value families and the kinds of state: no range left, no divisor that can be 0,
+    # no int state given a float, no empty range
+    ranges = {"R001", "R002", "R003", "R004", "T003", "T005"}
+    assert not ranges & set(faults), faults
     free = Counter()
     for text in sampled(POLICY, 600, seed=2):
         try:
@@ -142,6 +146,54 @@ def test_the_declared_names_grammar_has_no_recursion_so_an_answer_is_bounded() -
 def test_what_the_declared_names_grammar_refuses(text: str) -> None:
     parse(read_source(text))  # the parser takes each...
     assert not accepts(DECLARED, text)
+
+
+STATE = {"unit": "state s1: float in [0, 1] = 0.2\n", "level": "state s1: int in [0, 10] = 0\n",
+         "doda": "state s1: float per op in [1, 1000] = 1\nstate s2: bool per op = false\n"}
+EPOCH = "every epoch:\n    {}\n"
+
+
+@pytest.mark.parametrize("states, epoch, stages", [
+    # what a 135M model held to the grammar wrote that parsed and did not check, each
+    # refused by the checker and, now, by the declared-names grammar
+    ("unit", "s1 = clip(train_acc * 3, 167, 455)", "    rotate(s1)\n"),  # a state's new value out of range (R002)
+    ("level", "s1 = clip(s1 + (1 if train_acc > 0.6 else -1), 256, 1) / 32", "    rotate(s1 / 30)\n"),  # T003
+    ("level", "s1 = s1 / 2", "    rotate(s1 / 30)\n"),  # a float for an int state (T003)
+    ("unit", "", "    rotate(max_ops(s1))\n"),  # a per-class state reduced over ops (T004)
+    ("doda", "s1 = clip(s1 + where(s2 > 0, 1, 0), 1, 1000)", "    apply 1 of [rotate]\n"
+                                                             "        magnitude 0.5\n"),  # a bool compared (T001)
+    ("", "", "    flip_lr with probability clip(prev_train_acc, 1, 1) * 4.38\n"),  # a probability past 1 (R002)
+    ("", "", "    flip_lr with probability 0.9 - rank\n"),  # below 0 (R002)
+    ("", "", "    apply 1 of [rotate]\n        magnitude uniform(floor(0.7), floor(-1.2))\n"),
+    ("", "", "    apply 1 of [rotate]\n        magnitude 0.5\n        weight 1 - max(freq, train_loss)\n"),  # below 0
+    ("", "", "    rotate(clip(train_loss / mean(train_acc), 0, 1))\n"),  # a divisor that can be 0 (R004)
+    ("", "", "    rotate(clip(log(train_acc), 0, 1))\n"),  # log of what can be 0 (R004)
+    ("level", "s1 = clip(s1 + 1, 0, 10)", "    apply s1 of [rotate, color]\n"
+                                          "        magnitude 0.5\n"),  # more ops drawn than listed (R002)
+    ("", "", "    apply 1 + round(9 * rank) of [rotate, color]\n        magnitude 0.5\n"),
+])
+def test_the_declared_grammar_keeps_ranges_and_kinds(states: str, epoch: str, stages: str) -> None:
+    text = "policy p\n" + STATE.get(states, "") + (EPOCH.format(epoch) if epoch else "") + "per sample:\n" + stages
+    parse(read_source(text))
+    with pytest.raises(PolicyError):
+        check_policy(text)
+    assert not accepts(DECLARED, text)
+
+
+@pytest.mark.parametrize("states, epoch, stages", [
+    ("unit", "s1 = clip(s1 + 0.1 * (1 - train_acc), 0, 1)",
+     "    apply 1 + round(2 * s1) of [rotate, color, contrast]\n        magnitude 0.1 + 0.4 * s1\n"
+     "        weight 1 - freq + 0.1\n        probability 1 - s1 * rank\n"),
+    ("level", "s1 = clip(s1 + round(2 * train_acc) - 1, 0, 10)",
+     "    rotate(s1 / 10) with probability max(rank, 0.2) ** 2\n"),
+    ("doda", "s2 = sample_one(s1)", "    apply 1 of [rotate, color]\n        magnitude uniform(0, 1)\n"
+                                    "        weight where(s2, 1, 0) + s1 / 1000\n"),
+    ("", "", "    rotate(clip(train_loss / max(mean(train_loss), 1e-06), 0, 1)) with probability min(freq)\n"),
+])
+def test_what_the_declared_grammar_keeps_is_admitted(states: str, epoch: str, stages: str) -> None:
+    text = "policy p\n" + STATE.get(states, "") + (EPOCH.format(epoch) if epoch else "") + "per sample:\n" + stages
+    check_policy(text)
+    assert accepts(DECLARED, text), text
 
 
 def test_everything_sampled_from_the_grammar_parses(drawn: tuple[str, list[str]]) -> None:
