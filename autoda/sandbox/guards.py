@@ -30,6 +30,7 @@ from RestrictedPython import PrintCollector
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from ..errors import AutodaError, FailureKind
+from .restricted import INPLACE_ITEM
 
 
 class GuardViolation(AutodaError):
@@ -115,13 +116,13 @@ class _ArrayType(metaclass=_ArrayTypeCheck):
 
 
 _NUMPY_FUNCTIONS = (
-    "abs absolute all allclose amax amin any append arange arccos arcsin arctan argmax argmin argsort around "
-    "array asarray average ceil clip concatenate copy cos count_nonzero cumprod cumsum diag diff dot empty "
-    "equal exp expand_dims eye flatnonzero flip floor full full_like greater greater_equal hstack isclose "
-    "isfinite isinf isnan less less_equal linspace log log1p log2 logical_and logical_not logical_or logical_xor "
-    "matmul max maximum mean median min minimum mod multiply nan_to_num nanmax nanmean nanmin nonzero "
-    "not_equal ones ones_like outer percentile power prod quantile ravel repeat reshape round sign sin "
-    "sort sqrt square squeeze stack std subtract sum take tanh tile transpose tril triu unique var vstack "
+    "abs absolute all allclose amax amin any append arange arccos arcsin arctan argmax argmin argsort argwhere "
+    "around array asarray average ceil clip concatenate copy cos count_nonzero cumprod cumsum diag diff divide dot "
+    "empty equal exp expand_dims eye flatnonzero flip floor floor_divide full full_like greater greater_equal "
+    "hstack isclose isfinite isin isinf isnan less less_equal linspace log log1p log2 logical_and logical_not "
+    "logical_or logical_xor matmul max maximum mean median min minimum mod multiply nan_to_num nanmax nanmean "
+    "nanmin nonzero not_equal ones ones_like outer percentile power prod quantile ravel repeat reshape roll round "
+    "sign sin sort sqrt square squeeze stack std subtract sum take tanh tile transpose tril triu unique var vstack "
     "where zeros zeros_like"
 ).split()
 # constants and scalar types (calling one converts a number: np.float32(0.5))
@@ -226,6 +227,14 @@ def inplace(op, x, y):
     return _INPLACE[op](x, y)
 
 
+def inplace_item(obj, index, op, value) -> None:
+    """`obj[index] op= value` (restricted.py): read through the read guard, combined in place
+    as Python does (a view of an array changes where it points), written back through the
+    write guard. `obj` and `index` are evaluated once, before `value`."""
+    current = guarded_getitem(obj, index)
+    guarded_write(obj)[index] = _check_value(_INPLACE[op](current, value))
+
+
 _BUILTINS = {name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
              for name in ("abs all any bool dict divmod enumerate filter float int isinstance len list map max min "
                           "range reversed round set sorted str sum tuple zip frozenset slice ArithmeticError "
@@ -238,8 +247,9 @@ _INTERNAL = ("numpy._core._methods", "numpy.core._methods", "numpy._core._intern
              "numpy._core._dtype", "numpy._core.arrayprint")
 
 # what the worker imports before it cuts the filesystem: the helpers above, and modules
-# numpy loads on first use (np.random is loaded lazily by numpy 2)
-PRELOAD = _INTERNAL + ("numpy.random",)
+# numpy loads on first use (np.random is loaded lazily by numpy 2, numpy.ma by percentile
+# and quantile)
+PRELOAD = _INTERNAL + ("numpy.random", "numpy.ma")
 
 FORBIDDEN_NAMES = set("open exec eval compile getattr setattr delattr type vars dir globals locals input "
                       "breakpoint help memoryview object super classmethod staticmethod property".split())
@@ -267,4 +277,5 @@ def restricted_globals(seed: int) -> dict:
     return {"__builtins__": builtins, "__name__": "policy", "_getattr_": guarded_getattr,
             "_getitem_": guarded_getitem, "_write_": guarded_write, "_getiter_": guarded_iter,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-            "_inplacevar_": inplace, "_print_": PrintCollector, "_apply_": lambda f, *a, **k: f(*a, **k)}
+            "_inplacevar_": inplace, INPLACE_ITEM: inplace_item, "_print_": PrintCollector,
+            "_apply_": lambda f, *a, **k: f(*a, **k)}

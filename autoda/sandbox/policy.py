@@ -17,6 +17,7 @@ from .static_checks import PythonPolicy, check_python_source
 from .step import PythonStep, initial_state
 
 TRIAL_CLASSES = 10
+TRIAL_COUNTS = np.round(500 * 0.01 ** (np.arange(TRIAL_CLASSES) / (TRIAL_CLASSES - 1)))  # CIFAR-10-LT's, IR 100
 _trials: dict[str, SandboxError | tuple[str, ...]] = {}  # policy hash -> its trial's failure, or the layers it ran in
 
 
@@ -29,7 +30,8 @@ class TrialCut(SandboxError):
 
 def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs: int = 3,
               deadline: float | None = None) -> tuple[str, ...]:
-    """Run the function for a few epochs of a made-up 10-class long tail; the isolation
+    """Run the function for a few epochs of a made-up 10-class long tail (the opening
+    state, then two calls of the function, as training starts); the isolation
     layers it ran in, or SandboxError when it fails (TrialCut at the deadline, which
     shortens each call's wall-clock limit: three calls at the CPU limit take half a minute)."""
     step = PythonStep(policy, limits)
@@ -44,7 +46,7 @@ def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs:
                                                          wall_seconds=min(step.client.limits.wall_seconds, left))
             accs = 0.9 * (1 - np.arange(TRIAL_CLASSES) / TRIAL_CLASSES) * epoch / epochs  # rises, head first
             try:
-                state = step(state, accs, epoch, seed=epoch)
+                state = step(state, accs, epoch, seed=epoch, correct=np.rint(accs * TRIAL_COUNTS).astype(np.int64))
             except SandboxError as failure:
                 if failure.kind == FailureKind.TIMEOUT and deadline is not None and time.monotonic() >= deadline:
                     raise TrialCut() from None

@@ -2,13 +2,14 @@
 `get_aug_type` with the paper's six parameters, imports only math, random and numpy,
 names no forbidden builtin, defines no class, and compiles under RestrictedPython. Module
 constants `OPS` (op names from the registry; DODA's ten by default) and `AUG_PROB` (the
-chance a sample is augmented at all; 1 by default) must be literals, since the parent reads
-them without executing anything.
+chance a sample is augmented at all; 0.5 by default, as the paper's code has it) must be
+literals, since the parent reads them without executing anything.
 
 The result, a PythonPolicy, carries the source, those constants, a hash of its syntax tree
 (comments and spacing do not change it) and the carrier policy: DSL text whose per-sample
 stage applies each class's chosen ops at their chosen intensities, read from state that
-the sandboxed function fills once per epoch.
+the sandboxed function fills once per epoch. As the paper's host does, an op's intensity
+is the function's divided by the number of ops chosen for the class.
 """
 from __future__ import annotations
 
@@ -19,14 +20,13 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from RestrictedPython import compile_restricted_exec
-
 from ..compiler.check import check_policy
 from ..compiler.diagnostics import Diagnostic, PolicyError, sorted_capped
 from ..compiler.source import Source
 from ..ops import OPS as REGISTRY
 from ..resources import resource_text
 from .guards import FORBIDDEN_NAMES
+from .restricted import compile_restricted
 from .step import PythonStep
 from .validate import WEIGHT_LIMIT
 
@@ -40,6 +40,7 @@ def default_ops() -> tuple[str, ...]:
     return check_policy(resource_text("autoda.examples", "doda.dsl")).lower().ops
 
 IMPORTABLE = ("math", "random", "numpy", "numpy.random")
+DEFAULT_AUG_PROB = 0.5  # the paper's training scripts' --aug_prob
 _LINE = re.compile(r"^Line (\d+): (.*)$")
 
 
@@ -63,16 +64,18 @@ class PythonPolicy:
 
     def carrier(self) -> str:
         """The DSL policy the engine compiles: the function's [C, K] choices and intensities
-        come in as state, so the per-sample stage is the usual compiled graph."""
+        come in as state, so the per-sample stage is the usual compiled graph. A sample of
+        class c gets every op chosen for c, each at its intensity divided by how many
+        there are (the paper's autolt), with probability AUG_PROB."""
         ops = ", ".join(self.ops)
         return (f'policy {self.name} "Python policy {self.name} ({self.hash[:12]}): get_aug_type, sandboxed"\n'
                 f"state aug_weight: float per op in [{-WEIGHT_LIMIT:.0f}, {WEIGHT_LIMIT:.0f}] = 1\n"
-                f"state history_acc: float per op in [0, 1] = 0\n"
+                f"state history_acc: float per op in [0, {WEIGHT_LIMIT:.0f}] = 0\n"
                 f"state chose: bool per op = false\n"
                 f"state ext: float per op in [0, 1] = 0\n\n"
                 f"per sample:\n"
                 f"    apply {len(self.ops)} of [{ops}]\n"
-                f"        magnitude ext\n"
+                f"        magnitude ext / max(sum_ops(where(chose, 1, 0)), 1)\n"
                 f"        weight where(chose, 1, 0)\n"
                 f"        probability {self.aug_prob!r}\n")
 
@@ -152,7 +155,7 @@ def check_python_source(source: Source) -> PythonPolicy:
         raise PolicyError([_diagnostic(source, "P001", f"the Python source cannot be parsed: "
                                                        f"{type(error).__name__}")], lines) from None
     problems: list[Diagnostic] = []
-    ops, aug_prob, name, function = default_ops(), 1.0, "python", None
+    ops, aug_prob, name, function = default_ops(), DEFAULT_AUG_PROB, "python", None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == FUNCTION:
             function = node
@@ -182,7 +185,7 @@ def check_python_source(source: Source) -> PythonPolicy:
         digest = hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compiled = compile_restricted_exec(tree, source.file)
+            compiled = compile_restricted(tree, source.file)
     except (RecursionError, MemoryError) as error:  # ast.parse takes nesting its tree walkers cannot
         raise PolicyError([_diagnostic(source, "P001", f"the Python source nests too deeply to check "
                                                        f"({type(error).__name__})")], lines) from None

@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 
-_DTYPES = {"f8": np.float64, "b1": np.bool_}
+_DTYPES = {"f8": np.float64, "b1": np.bool_, "i8": np.int64}
 
 
 def encode(array) -> dict:
     array = np.ascontiguousarray(array)
-    code = "b1" if array.dtype == np.bool_ else "f8"
+    code = "b1" if array.dtype == np.bool_ else "i8" if array.dtype.kind in "iu" else "f8"
     data = array.astype(_DTYPES[code], copy=False).tobytes()
     return {"shape": list(array.shape), "dtype": code, "data": base64.b64encode(data).decode("ascii")}
 

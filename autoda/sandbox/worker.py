@@ -95,10 +95,8 @@ def serve(limits: dict, handle: Callable[[dict], dict]) -> None:
 
 def policy_handler() -> Callable[[dict], dict]:
     """The worker's one job: run a restricted get_aug_type on the request's arrays."""
-    import numpy as np
-    from RestrictedPython import compile_restricted_exec
-
     from .guards import restricted_globals
+    from .restricted import compile_restricted
     from .validate import validate_result
     from .wire import decode, encode
 
@@ -107,7 +105,7 @@ def policy_handler() -> Callable[[dict], dict]:
     def handle(request: dict) -> dict:
         code = codes.get(request["hash"])
         if code is None:
-            compiled = compile_restricted_exec(request["source"], "<policy>")
+            compiled = compile_restricted(request["source"], "<policy>")
             if compiled.errors:
                 return {"ok": False, "kind": FailureKind.SYNTAX.value, "message": "; ".join(compiled.errors)}
             code = codes[request["hash"]] = compiled.code
@@ -116,15 +114,13 @@ def policy_handler() -> Callable[[dict], dict]:
         function = namespace.get("get_aug_type")
         if not callable(function):
             return {"ok": False, "kind": FailureKind.BAD_RESULT.value, "message": "the source defines no get_aug_type"}
-        aug_weight, accs, history = decode(request["aug_weight"]), decode(request["accs"]), decode(request["history"])
+        aug_weight, history = decode(request["aug_weight"]), decode(request["history"])
+        accs = decode(request["accs"]).astype("int32")  # counts, as the paper's torch .int() arrays
         shape = aug_weight.shape  # what the host expects back, whatever the function does to its arguments
         result = function(aug_weight, accs.copy(), history.copy(), decode(request["chose"]),
                           decode(request["exts"]), int(request["epoch"]))  # fresh arrays: it may write
         chose, exts, weight = validate_result(result, aug_weight, shape)
-        # the host's bookkeeping, as in the paper: a chosen op records the class's accuracy now
-        history = np.where(chose, accs[:, None], history)
-        return {"ok": True, "chose": encode(chose), "exts": encode(exts), "aug_weight": encode(weight),
-                "history": encode(history)}
+        return {"ok": True, "chose": encode(chose), "exts": encode(exts), "aug_weight": encode(weight)}
 
     return handle
 

@@ -1,6 +1,8 @@
 """DODA's rule written the way the paper's seed strategy writes it: each class uses one op
 per epoch, drawn in proportion to its weight; the op it used gains 1 when the class's
-training accuracy rose over that epoch and loses 1 when it fell, never below 1."""
+correct training predictions rose since the last epoch that used that op, and loses 1 when
+they fell, never below 1. (The paper's own seed writes the update as
+`aug_weight[cidx][indices][upper_index] += 1`, which changes a copy: its weights never move.)"""
 import random
 
 import numpy as np
@@ -15,7 +17,8 @@ def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_ex
     for i in range(num_class):
         for j in range(num_aug):
             if lats_chose_matix[i][j]:
-                # History_ACCs[i][j]: the class's accuracy when op j was chosen, before it ran
+                # History_ACCs[i][j]: the class's correct predictions at the end of the last
+                # epoch before this one that used op j (0 if none did)
                 if ACCs[i] > History_ACCs[i][j]:
                     aug_weight[i][j] = min(aug_weight[i][j] + 1, 1000)
                 elif ACCs[i] < History_ACCs[i][j]:

@@ -31,7 +31,7 @@ def say(line: bytes) -> None:
 def handle(request: dict) -> dict:
     c, k = request["aug_weight"]["shape"]
     answer = {"ok": True, "chose": array(np.ones((c, k), bool)), "exts": array(np.full((c, k), 0.5)),
-              "aug_weight": array(np.ones((c, k))), "history": array(np.zeros((c, k)))}
+              "aug_weight": array(np.ones((c, k)))}
     if MODE in ("deaf", "closed"):  # answer this call, then never read (or close both pipes)
         say(json.dumps(answer).encode())
         if MODE == "closed":
@@ -45,7 +45,6 @@ def handle(request: dict) -> dict:
         "one row to broadcast": lambda: answer.update(exts=array(np.full((1, k), 0.5))),
         "nan intensities": lambda: answer.update(exts=array(np.full((c, k), np.nan))),
         "intensities of 1e300": lambda: answer.update(exts=array(np.full((c, k), 1e300))),
-        "history out of range": lambda: answer.update(history=array(np.full((c, k), 7.0))),
         "weights as text": lambda: answer.update(aug_weight="ones"),
         "kind and message of its choosing": lambda: answer.update(
             ok=False, kind=["../x"], message="\x1b]0;owned\x07" + "m" * 5_000_000),

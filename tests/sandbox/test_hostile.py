@@ -31,6 +31,12 @@ CORPUS = [
     ("format_map attribute walk", function("s = '{x.__class__}'.format_map({'x': ACCs})"), "guard"),
     ("str.format through a method", function("f = 'x'.format\ns = f('{0.__globals__}')"), "guard"),
     ("f-string dunder", function("s = f'{ACCs.__class__}'"), "P001"),
+    # augmented item assignment (allowed for arrays, lists, dicts) opens no other write
+    ("augmented write into a dunder", function("ACCs.__dict__['x'] += 1"), "P001"),
+    ("augmented write into a tuple", function("ACCs.shape[0] += 1"), "guard"),
+    ("augmented write into a string", function("s = 'ab'\ns[0] += 'c'"), "guard"),
+    ("augmented write into an attribute", function("ACCs.flags += 1"), "P001"),
+    ("augmented write into a module", function("t = {'m': np}\nt['m'][0] += 1"), ("guard", "exception")),
     ("AttributeError.obj", function("try:\n    ACCs.nope\nexcept Exception as e:\n    leaked = e.obj"), "guard"),
     ("exception traceback", function("try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    tb = e.__traceback__"),
      "P001"),
@@ -138,7 +144,7 @@ def test_the_corpus_is_large_and_covers_every_outcome():
 
 def run_once(source: str, limits: SandboxLimits = LIMITS):
     python = check_python_source(Source(source, "hostile.py"))
-    step = PythonStep(python, limits)
+    step = PythonStep(python, limits, opening=False)
     state = initial_state(4, len(python.ops))
     try:
         return step(state, np.full(4, 0.5), 1, seed=0), step
@@ -160,7 +166,7 @@ def test_hostile_function_is_refused_or_stopped(name, source, expected, tmp_path
     with pytest.raises(SandboxError) as error:
         step = None
         python = check_python_source(Source(source, "hostile.py"))
-        step = PythonStep(python, LIMITS)
+        step = PythonStep(python, LIMITS, opening=False)
         step.client._start()
         pid = step.client.pid
         step(initial_state(4, len(python.ops)), np.full(4, 0.5), 1, seed=0)

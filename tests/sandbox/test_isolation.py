@@ -131,7 +131,7 @@ POLICY = ("import numpy as np\n"
 
 
 def _step(limits: SandboxLimits):
-    step = PythonStep(check_python_source(Source(POLICY, "policy.py")), limits)
+    step = PythonStep(check_python_source(Source(POLICY, "policy.py")), limits, opening=False)
     try:
         return step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0)
     finally:

@@ -22,7 +22,7 @@ CLASSES = 400  # a request of about 200 kB: more than a pipe holds
 
 
 def steps(mode: str, calls: int = 1) -> dict:
-    step = PythonStep(POLICY)
+    step = PythonStep(POLICY, opening=False)
     step.client = SandboxClient(LIMITS, worker=(LIAR, mode))
     state = initial_state(CLASSES, len(POLICY.ops))
     try:
@@ -39,7 +39,7 @@ def test_an_honest_answer_passes():
 
 
 @pytest.mark.parametrize("mode", ["nested", "too many classes", "one row to broadcast", "nan intensities",
-                                  "intensities of 1e300", "history out of range", "weights as text"])
+                                  "intensities of 1e300", "weights as text"])
 def test_an_answer_that_is_not_a_policy_step_is_a_crash(mode):
     with pytest.raises(SandboxError) as error:
         steps(mode)

@@ -113,11 +113,12 @@ def test_cli_compiles_python_policies_and_reports_bad_ones(tmp_path):
 @pytest.mark.slow
 def test_cli_train_stops_with_one_line_when_the_function_fails_mid_run(tmp_path):
     late = tmp_path / "late.py"
-    late.write_text(SIGNATURE + "    if epoch >= 3:\n        return 1 / 0\n    return lats_chose_matix, lats_chose_exts\n")
+    late.write_text(SIGNATURE + "    if epoch >= 2:\n        return 1 / 0\n"
+                                "    return lats_chose_matix, lats_chose_exts\n")
     result = run_cli("train", "--epochs", "4", "--policy", str(late), "--cache-dir", str(tmp_path))
     assert result.returncode == 1, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last == ("error: the policy failed at run time: get_aug_type failed at epoch 3 (exception): "
+    assert last == ("error: the policy failed at run time: get_aug_type failed after epoch 2 (exception): "
                     "ZeroDivisionError: division by zero")
     assert "Traceback" not in result.stderr
 
@@ -166,7 +167,7 @@ def test_what_the_guards_keep_open_still_works():
             "    np.minimum(half, 1, out=half, where=ACCs[:, None] >= 0)\n"
             "    assert np.sum(ACCs, where=ACCs > 0) == ACCs.sum() and aug_weight[0, 0] == 1\n"
             "    return chose, half.astype(np.float32)\n")
-    step = PythonStep(check_python_source(Source(SIGNATURE + body, "ok.py")))
+    step = PythonStep(check_python_source(Source(SIGNATURE + body, "ok.py")), opening=False)
     try:
         result = step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0)
     finally:

@@ -23,12 +23,12 @@ LATE = SIGNATURE + "    if epoch >= 3:\n        return 1 / 0\n    return lats_ch
 
 def test_a_python_search_evaluates_repairs_and_records_sandbox_failures(tmp_path):
     data = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16)
-    setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(5, batch_size=32, lr=0.05), 0, e_ckp=3, n_ft=1)
+    setup = FitnessSetup("ce", "resnet8", Recipe.for_epochs(5, batch_size=32, lr=0.05), 0, e_ckp=3, n_ft=2)
     evaluator = FitnessEvaluator(data, setup, tmp_path / "cache")
     script = [
         "IDEA: DODA's weights, as the paper's seed\n```python\n" + DODA + "```\n",
         "IDEA: look around\n```python\nimport os\n" + SIGNATURE + "    return lats_chose_matix, lats_chose_exts\n```",
-        "IDEA: fails later\n```python\n" + LATE + "```",  # passes its trial run, fails in fine-tuning (epoch 3)
+        "IDEA: fails later\n```python\n" + LATE + "```",  # passes its trial run, fails in fine-tuning (after epoch 3)
     ]
     journal = Journal(tmp_path / "journal.sqlite")
     journal.set_meta("config", {"search": {"policy_lang": "python"}})
@@ -46,7 +46,7 @@ def test_a_python_search_evaluates_repairs_and_records_sandbox_failures(tmp_path
     good = journal.evaluated()[0]
     assert good.policy_text == DODA and good.idea == "DODA's weights, as the paper's seed" and 0 <= good.fitness <= 1
     late = next(r for r in rows if r.failure == "python_exception")
-    assert "get_aug_type failed at epoch 3 (exception): ZeroDivisionError" in late.message
+    assert "get_aug_type failed after epoch 3 (exception): ZeroDivisionError" in late.message
     summarise(journal, tmp_path, 1.0, "done")
     assert (tmp_path / "best.py").read_text().endswith(DODA) and not (tmp_path / "best.dsl").exists()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import operator
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from ...compiler import CheckedPolicy
@@ -103,7 +104,9 @@ class CompiledPolicy(torch.nn.Module):
         self.checked = checked
         self.plan = checked.lower()
         self.plan.verify()  # the lowering's output checked before anything is built from it
-        self.pipeline = Pipeline(self.plan)
+        # a Python policy's carrier augments a sample with all its class's ops or none (the
+        # paper's AUG_PROB coin); the language draws each op's chance on its own
+        self.pipeline = Pipeline(self.plan, one_coin=checked.python is not None)
         if seed is None:  # from the given or global generator, so torch.manual_seed replays a run
             device = generator.device if generator is not None else None
             seed = int(torch.randint(0, 1 << 62, (1,), generator=generator, device=device).item())
@@ -218,10 +221,12 @@ class CompiledPolicy(torch.nn.Module):
         as arrays, the next state back."""
         state = {name: value.cpu().numpy() for name, value in self.state.items()}
         seed = self.seed * _MIX + _EPOCH_STREAM + self.epochs  # the sandbox's step reduces it modulo 2**32
+        accs = stats.train_acc.double().cpu().numpy()
+        correct = np.rint(accs * stats.count.double().cpu().numpy()).astype(np.int64)  # every image once an epoch
         try:
-            new = self.epoch_step(state, stats.train_acc.double().cpu().numpy(), stats.epoch, seed)
+            new = self.epoch_step(state, accs, stats.epoch, seed, correct=correct)
         except AutodaError as error:
-            raise PythonPolicyError(error.kind, f"get_aug_type failed at epoch {stats.epoch} "
+            raise PythonPolicyError(error.kind, f"get_aug_type failed after epoch {stats.epoch - 1} "
                                                 f"({error.kind}): {error}") from None
         for name, value in new.items():
             if name not in state:

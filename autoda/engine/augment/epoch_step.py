@@ -20,16 +20,18 @@ class EpochStep(Protocol):
 
     ``state`` holds every declared state variable of the policy as a float or bool array,
     [C, 1] or [C, K]; ``accs`` is each class's training accuracy over the previous epoch
-    ([C] float64), ``epoch`` the epoch about to start and ``seed`` a number the step may
-    draw from. The answer maps state names to arrays of the same shape.
+    ([C] float64) and ``correct`` its number of correct training predictions ([C] int64:
+    the accuracy times the class's images, each seen once an epoch), ``epoch`` the epoch
+    about to start and ``seed`` a number the step may draw from. The answer maps state
+    names to arrays of the same shape.
 
     A step that fails raises an autoda.errors.AutodaError whose ``kind`` says why (the
     sandbox's are SANDBOX_FAILURES: timeout, guard, ...); the engine raises it again as
     its own PythonPolicyError with that kind, which fitness records as ``python_<kind>``.
     """
 
-    def __call__(self, state: Mapping[str, np.ndarray], accs: np.ndarray, epoch: int,
-                 seed: int) -> Mapping[str, np.ndarray]: ...
+    def __call__(self, state: Mapping[str, np.ndarray], accs: np.ndarray, epoch: int, seed: int, *,
+                 correct: np.ndarray) -> Mapping[str, np.ndarray]: ...
 
 
 class EpochStepMaker(Protocol):

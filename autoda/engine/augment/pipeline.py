@@ -65,9 +65,14 @@ class _Columns:
 
 
 class Pipeline(torch.nn.Module):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, one_coin: bool = False) -> None:
+        """``one_coin``: an apply stage's drawn ops apply together or not at all, on one draw
+        per sample against the first op's probability (the paper's host: a sample is
+        augmented with probability AUG_PROB, and then with every op chosen for its class);
+        otherwise each drawn op applies on a draw of its own, as the language says."""
         super().__init__()
         self.plan = plan
+        self.one_coin = one_coin
         self.num_ops = plan.num_ops
         sources: list[str] = []  # op per source column, stage by stage
         self.columns: list[_Columns] = []
@@ -167,7 +172,8 @@ class Pipeline(torch.nn.Module):
                 chosen = self._choose(rows[:, cols.weight], count, draws[:, 3 * n:])
             else:
                 chosen = torch.ones(b, 1, dtype=torch.bool, device=device)
-            applied.append(chosen & (draws[:, :n] < probability))
+            coin = draws[:, :1].expand(b, n) if self.one_coin and stage.kind == "apply" else draws[:, :n]
+            applied.append(chosen & (coin < probability))
             if cols.uniform is not None:
                 lo, hi = rows[:, cols.uniform[0]], rows[:, cols.uniform[1]]
                 magnitude.append(lo + (hi - lo) * draws[:, n:2 * n])

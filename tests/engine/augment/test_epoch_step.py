@@ -19,7 +19,7 @@ class Fixed:
     def __init__(self):
         self.seen = []
 
-    def __call__(self, state, accs, epoch, seed):
+    def __call__(self, state, accs, epoch, seed, correct):
         self.seen.append((sorted(state), accs.shape, epoch))
         return {"w": np.full(state["w"].shape, 0.25 * (epoch + 1))}
 
@@ -38,7 +38,7 @@ def test_a_policy_in_the_language_has_no_step():
 
 
 class Failing:
-    def __call__(self, state, accs, epoch, seed):
+    def __call__(self, state, accs, epoch, seed, correct):
         error = AutodaError("the function gave up")
         error.kind = FailureKind.TIMEOUT
         raise error
@@ -52,6 +52,6 @@ def test_a_failing_step_is_the_engines_error_with_the_steps_kind():
 
 
 def test_a_step_answering_a_name_the_policy_lacks_is_refused():
-    policy = autoda.compile_policy(POLICY, num_classes=3, epoch_step=lambda state, accs, epoch, seed: {"v": 1})
+    policy = autoda.compile_policy(POLICY, num_classes=3, epoch_step=lambda state, accs, epoch, seed, correct: {"v": 1})
     with pytest.raises(PolicyRuntimeError, match="'v', which is not a state"):
         policy.update_epoch(ClassStats.initial(COUNTS, total_epochs=4))
