@@ -1,7 +1,7 @@
 """DODA's rule written the way the paper's seed strategy writes it: each class uses one op
-per epoch, drawn in proportion to its weight; the op it used gains 1 when the class's
-correct training predictions rose since the last epoch that used that op, and loses 1 when
-they fell, never below 1. (The paper's own seed writes the update as
+per epoch, drawn in proportion to its weight; after epoch 50, the op it used gains 1 when
+the class's correct training predictions rose since the last epoch that used that op, and
+loses 1 when they fell, never below 1. (The paper's own seed writes the update as
 `aug_weight[cidx][indices][upper_index] += 1`, which changes a copy: its weights never move.)"""
 import random
 
@@ -16,7 +16,7 @@ def get_aug_type(aug_weight, ACCs, History_ACCs, lats_chose_matix, lats_chose_ex
     num_class, num_aug = aug_weight.shape
     for i in range(num_class):
         for j in range(num_aug):
-            if lats_chose_matix[i][j]:
+            if epoch > 50 and lats_chose_matix[i][j]:  # DODA's and the seed's gate: weights move after epoch 50
                 # History_ACCs[i][j]: the class's correct predictions at the end of the last
                 # epoch before this one that used op j (0 if none did)
                 if ACCs[i] > History_ACCs[i][j]:
