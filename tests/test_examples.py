@@ -29,6 +29,6 @@ def test_cuda_is_a_per_class_level_curriculum():
 def test_doda_moves_weights_of_the_picked_op_and_draws_one():
     canonical = autoda.check_policy(EXAMPLES["doda"]).canonical
     assert "state w: float per op in [1, 1000] = 1" in canonical
-    assert "w = clip(w + where(picked, change, 0), 1, 1000)" in canonical
+    assert "w = clip(w + where(picked and progress > 0.125, change, 0), 1, 1000)" in canonical
     assert "picked = sample_one(w)" in canonical
-    assert "apply 1 of [" in canonical and "magnitude uniform(0, 1)" in canonical
+    assert "apply 1 of [" in canonical and "magnitude uniform(0, 1)" in canonical and "probability 0.5" in canonical
