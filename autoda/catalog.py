@@ -2,6 +2,9 @@
 the engine's modules check against the same tuples."""
 DATASETS = ("synthetic", "cifar10-lt", "cifar100-lt", "folder")
 METHODS = ("ce", "ce-drw", "ldam-drw", "bs")
+# The base augmentation around a policy (engine/augment/standard.py): pad-crop and flip;
+# the paper's (crop, flip, AutoAugment CIFAR-10, the policy, Cutout 16); or nothing.
+BASES = ("standard", "paper", "none")
 MODELS = ("resnet32", "resnet8", "resnet8w16", "resnet50")
 
 # Bounds on numbers the commands, experiment configurations and stored run configurations

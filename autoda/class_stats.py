@@ -43,3 +43,27 @@ _STATS = (
 )
 
 STATS: dict[str, StatSpec] = {s.name: s for s in _STATS}
+
+
+def correct_counts(accuracy, count):
+    """Correct training predictions per class, from a training accuracy and the class
+    sizes (every image once an epoch): the paper's ACCs, as its host passes them."""
+    import numpy as np  # only the Python policies' host needs it
+
+    return np.rint(np.asarray(accuracy, dtype=np.float64) * np.asarray(count, dtype=np.float64)).astype(np.int64)
+
+
+# CUDA's level-of-learning probe (Ahn et al., ICLR 2023; CUDA_LTR's update_score_base), which
+# the language's lol_pass(level) runs: at each level s of a class up to its current one,
+# 10 (s + 1) of its training images, drawn with replacement and augmented with s of CUDA's
+# ops at magnitude s / 30 (the list examples/policies/cuda.dsl applies), must be classified
+# above 0.6.
+@dataclass(frozen=True)
+class LevelProbeSpec:
+    max_level: int = 10  # levels 0..10
+    per_level: int = 10  # images drawn at level s: per_level * (s + 1) (CUDA's num_test)
+    accept: float = 0.6  # the accuracy a level must exceed (CUDA's accept_rate)
+    max_d: int = 30  # magnitude s / max_d
+
+
+LEVEL_PROBE = LevelProbeSpec()

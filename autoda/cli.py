@@ -21,7 +21,7 @@ from typing import Iterator, NoReturn
 import click
 
 from . import __version__
-from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
+from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import PolicyError
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.decode_grammar import NAMES as GRAMMAR_NAMES
@@ -123,6 +123,11 @@ _LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="aut
                      help="How to read policies: auto takes .py files (or text defining get_aug_type) as Python.")
 
 
+_BASE = click.option("--base", type=click.Choice(BASES), default="standard", show_default=True,
+                     help="The augmentation around the policy: standard (pad-crop, flip), paper (crop, flip, "
+                          "AutoAugment's CIFAR-10 policy, the policy, Cutout 16; LLM-AutoDA's), or none.")
+
+
 _TENSORBOARD = click.option("--tensorboard", type=click.Path(file_okay=False),
                             help="Write TensorBoard scalars into this folder (pip install 'autoda[tensorboard]').")
 
@@ -156,7 +161,8 @@ def _preset(command_name: str):
 
 def _preset_data(preset: str | None, data_root: str | None) -> None:
     """A preset's data archive that is not where the preset looks: say where it looked."""
-    if preset is not None and data_root == PRESETS[preset].data.get("data_root") and not Path(data_root).exists():
+    if (preset is not None and data_root is not None and data_root == PRESETS[preset].data.get("data_root")
+            and not Path(data_root).exists()):
         raise click.UsageError(f"--preset {preset} reads CIFAR-10 from {data_root}, relative to where autoda runs, "
                                "and it is not there: run from the repository root, or give --data-root")
 
@@ -333,8 +339,9 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
               help="The recipe's milestones, warm-up and DRW epoch scale with it.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("--lr", type=LR, default=0.1, show_default=True)
-@click.option("--policy", "policy_file", help="A policy to augment with (after the standard crop and flip).")
-@click.option("--no-standard-aug", is_flag=True, help="Do not apply the standard pad-crop and flip.")
+@click.option("--policy", "policy_file", help="A policy to augment with (inside the --base augmentation).")
+@_BASE
+@click.option("--no-standard-aug", is_flag=True, help="The same as --base none.")
 @_POLICY_LANG
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
@@ -346,7 +353,7 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
 @click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
 @_TENSORBOARD
 def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class, method, net, old_model, epochs,
-                  batch_size, lr, policy_file, no_standard_aug, policy_lang, seed, device, metrics_out, report_test,
+                  batch_size, lr, policy_file, base, no_standard_aug, policy_lang, seed, device, metrics_out, report_test,
                   cache_dir, train_list, test_list, image_size, tensorboard) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     from .engine import PolicyRuntimeError
@@ -361,6 +368,9 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
     if old_model is not None and net not in ("auto", old_model):
         raise click.UsageError("--model is the old name of --net: give --net only")
     net = old_model if old_model is not None and net == "auto" else net
+    if no_standard_aug and base != "standard":
+        raise click.UsageError(f"--no-standard-aug is --base none: give --base {base} or --no-standard-aug")
+    base = "none" if no_standard_aug else base
     device = _device(device)
     checked = _checked(policy_file, policy_lang) if policy_file is not None else None
     _preset_data(preset, data_root)
@@ -374,7 +384,7 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
                             test_list=test_list, image_size=image_size, max_per_class=max_per_class)
         recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
         net = default_net(dataset, data.train.images.shape[-1]) if net == "auto" else net
-        trainer = build_trainer(data, training_policy(checked, not no_standard_aug), method, net, recipe, device, seed)
+        trainer = build_trainer(data, training_policy(checked, base), method, net, recipe, device, seed, base)
         click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
                    f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {net}, "
                    f"{counted(epochs, 'epoch')} on {device}", err=True)
@@ -391,11 +401,11 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
         made = {"dataset": dataset, "imb_ratio": imb_ratio, "max_per_class": max_per_class, "method": method,
                 "net": net, "epochs": epochs,
                 "seed": seed, "device": device, "seconds": time.perf_counter() - started}
-        write_json(metrics_out, _train_metrics(trainer, data, recipe, results, checked, not no_standard_aug, made))
+        write_json(metrics_out, _train_metrics(trainer, data, recipe, results, checked, base, made))
         click.echo(f"metrics written to {metrics_out}", err=True)
 
 
-def _train_metrics(trainer, data, recipe, results: dict, checked, standard: bool, made: dict) -> dict:
+def _train_metrics(trainer, data, recipe, results: dict, checked, base: str, made: dict) -> dict:
     """The --metrics-out record: validation accuracies at the top, how the model was made
     (the record an experiment cell keeps too), the policy and a log per epoch."""
     from .engine.train.metrics import training_record
@@ -405,7 +415,7 @@ def _train_metrics(trainer, data, recipe, results: dict, checked, standard: bool
                **training_record(data, recipe, **made), "model": made["net"],  # "model": files before --net
                "class_names": list(data.train.class_names), "group_sizes": validation["group_sizes"],
                "policy": None if checked is None else {"name": checked.name, "hash": checked.hash},
-               "standard_augmentation": standard, "epochs_log": [vars(e) for e in trainer.log]}
+               "base": base, "epochs_log": [vars(e) for e in trainer.log]}
     if "test" in results:
         metrics["test"] = results["test"]
     return metrics
@@ -480,6 +490,7 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
               help="A reference policy to evaluate with the same fitness, so the best is seen against it: an "
                    "example's name or a file; repeat for more.")
 @click.option("--no-baselines", is_flag=True, help="Evaluate no reference policy.")
+@_BASE
 @click.option("--executor", type=click.Choice(["local", "ray"]),
               help="Where evaluations run: this machine [local], or a Ray cluster (pip install 'autoda[ray]').")
 @click.option("--workers", type=click.IntRange(min=1),
@@ -614,7 +625,7 @@ def _new_run(o: dict, llm):
                    cache_dir=str(cache / "data"), max_per_class=o["max_per_class"]),
         TrainingConfig(method=o["method"], net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
                        **schedule, batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"],
-                       device=_device(o["device"]), fitness_cache=str(cache)),
+                       device=_device(o["device"]), fitness_cache=str(cache), base=o["base"]),
         SearchConfig(**search), llm=llm)
     with one_error_line(usage=(RunError,)):
         config.validate()
@@ -738,15 +749,19 @@ def journal_for(run_dir: Path):
 @cli.command("experiment")
 @click.argument("config", type=click.Path(dir_okay=False), required=False)
 @click.option("--preset", type=click.Choice(PRESET_NAMES),
-              help="Run a named regime's grid (its methods x none, RandAugment, TrivialAugment, CUDA, DODA x seeds) "
-                   "instead of a CONFIG file.")
+              help="Run a named regime's grid (its methods x policies x seeds: none, RandAugment, TrivialAugment, "
+                   "CUDA, DODA; the table1-* presets the paper's Table 1 on its base) instead of a CONFIG file.")
+@click.option("--policy", "extra_policies", multiple=True,
+              help="Add a policy to the grid: an example's name, a file, or LABEL=FILE to name its row (a "
+                   "search's best as searched=runs/x/best.dsl, the paper's SimpleLLM as simplellm=...); repeatable.")
+@click.option("--data-root", help="Overrides the config's (or preset's) data root.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Result folder [the config's path without .toml; runs/<preset>-experiment].")
 @click.option("--device", default=None, help="Overrides the config's device.")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
 @_WEAK_SANDBOX
-def experiment_command(config: str | None, preset: str | None, out: str | None, device: str | None,
-                       cache_dir: str | None) -> None:
+def experiment_command(config: str | None, preset: str | None, extra_policies: tuple[str, ...], data_root: str | None,
+                       out: str | None, device: str | None, cache_dir: str | None) -> None:
     """Run a grid of methods x policies x seeds from a TOML file (or --preset), cell by cell
     (an interrupted experiment resumes), and print the many/medium/few/all table."""
     from .experiment import Experiment
@@ -755,13 +770,18 @@ def experiment_command(config: str | None, preset: str | None, out: str | None, 
         raise click.UsageError("give a CONFIG file or --preset NAME (one of them)")
     if config is not None and not Path(config).is_file():
         raise click.UsageError(f"{config}: no such file")
-    if preset is not None:
+    if preset is not None and data_root is None:
         _preset_data(preset, PRESETS[preset].data["data_root"])
     with one_error_line():
-        experiment = Experiment.load(config) if config else Experiment.from_dict(PRESETS[preset].experiment_config())
+        raw = Experiment.load(config) if config else Experiment.from_dict(PRESETS[preset].experiment_config())
+        experiment = raw.with_changes(data_root=data_root, policies=raw.policies + extra_policies)
+    if experiment.data_root is None and experiment.dataset in ("cifar10-lt", "cifar100-lt", "folder"):
+        raise click.UsageError(f"{experiment.dataset} needs a copy of the data: give --data-root (for CIFAR-100, the "
+                               "folder holding torchvision's cifar-100-python)")
     out_dir = Path(out) if out else Path(config).with_suffix("") if config else Path(f"runs/{preset}-experiment")
     results = _run_grid(experiment, out_dir, _device(device or experiment.device), cache_dir)
-    _write_tables(results, out_dir, f"{experiment.dataset} at imbalance {experiment.imb_ratio:g}")
+    _write_tables(results, out_dir, f"{experiment.dataset} at imbalance {experiment.imb_ratio:g}",
+                  experiment.published)
 
 
 def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> list[dict]:
@@ -786,10 +806,10 @@ def _run_grid(experiment, out_dir: Path, device: str, cache_dir: str | None) -> 
             return run_experiment(experiment, out_dir, device, cache_dir or str(default_cache_dir() / "data"), on_cell)
 
 
-def _write_tables(results: list[dict], out_dir: Path, title: str) -> None:
+def _write_tables(results: list[dict], out_dir: Path, title: str, published: dict | None = None) -> None:
     from .report.tables import csv_text, markdown, rich_table, rows
 
-    table_rows = rows(results)
+    table_rows = rows(results, published=published)
     write_atomic(out_dir / "table.md", lambda tmp: tmp.write_text(markdown(table_rows)))
     write_atomic(out_dir / "table.csv", lambda tmp: tmp.write_text(csv_text(table_rows)))
     click.echo(rich_table(table_rows, title))

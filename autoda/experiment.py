@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
+from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
 from .compiler import CheckedPolicy
 from .errors import AutodaError
 from .files import FileTooLarge, NotARegularFile, read_limited, write_json
@@ -40,6 +41,7 @@ class ExperimentError(AutodaError, ValueError):
     """A configuration that cannot run."""
 
 
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a row's label in ``label=file``
 MAX_CONFIG_BYTES = 1 << 20  # a grid of a few dozen lines; far more is not a configuration
 _SEEDS = f"[{SEED_RANGE[0]}, {SEED_RANGE[1]}]"
 
@@ -59,6 +61,10 @@ _KINDS = {
     "select": (lambda v: isinstance(v, str), "a string"),
     "data_seed": (lambda v: _seed(v), f"a whole number in {_SEEDS}"),
     "max_per_class": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
+    "base": (lambda v: v in BASES, f"one of {', '.join(BASES)}"),
+    "published": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and k.count("/") == 1 and _number(x)
+                                                        for k, x in v.items()),
+                  'a table of "method/policy" = a published accuracy in %'),
 }
 
 
@@ -100,7 +106,10 @@ class Experiment:
     select: str = "best-val"  # or "last"
     data_seed: int = 0  # the long-tailed subset and the val/test halves; seeds vary the training
     max_per_class: int | None = None  # caps the head class of the long-tailed subset
-    base: Path = field(default=Path("."), compare=False)  # policy files are relative to the config
+    base: str = "standard"  # the augmentation around each policy: standard, paper or none (catalog.BASES)
+    # "method/policy label" -> a published test accuracy in % (the paper's), shown beside the measured
+    published: dict = field(default_factory=dict, compare=False)
+    folder: Path = field(default=Path("."), compare=False)  # policy files are relative to the config
 
     @classmethod
     def load(cls, path: str | Path) -> "Experiment":
@@ -123,7 +132,7 @@ class Experiment:
         """An experiment from a configuration's keys (a TOML file's, or a preset's), checked;
         policy files are relative to ``path``'s folder."""
         path = Path(path)
-        known = {f for f in cls.__dataclass_fields__ if f != "base"}
+        known = {f for f in cls.__dataclass_fields__ if f != "folder"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ExperimentError(f"{path}: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -133,7 +142,7 @@ class Experiment:
         for key, value in raw.items():
             _check_type(path, key, value)
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-        experiment = cls(**values, base=path.parent)
+        experiment = cls(**values, folder=path.parent)
         experiment.validate()
         return experiment
 
@@ -145,33 +154,47 @@ class Experiment:
                 raise ExperimentError(f"method {method!r}: choose from {', '.join(METHODS)}")
         if self.net not in ("auto",) + MODELS:
             raise ExperimentError(f"net {self.net!r}: choose from auto, {', '.join(MODELS)}")
+        if self.base not in BASES:
+            raise ExperimentError(f"base {self.base!r}: choose from {', '.join(BASES)}")
         if self.select not in ("best-val", "last"):
             raise ExperimentError("select: 'best-val' or 'last'")
         if not self.seeds or not self.methods or not self.policies:
             raise ExperimentError("methods, policies and seeds must not be empty")
-        for policy in self.policies:
-            self.policy_text(policy)
+        labels = [self.policy_text(policy)[0] for policy in self.policies]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ExperimentError(f"policies: two rows are labelled {', '.join(map(repr, twice))} (name one label=file)")
+
+    def with_changes(self, **changes) -> "Experiment":
+        """This experiment with the given values (None: keep), checked again."""
+        changed = replace(self, **{k: v for k, v in changes.items() if v is not None})
+        changed.validate()
+        return changed
 
     def policy_text(self, policy: str) -> tuple[str, str]:
         """(label, text) of a policy: an example's name, or a file relative to the config
-        (or to where the command runs). A file that cannot be read as a policy raises
-        PolicyError, as `autoda compile` reports it."""
+        (or to where the command runs); ``label=file`` names its row. A file that cannot be
+        read as a policy raises PolicyError, as `autoda compile` reports it."""
         from .policies import PolicyNotFound, resolve_policy
 
+        label, named, target = policy.partition("=")
+        named = named and _LABEL.fullmatch(label) is not None  # else '=' is part of a file's name
         try:
-            label, text, _ = resolve_policy(policy, self.base)
+            found, text, _ = resolve_policy(target if named else policy, self.folder)
         except PolicyNotFound as error:
             raise ExperimentError(f"policy {error}") from None
-        return label, text
+        return (label if named else found), text
 
     def cells(self) -> list[tuple[str, str, int]]:
         return [(m, p, s) for m in self.methods for p in self.policies for s in self.seeds]
 
     def fingerprint(self) -> str:
         """What a cell's result depends on, besides its own method, policy and seed."""
-        spec = {k: v for k, v in asdict(self).items() if k not in ("methods", "policies", "seeds", "base", "device")}
-        if spec["max_per_class"] is None:  # left out when unset: results made before the key still count
-            del spec["max_per_class"]
+        spec = {k: v for k, v in asdict(self).items()
+                if k not in ("methods", "policies", "seeds", "folder", "device", "published")}
+        for key, unset in (("max_per_class", None), ("base", "standard")):
+            if spec[key] == unset:  # left out when unset: results made before the key still count
+                del spec[key]
         # a whole number is one however it came (100 from a TOML file, 100.0 from an option)
         spec = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in spec.items()}
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -189,7 +212,8 @@ def run_cell(experiment: Experiment, data, method: str, label: str, checked: Che
 
     recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr)
     net = experiment.net if experiment.net != "auto" else default_net(experiment.dataset)
-    trainer = build_trainer(data, training_policy(checked), method, net, recipe, device, seed)
+    trainer = build_trainer(data, training_policy(checked, experiment.base), method, net, recipe, device, seed,
+                            experiment.base)
     started = time.perf_counter()
     best, best_epoch, best_state = None, None, None
     for epoch in range(experiment.epochs):
@@ -220,7 +244,7 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
     say = on_cell or (lambda name, status: None)
     cells_dir = out / "cells"
     resolved = {policy: experiment.policy_text(policy) for policy in experiment.policies}  # (label, text)
-    write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "base"},
+    write_json(out / "experiment.json", {**{k: v for k, v in asdict(experiment).items() if k != "folder"},
                                         "policy_texts": dict(resolved.values())})
     fingerprint = experiment.fingerprint()
     # every policy checked before the first cell trains, so a bad one stops the run at once;

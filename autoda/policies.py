@@ -101,6 +101,17 @@ def example_policies() -> dict[str, str]:
             for name in resource_names("autoda.examples", ".dsl")}
 
 
+# Examples the search does not grow from: AutoAugment's 25 sub-policies are the paper
+# base's (--base paper), and at 50 terms it is far past genetic programming's size bound
+# and a small model's prompt.
+NOT_SEEDS = ("autoaugment",)
+
+
+def seed_policies() -> dict[str, str]:
+    """name -> text of the examples the search starts from (and shows a constrained LLM)."""
+    return {name: text for name, text in example_policies().items() if name not in NOT_SEEDS}
+
+
 def resolve_policy(name: str, base: Path | None = None) -> tuple[str, str, str]:
     """(label, text, file) of an example's name or a policy file.
 

@@ -72,7 +72,7 @@ def plan(run_dirs: Sequence[Path], out: Path | None = None, seeds: tuple[int, ..
         methods[method] = run_dir
         if experiment.fingerprint() != found[0][2].fingerprint():
             differ = [k for k, v in asdict(experiment).items()
-                      if k not in ("methods", "policies", "base", "device") and v != getattr(found[0][2], k)]
+                      if k not in ("methods", "policies", "folder", "device") and v != getattr(found[0][2], k)]
             raise VerifyError(f"{found[0][0]} and {run_dir} differ in {', '.join(differ)}: one verdict needs "
                               "the same data and schedule (give them, or a --preset)")
     experiments = []
@@ -94,7 +94,7 @@ def _baselines(run_dir: Path, seeds: tuple[int, ...], policies: tuple[str, ...],
     d, t = config.data, config.training
     settings = {"dataset": d.dataset, "data_root": d.data_root, "imb_ratio": d.imb_ratio,
                 "max_per_class": d.max_per_class, "net": t.net, "epochs": t.epochs, "batch_size": t.batch_size,
-                "lr": t.lr, "device": t.device, "data_seed": t.seed,
+                "lr": t.lr, "device": t.device, "data_seed": t.seed, "base": t.base,
                 "select": "last"}  # the model the full schedule ends with: the test split chooses nothing
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if preset and overrides.get("max_per_class") is None:  # the preset's data, uncapped (cifar10-lt)
@@ -127,7 +127,7 @@ def write_verdict(verification: Verification, results: list[dict]) -> dict:
     out, searched = verification.out, verification.searched_policies()
     first = verification.experiments[0]
     write_json(out / "experiment.json", {
-        **{k: v for k, v in asdict(first).items() if k != "base"},
+        **{k: v for k, v in asdict(first).items() if k != "folder"},
         "methods": [e.methods[0] for e in verification.experiments], "policies": list(first.policies[:-1]),
         "policy_texts": dict(first.policy_text(p) for p in first.policies[:-1]),
         "searched_texts": {method: found["text"] for method, found in searched.items()}})

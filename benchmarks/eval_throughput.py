@@ -26,7 +26,7 @@ from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
 from autoda.engine.train.trainer import Recipe
 from autoda.files import write_json
 from autoda.search.executors import EvaluationSpec, LocalExecutor, ProcessExecutor
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 
 ROOT = Path(__file__).resolve().parents[1]
 

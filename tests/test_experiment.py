@@ -19,6 +19,8 @@ def write(tmp_path, body: str):
     ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["nothing.dsl"]\n', "neither an example"),
     ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nepoch = 3\n', "unknown keys epoch"),
     ('dataset = synthetic\n', "not valid TOML"),
+    ('dataset = "synthetic"\nmethods = ["ce"]\npolicies = ["none"]\nbase = "papers"\n',
+     "'base' must be one of standard, paper, none"),
 ])
 def test_bad_configurations_say_what_is_wrong(tmp_path, body, message):
     with pytest.raises(ExperimentError, match=message):
@@ -41,6 +43,12 @@ def test_a_whole_number_is_the_same_configuration_as_int_or_float():
     given = dict(dataset="synthetic", methods=("ce",), policies=("none",))
     assert Experiment(**given, imb_ratio=100).fingerprint() == Experiment(**given, imb_ratio=100.0).fingerprint()
     assert Experiment(**given, imb_ratio=100).fingerprint() != Experiment(**given, imb_ratio=100.5).fingerprint()
+
+
+def test_the_base_is_part_of_the_configuration_and_the_standard_one_keeps_earlier_cells():
+    given = dict(dataset="synthetic", methods=("ce",), policies=("none",))
+    assert Experiment(**given, base="standard").fingerprint() == "aaaba6e645b2c269"  # as before the key existed
+    assert Experiment(**given, base="paper").fingerprint() != Experiment(**given).fingerprint()
 
 
 @pytest.mark.slow

@@ -134,3 +134,27 @@ def test_a_preset_search_takes_the_fitness_its_method_needs(method, extra, fitne
     training = made["config"].training
     assert (training.e_ckp, training.n_ft) == fitness
     assert made["config"].search.max_time == PRESETS["cifar10-lt-small"].search["max_time"]
+
+
+@pytest.mark.slow
+def test_a_table1_preset_runs_at_toy_size_on_the_paper_base_beside_the_published_numbers(tmp_path):
+    """The CIFAR-100-LT preset's grid, shrunk (synthetic data, one method, 2 epochs, one
+    seed), with a searched row added: every cell trains on the paper's base, and the table
+    gives the paper's number beside the rows it publishes one for."""
+    from autoda.experiment import run_experiment
+    from autoda.report.tables import markdown, rows
+
+    (tmp_path / "best.dsl").write_text("policy found\nper sample:\n    rotate(0.3) with probability 0.5\n")
+    config = {**PRESETS["table1-cifar100-lt-100"].experiment_config(), "dataset": "synthetic", "net": "resnet8",
+              "epochs": 2, "batch_size": 64, "methods": ["ce"], "seeds": [0]}
+    config["policies"] += [f"searched={tmp_path / 'best.dsl'}"]
+    experiment = Experiment.from_dict(config, tmp_path / "grid.toml")
+    assert experiment.base == "paper" and experiment.published == {"ce/none": 40.1, "ce/searched": 45.0}
+    results = run_experiment(experiment, tmp_path / "out", "cpu")
+    assert [r["policy"] for r in results] == ["none", "cuda", "doda", "searched"]
+    assert json.loads((tmp_path / "out" / "experiment.json").read_text())["base"] == "paper"
+    table = markdown(rows(results, published=experiment.published))
+    assert "| paper (all) |" in table.splitlines()[0]
+    lines = {line.split(" | ")[1]: line for line in table.splitlines()[2:]}
+    assert lines["none"].endswith("| 40.10 |") and lines["searched"].endswith("| 45.00 |")
+    assert lines["cuda"].endswith("| - |")

@@ -220,7 +220,30 @@ class Fixed:
     span: Span = _span()
 
 
-Stage = Union[Apply, Fixed]
+@dataclass(frozen=True)
+class OneOf:
+    """``one of [[term, ...], ...]``: each sample draws one sub-policy, uniformly, and runs
+    its terms, each a fixed op on a coin of its own (AutoAugment's sub-policies)."""
+
+    members: tuple[tuple[Fixed, ...], ...]
+    span: Span = _span()
+
+    @property
+    def terms(self) -> tuple[Fixed, ...]:
+        return tuple(term for member in self.members for term in member)
+
+
+Stage = Union[Apply, Fixed, OneOf]
+
+
+def single_stages(stages: tuple[Stage, ...]) -> Iterator[Apply | Fixed]:
+    """The stages with every sub-policy's terms in place of its ``one of``: what a pass
+    that looks at one op's (or one op list's) expressions at a time walks."""
+    for stage in stages:
+        if isinstance(stage, OneOf):
+            yield from stage.terms
+        else:
+            yield stage
 
 
 @dataclass(frozen=True)
@@ -245,6 +268,9 @@ def stage_exprs(stage: Stage) -> Iterator[tuple[str, Expr]]:
         yield "count", stage.count
         for clause in stage.clauses:
             yield clause.kind, clause.value
+    elif isinstance(stage, OneOf):
+        for term in stage.terms:
+            yield from stage_exprs(term)
     else:
         if stage.magnitude is not None:
             yield "magnitude", stage.magnitude

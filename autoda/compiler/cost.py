@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..ops import OPS, WARP_COST
 from . import ast
+from .subpolicies import pass_ops
 from .diagnostics import Diagnostic, diag
 
 DEFAULT_BUDGET = 64.0  # every op in the registry once fits with room to spare
@@ -28,8 +29,13 @@ class Cost:
 
 
 def _stage_ops(policy: ast.Policy) -> list[str]:
+    """The op of every pass the pipeline runs (a ``one of``'s shared passes once each)."""
     names: list[str] = []
     for stage in policy.stages:
+        if isinstance(stage, ast.OneOf):
+            members = [[t.op.name for t in member if t.op.name in OPS] for member in stage.members]
+            names += pass_ops(members)
+            continue
         refs = stage.ops if isinstance(stage, ast.Apply) else (stage.op,)
         names += [r.name for r in refs if r.name in OPS]
     return names

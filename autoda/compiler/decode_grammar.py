@@ -52,7 +52,7 @@ _NAME_PLACES = {
     ("state_decl", None): "ident",
     ("statement", "let"): "ident",
     ("statement", "assign"): "ident",
-    ("stage", "fixed"): "op_name",
+    ("term", None): "op_name",
     ("op_list", None): "op_name",
     ("atom", "name"): "value_name",
     ("atom", "call"): "function_name",
@@ -263,6 +263,7 @@ def decode_grammar(answer: bool = True, names: str = "declared") -> DecodeGramma
 
 _LIST_BREAK = Rep(alt(Lit(" "), seq(Lit("\n"), Rep(Lit(" "), 0, MAX_INDENT))), 0, 1)  # after a comma in a list
 _MOST_STAGES = 4  # single-op stages before and after the apply stage
+_MOST_SUB_POLICIES, _MOST_TERMS = 32, 4  # in a `one of` (AutoAugment's: 25 of 2)
 _PREFIXES = 1  # unary minus or plus, or not, before an operand (- -x and not not x say nothing new)
 
 
@@ -345,7 +346,7 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
     # "    apply" as one would stop it reading "    " before another op's stage
     apply_stage = seq(Lit("    "), Lit("apply"), SPACE, alt(*(applied(bound) for bound in counts)))
     calls = [call(name, *(_argument(name, arity, i) for i in range(arity)))
-             for name, arity in _arities() if name != "uniform"]
+             for name, arity in _arities() if name not in ("uniform", "lol_pass")]
     value = alt(Ref("expr"), Ref("or_expr"))  # a number or a condition, for a let or an assignment
     divided = [seq(MAYBE_SPACE, Lit(operator), MAYBE_SPACE, Ref("positive")) for operator in ("/", "%")]
     return {
@@ -357,8 +358,10 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
                                         Ref("expr")), 0, 1)),
         "product": seq(Ref("unary"), Rep(alt(seq(MAYBE_SPACE, Lit("*"), MAYBE_SPACE, Ref("unary")), *divided),
                                          0, MOST_IN_A_CHAIN - 1, chain=True)),
-        # a name alone is a condition only if it is declared: no statistic is true/false
-        "not_expr": seq(Rep(seq(Lit("not"), SPACE), 0, _PREFIXES), alt(Ref("comparison"), Ref("flag_name"))),
+        # a name alone is a condition only if it is declared: no statistic is true/false;
+        # CUDA's probe of a level state is one
+        "not_expr": seq(Rep(seq(Lit("not"), SPACE), 0, _PREFIXES),
+                        alt(Ref("comparison"), Ref("flag_name"), call("lol_pass", Ref("level_name")))),
         "power": seq(Ref("atom"), Rep(seq(MAYBE_SPACE, Lit("**"), MAYBE_SPACE, Ref("number")), 0, 1)),
         "comparison": seq(Ref("sum"), MAYBE_SPACE, compare, MAYBE_SPACE, Ref("sum")),
         "value": value,
@@ -367,14 +370,22 @@ def _checker_rules(compare: Node, assignment: Node) -> dict[str, Node]:
             seq(Ref("ident"), MAYBE_SPACE, _assign(assignment), MAYBE_SPACE, Ref("value"), NEWLINE))),
         "state_decl": _state_decl(Ref("ident")),
         "sample_section": seq(_SAMPLE_HEAD, alt(Ref("applied_stages"),
-                                                Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES))),
+                                                Rep(Ref("single_op_stage"), 1, 2 * _MOST_STAGES),
+                                                seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES),
+                                                    Ref("one_of_stage")))),
         "applied_stages": seq(Rep(Ref("single_op_stage"), 0, _MOST_STAGES), Ref("apply_stage"),
                               Rep(Ref("single_op_stage"), 0, _MOST_STAGES)),
         "apply_stage": apply_stage,
-        "single_op_stage": seq(Lit("    "), alt(
+        "single_op_stage": seq(Lit("    "), Ref("op_term"), NEWLINE),
+        "op_term": alt(
             seq(Ref("op_with_magnitude"), MAYBE_SPACE, Lit("("), MAYBE_SPACE, magnitude, MAYBE_SPACE, Lit(")"),
                 chance),
-            seq(Ref("op_without_magnitude"), chance)), NEWLINE),
+            seq(Ref("op_without_magnitude"), chance)),
+        # a sub-policy a line, as the canonical form writes them
+        "one_of_stage": seq(Lit("    "), Lit("one"), SPACE, Lit("of"), SPACE, Lit("["), NEWLINE, Rep(
+            seq(Lit("        "), Lit("["), Ref("op_term"),
+                Rep(seq(Lit(","), SPACE, Ref("op_term")), 0, _MOST_TERMS - 1), Lit("]"), Lit(","), NEWLINE),
+            1, _MOST_SUB_POLICIES), Lit("    "), Lit("]"), NEWLINE),
         "atom": alt(Ref("number"), Ref("value_name"), *calls,
                     seq(Lit("("), MAYBE_SPACE, Ref("expr"), MAYBE_SPACE, Lit(")"))),
         "unary": seq(Rep(alt(seq(Lit("-"), MAYBE_SPACE), seq(Lit("+"), MAYBE_SPACE)), 0, _PREFIXES), Ref("power")),

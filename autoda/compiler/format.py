@@ -104,14 +104,22 @@ def _op_list(prefix: str, names: list[str]) -> list[str]:
     return lines
 
 
+def format_term(stage: ast.Fixed) -> str:
+    """``op[(magnitude)] [with probability p]``: a fixed stage, or a sub-policy's term."""
+    text = stage.op.name
+    if stage.magnitude is not None:
+        text += f"({format_expr(stage.magnitude)})"
+    if stage.probability is not None:
+        text += f" with probability {format_expr(stage.probability)}"
+    return text
+
+
 def _stage(stage: ast.Stage) -> list[str]:
     if isinstance(stage, ast.Fixed):
-        text = f"    {stage.op.name}"
-        if stage.magnitude is not None:
-            text += f"({format_expr(stage.magnitude)})"
-        if stage.probability is not None:
-            text += f" with probability {format_expr(stage.probability)}"
-        return [text]
+        return [f"    {format_term(stage)}"]
+    if isinstance(stage, ast.OneOf):  # a sub-policy a line
+        return (["    one of ["] + [f"        [{', '.join(format_term(t) for t in member)}],"
+                                    for member in stage.members] + ["    ]"])
     lines = _op_list(f"    apply {format_expr(stage.count)} of ", [r.name for r in stage.ops])
     for kind in ast.CLAUSE_ORDER:
         for clause in stage.clauses:

@@ -123,6 +123,11 @@ _FUNCTIONS = (
     _one("sample_one", "epoch section: per class, true for one op drawn with probability proportional to "
                        "w >= 0 (uniformly where a class's w are all 0)",
          1, typed.sample_one, ranged.sample_one, I.SAMPLE_ONE, Draw("random_choice", 0), args="w"),
+    _one("lol_pass", "epoch section: per class, true where CUDA's level-of-learning probe passes at every level "
+                     "s from 0 to level (the model, in eval mode, classifies above 0.6 of 10(s+1) of the class's "
+                     "training images, drawn with replacement and augmented with s of CUDA's 22 ops at magnitude "
+                     "s / 30); level is a whole number in [0, 10]",
+         1, typed.level_test, ranged.level_test, I.LOL_PASS, args="level"),
     _one("uniform", "a uniform random number in [lo, hi]: one per class (and op) in the epoch section; "
                     "one per sample (and op) as a whole magnitude",
          2, typed.uniform, ranged.between, I.UNIFORM, Draw("random_number", 0), args="lo, hi"),

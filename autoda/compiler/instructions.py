@@ -94,6 +94,12 @@ def _sample_one(operands: Sequence[Type], attr: object = None) -> Type | None:
     return Type("bool", "class_op") if w.is_numeric and fits(w.shape, "class_op") else None
 
 
+def _level_test(operands: Sequence[Type], attr: object = None) -> Type | None:
+    """A per-class level in, a per-class pass out."""
+    (level,) = operands
+    return Type("bool", "class") if level.dtype == "int" and fits(level.shape, "class") else None
+
+
 def _uniform(operands: Sequence[Type], attr: object = None) -> Type | None:
     """One draw per class at least: the epoch section draws for every class."""
     drawn = _numeric("float")(operands)
@@ -165,3 +171,6 @@ class Instruction(StrEnum):
     # draws from the engine's seeded generator
     SAMPLE_ONE = "sample_one", 1, _sample_one, True
     UNIFORM = "uniform", 2, _uniform, True
+    # CUDA's level-of-learning probe: classifies augmented training images with the model
+    # (random, and the model's: never merged with another)
+    LOL_PASS = "lol_pass", 1, _level_test, True

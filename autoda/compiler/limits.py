@@ -26,12 +26,15 @@ _HINT = "use let to name parts of a long expression"
 
 def roots(policy: ast.Policy) -> Iterator[tuple[ast.Expr, int]]:
     """Every whole expression of a policy, with the brackets its canonical line opens
-    around it (a fixed stage's magnitude stands inside ``op(...)``)."""
+    around it (a fixed stage's magnitude stands inside ``op(...)``, a sub-policy's terms
+    inside ``one of [[...]]``)."""
     for statement in policy.epoch or ():
         yield statement.value, 0
     for stage in policy.stages:
-        for role, expr in ast.stage_exprs(stage):
-            yield expr, 1 if isinstance(stage, ast.Fixed) and role == "magnitude" else 0
+        listed = 2 if isinstance(stage, ast.OneOf) else 0
+        for single in ast.single_stages((stage,)):
+            for role, expr in ast.stage_exprs(single):
+                yield expr, listed + (1 if isinstance(single, ast.Fixed) and role == "magnitude" else 0)
 
 
 def nesting(text: str) -> int:

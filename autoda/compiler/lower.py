@@ -15,7 +15,8 @@ from . import ast
 from . import intervals as iv
 from .functions import FUNCTIONS, is_per_sample_draw
 from .instructions import Instruction as I
-from .plan import Instr, Magnitude, Plan, StagePlan, StatePlan
+from .plan import ChoiceSlot, Instr, Magnitude, Plan, StagePlan, StatePlan
+from .subpolicies import shared_columns
 from .types import Type, broadcast
 
 if TYPE_CHECKING:
@@ -140,12 +141,20 @@ class _PlanBuilder:
                     self.expr(probability) if probability is not None else self.const(1.0),
                     self.magnitude(stage.clause("magnitude")),
                     int(min(len(stage.ops), math.floor(bound.hi))) if bound is not None else len(stage.ops)))
+            elif isinstance(stage, ast.OneOf):
+                group = len({s.choice.group for s in stages if s.choice is not None})
+                columns = shared_columns([[t.op.name for t in member] for member in stage.members])
+                for m, (member, numbers) in enumerate(zip(stage.members, columns)):
+                    for term, column in zip(member, numbers):
+                        stages.append(self.fixed(term, ChoiceSlot(group, m, len(stage.members), column)))
             else:
-                stages.append(StagePlan(
-                    "fixed", (stage.op.name,), None, None,
-                    self.expr(stage.probability) if stage.probability is not None else self.const(1.0),
-                    self.magnitude(stage.magnitude)))
+                stages.append(self.fixed(stage))
         return updates, stages
+
+    def fixed(self, stage: ast.Fixed, choice: ChoiceSlot | None = None) -> StagePlan:
+        probability = self.expr(stage.probability) if stage.probability is not None else self.const(1.0)
+        return StagePlan("fixed", (stage.op.name,), None, None, probability, self.magnitude(stage.magnitude),
+                         choice=choice)
 
 
 def _stage_values(stage: StagePlan) -> list[int]:
@@ -164,7 +173,7 @@ def _renumber_stage(stage: StagePlan, new: dict[int, int]) -> StagePlan:
         magnitude = Magnitude(at(magnitude.value),
                               None if magnitude.uniform is None else (new[magnitude.uniform[0]], new[magnitude.uniform[1]]))
     return StagePlan(stage.kind, stage.ops, at(stage.count), at(stage.weight), new[stage.probability], magnitude,
-                     stage.max_count)
+                     stage.max_count, stage.choice)
 
 
 def eliminate_dead(instrs: list[Instr], updates: list[tuple[str, int]],

@@ -141,7 +141,7 @@ def _describe_char(char: str) -> str:
     return repr(char) if char.isascii() else f"{char!r} (U+{ord(char):04X})"
 
 
-_SECTION_WORDS = {"policy", "every", "per", "apply"}
+_SECTION_WORDS = {"policy", "every", "per", "apply", "one"}  # a fault there stops the recovery
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS", "NOT", "TRUE", "FALSE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "POW", "COMPARE", "AND", "OR", "IF"}
 
@@ -451,6 +451,12 @@ class _TreeBuilder:
             return ast.Apply(self.expr(count), ops,
                              tuple(ast.Clause(c.data, self.expr(c.children[0]), _span_of(c)) for c in clauses),
                              _span_of(tree))
+        if tree.data == "one_of":
+            return ast.OneOf(tuple(tuple(self.term(t) for t in sub.children) for sub in tree.children),
+                             _span_of(tree))
+        return self.term(tree.children[0])
+
+    def term(self, tree: Tree) -> ast.Fixed:
         name, magnitude, probability = tree.children
         return ast.Fixed(ast.OpRef(str(name), _span_of(name)),
                          None if magnitude is None else self.expr(magnitude),

@@ -56,6 +56,19 @@ class Magnitude:
 
 
 @dataclass(frozen=True)
+class ChoiceSlot:
+    """Where a fixed stage sits in a ``one of``: each sample draws one of the ``members``
+    sub-policies (uniformly, one draw per ``one of``); the stage runs only on the samples
+    that drew its ``member``. Terms of other sub-policies that share its ``column`` are the
+    same op and run as one pipeline pass (sub-policies.py)."""
+
+    group: int  # which ``one of`` of the policy, from 0
+    member: int  # which of its sub-policies, from 0
+    members: int
+    column: int  # its pass among the group's, in the order the pipeline runs them
+
+
+@dataclass(frozen=True)
 class StagePlan:
     kind: str  # "apply" or "fixed"
     ops: tuple[str, ...]
@@ -64,6 +77,7 @@ class StagePlan:
     probability: int  # value number
     magnitude: Magnitude | None  # None when no op of the stage takes one
     max_count: int = 1  # the most ops a sample can draw here, proven by the range checker
+    choice: ChoiceSlot | None = None  # a fixed stage that is a term of a ``one of``
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,9 @@ class Plan:
                 parts.append(f"weight %{st.weight}")
             parts.append(f"probability %{st.probability}")
             ops = f"[{', '.join(st.ops)}] (K={len(st.ops)})" if st.kind == "apply" else st.ops[0]
+            if st.choice is not None:
+                c = st.choice
+                ops += f"  (one of #{c.group}: sub-policy {c.member + 1} of {c.members}, pass {c.column})"
             out.append(f"  {i}: {st.kind} {ops}")
             out.append(f"       {', '.join(parts)}")
         out.append(f"cost {self.cost}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Protocol
 
+from ..class_stats import LEVEL_PROBE
 from . import ast
 from . import intervals as iv
 from .intervals import INF, Interval
@@ -77,6 +78,16 @@ def sqrt(ranger: CallRanging, call: ast.Call, args: list[Interval | None]) -> In
         return ranger.domain(call.args[0].span, f"sqrt needs values >= 0; its argument ranges over {x}",
                              "write sqrt(max(x, 0))")
     return x.sqrt()
+
+
+def level_test(ranger: CallRanging, call: ast.Call, args: list[Interval | None]) -> Interval | None:
+    """A level of CUDA's, 0 to 10; the test itself is true/false."""
+    (level,) = args
+    top = LEVEL_PROBE.max_level
+    if level is not None and (level.lo < 0 or level.hi > top):
+        ranger.error("R002", call.args[0].span, f"the level of {call.func} may leave [0, {top}]: "
+                     f"it ranges over {level}", f"wrap it: clip(..., 0, {top})")
+    return None
 
 
 def sample_one(ranger: CallRanging, call: ast.Call, args: list[Interval | None]) -> Interval | None:

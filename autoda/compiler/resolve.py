@@ -141,7 +141,8 @@ class _Resolver:
                         self.error("N006", ref.span, f"op {ref.name!r} is listed twice")
                     seen.add(ref.name)
             else:
-                self.op(stage.op)
+                for term in ast.single_stages((stage,)):
+                    self.op(term.op)
             for _, expr in ast.stage_exprs(stage):
                 self.expr(expr, global_scope, local_names)
 

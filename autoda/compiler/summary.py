@@ -1,7 +1,7 @@
 """What ``autoda compile`` says about a policy that checks: its ops, state, reads and cost."""
 from __future__ import annotations
 
-from .format import format_expr
+from .format import format_expr, format_term
 from .intervals import format_number
 from .check import CheckedPolicy
 from . import ast
@@ -15,12 +15,9 @@ def _state_text(decl: ast.StateDecl) -> str:
 
 def _stage_text(stage: ast.Stage) -> str:
     if isinstance(stage, ast.Fixed):
-        text = stage.op.name
-        if stage.magnitude is not None:
-            text += f"({format_expr(stage.magnitude)})"
-        if stage.probability is not None:
-            text += f" with probability {format_expr(stage.probability)}"
-        return text
+        return format_term(stage)
+    if isinstance(stage, ast.OneOf):
+        return f"one of {len(stage.members)} sub-policies ({len(stage.terms)} ops)"
     clauses = ", ".join(f"{c.kind} {format_expr(c.value)}" for c in stage.clauses)
     return f"apply {format_expr(stage.count)} of {len(stage.ops)} ops" + (f" ({clauses})" if clauses else "")
 

@@ -284,6 +284,9 @@ class _Checker:
                     self.error("T010", stage.span, "a policy has at most one apply stage",
                                "merge the op lists, or make the extra ops fixed stages with a probability")
                 self.apply(stage)
+            elif isinstance(stage, ast.OneOf):
+                for term in stage.terms:
+                    self.fixed(term)
             else:
                 self.fixed(stage)
 

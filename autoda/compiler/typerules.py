@@ -100,6 +100,22 @@ def sample_one(checker: CallTyping, call: ast.Call, form: Form) -> Type:
     return _result(form, args)
 
 
+def level_test(checker: CallTyping, call: ast.Call, form: Form) -> Type:
+    """CUDA's probe: a whole level per class, in the epoch section."""
+    args = _numbers(checker, call)
+    if args is None:
+        return ERROR
+    if checker.section != "epoch":
+        return checker.error("T006", call.span, f"{call.func}() probes the model in the epoch section only",
+                             "probe there into bool state and use it here")
+    if args[0].shape == "class_op":
+        return checker.error("T004", call.span, f"{call.func}(level) takes a level per class; it is per class and op")
+    if args[0].dtype != "int":
+        return checker.error("T001", call.args[0].span, f"{call.func}(level) takes a whole level, got {args[0]}",
+                             "declare the level 'int in [0, 10]', or wrap it in round()")
+    return _result(form, args)
+
+
 def uniform(checker: CallTyping, call: ast.Call, form: Form) -> Type:
     """A draw: per class (and op) in the epoch section; per sample as a whole magnitude,
     where the stage draws it (no instruction: its own shape, not widened to per class)."""

@@ -46,6 +46,7 @@ def verify_plan(plan: Plan) -> None:
     faults += list(_update_faults(plan))
     for index, stage in enumerate(plan.stages):
         faults += [f"stage {index}: {fault}" for fault in _stage_faults(plan, stage)]
+    faults += list(_choice_faults(plan))
     if faults:
         raise PlanError(plan.name, faults)
 
@@ -187,3 +188,27 @@ def _stage_faults(plan: Plan, stage: StagePlan) -> Iterator[str]:
         m = stage.magnitude
         for value in (m.value,) if m.uniform is None else m.uniform:
             yield from _value_faults(plan, value, "magnitude", most)
+
+
+def _choice_faults(plan: Plan) -> Iterator[str]:
+    """Each ``one of``: sub-policies numbered 0..members-1, every one with a term; a pass is
+    one op; a sub-policy's terms take distinct passes, in pass order within a kind (the
+    order the pipeline runs them)."""
+    groups: dict[int, list[StagePlan]] = {}
+    for stage in plan.stages:
+        if stage.choice is not None:
+            groups.setdefault(stage.choice.group, []).append(stage)
+    for group, stages in groups.items():
+        members = {s.choice.members for s in stages}
+        if len(members) != 1 or {s.choice.member for s in stages} != set(range(max(members))):
+            yield f"one of #{group}: sub-policies {sorted({s.choice.member for s in stages})} of {members}"
+        ops: dict[int, str] = {}
+        for s in stages:
+            if s.kind != "fixed" or ops.setdefault(s.choice.column, s.ops[0]) != s.ops[0]:
+                yield f"one of #{group}: pass {s.choice.column} is not one op of fixed stages"
+        for member in {s.choice.member for s in stages}:
+            terms = [s for s in stages if s.choice.member == member]
+            for kind in {OPS[t.ops[0]].kind for t in terms if t.ops[0] in OPS}:
+                columns = [t.choice.column for t in terms if OPS.get(t.ops[0]) and OPS[t.ops[0]].kind == kind]
+                if columns != sorted(set(columns)):
+                    yield f"one of #{group}, sub-policy {member}: its {kind} passes {columns} are out of order"

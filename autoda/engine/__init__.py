@@ -14,9 +14,10 @@ the engine never imports the sandbox.
 """
 from .augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError
 from .augment.epoch_step import EpochStep
+from .augment.level_probe import LevelProbe
 from .augment.pipeline import Draw
 from .augment.statistics import ClassStats, StatsError
 from .augment.tracker import ClassStatsTracker
 
-__all__ = ["ClassStats", "ClassStatsTracker", "CompiledPolicy", "Draw", "EpochStep", "PolicyRuntimeError",
-           "PythonPolicyError", "StatsError"]
+__all__ = ["ClassStats", "ClassStatsTracker", "CompiledPolicy", "Draw", "EpochStep", "LevelProbe",
+           "PolicyRuntimeError", "PythonPolicyError", "StatsError"]

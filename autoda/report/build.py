@@ -18,7 +18,7 @@ from ..words import counted
 from . import plots
 from .leaderboard import COLUMNS as LEADERBOARD_COLUMNS
 from .leaderboard import leaderboard_rows
-from .tables import HEADER, formatted, rows
+from .tables import formatted, header, rows
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -240,8 +240,11 @@ def experiment_report(out_dir: Path) -> str:
     methods = [m for m in config.get("methods") or [] if isinstance(m, str)] if isinstance(config.get("methods"), list) else []
     cells.sort(key=lambda c: (methods.index(c["method"]) if c["method"] in methods else len(methods),
                               labels.index(c["policy"]) if c["policy"] in labels else len(labels), c["seed"]))
-    table = rows(cells)
-    sections = [("test accuracy (mean ± std over seeds)", _table(list(HEADER), [formatted(r) for r in table], left=2))]
+    published = config.get("published") if isinstance(config.get("published"), dict) else {}
+    table = rows(cells, published={k: v for k, v in published.items() if isinstance(v, (int, float))})
+    paper = any(r["paper"] is not None for r in table)
+    sections = [("test accuracy (mean ± std over seeds)",
+                 _table(list(header(table)), [formatted(r, paper) for r in table], left=2))]
     if len(cells) < len(found):
         sections[0] = (sections[0][0], sections[0][1] + f"<p class='note'>{len(found) - len(cells)} of {len(found)} "
                        "result files could not be read (damaged, or from another version) and are left out.</p>")

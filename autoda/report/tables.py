@@ -41,14 +41,16 @@ def _stats(values: list[float | None]) -> tuple[float | None, float | None]:
     return statistics.mean(present), statistics.stdev(present) if len(present) > 1 else 0.0
 
 
-def rows(results: list[dict], split: str = "test") -> list[dict]:
-    """One row per (method, policy), in the order the results came."""
+def rows(results: list[dict], split: str = "test", published: dict | None = None) -> list[dict]:
+    """One row per (method, policy), in the order the results came; ``published``
+    ("method/policy" -> %) gives a row the number a paper reports for it."""
     grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in results:
         grouped[(r["method"], r["policy"])].append(r)
     out = []
     for (method, policy), group in grouped.items():
-        row = {"method": method, "policy": policy, "seeds": sorted(r["seed"] for r in group)}
+        row = {"method": method, "policy": policy, "seeds": sorted(r["seed"] for r in group),
+               "paper": (published or {}).get(f"{method}/{policy}")}
         for column in COLUMNS:
             row[column], row[f"{column}_std"] = _stats([r[split][column] for r in group])
         out.append(row)
@@ -63,34 +65,52 @@ def _cell(mean: float | None, std: float | None) -> str:
     return "-" if mean is None else f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
-def formatted(row: dict) -> list[str]:
-    """A row's cells as text, in HEADER's order: mean ± std in %, the gain with its sign."""
+def _with_paper(table_rows: list[dict]) -> bool:
+    """Whether the table has a column of published numbers (some row has one)."""
+    return any(r.get("paper") is not None for r in table_rows)
+
+
+def header(table_rows: list[dict]) -> tuple[str, ...]:
+    return HEADER + (("paper (all)",) if _with_paper(table_rows) else ())
+
+
+def formatted(row: dict, paper: bool = False) -> list[str]:
+    """A row's cells as text, in HEADER's order: mean ± std in %, the gain with its sign,
+    and with ``paper`` the published accuracy."""
     gain = "-" if row["gain"] is None else f"{100 * row['gain']:+.2f}"
-    return [row["method"], row["policy"], str(len(row["seeds"])),
-            *(_cell(row[c], row[f"{c}_std"]) for c in COLUMNS), gain]
+    cells = [row["method"], row["policy"], str(len(row["seeds"])),
+             *(_cell(row[c], row[f"{c}_std"]) for c in COLUMNS), gain]
+    if paper:
+        cells.append("-" if row.get("paper") is None else f"{row['paper']:.2f}")
+    return cells
 
 
 def rich_table(table_rows: list[dict], title: str) -> str:
     table = Table(title=title, title_justify="left")
-    for column in HEADER:
+    for column in header(table_rows):
         table.add_column(column, justify="left" if column in ("method", "policy") else "right")
     for r in table_rows:
-        table.add_row(*formatted(r))
+        table.add_row(*formatted(r, _with_paper(table_rows)))
+    paper = "; paper: the accuracy its authors publish for the row" if _with_paper(table_rows) else ""
     return render(table, "accuracy % on the test split, mean ± std over seeds; gain: over the same method "
-                         "without a policy", width=120)
+                         "without a policy" + paper, width=120)
 
 
 def markdown(table_rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(formatted(r)) + " |" for r in table_rows]
+    columns = header(table_rows)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(formatted(r, _with_paper(table_rows))) + " |" for r in table_rows]
     return "\n".join(lines) + "\n"
 
 
 def csv_text(table_rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["method", "policy", "seeds", *(f"{c}{s}" for c in COLUMNS for s in ("", "_std")), "gain_all"])
+    paper = _with_paper(table_rows)
+    writer.writerow(["method", "policy", "seeds", *(f"{c}{s}" for c in COLUMNS for s in ("", "_std")), "gain_all",
+                     *(["paper_all"] if paper else [])])
     for r in table_rows:
         writer.writerow([r["method"], r["policy"], len(r["seeds"]),
-                         *(r[f"{c}{s}"] for c in COLUMNS for s in ("", "_std")), r["gain"]])
+                         *(r[f"{c}{s}"] for c in COLUMNS for s in ("", "_std")), r["gain"],
+                         *([r["paper"]] if paper else [])])
     return buffer.getvalue()

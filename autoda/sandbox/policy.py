@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..class_stats import correct_counts
 from ..compiler.check import CheckedPolicy, check_policy
 from ..compiler.diagnostics import Diagnostic, PolicyError
 from ..compiler.source import Source
@@ -46,7 +47,7 @@ def trial_run(policy: PythonPolicy, limits: SandboxLimits | None = None, epochs:
                                                          wall_seconds=min(step.client.limits.wall_seconds, left))
             accs = 0.9 * (1 - np.arange(TRIAL_CLASSES) / TRIAL_CLASSES) * epoch / epochs  # rises, head first
             try:
-                state = step(state, accs, epoch, seed=epoch, correct=np.rint(accs * TRIAL_COUNTS).astype(np.int64))
+                state = step(state, accs, epoch, seed=epoch, correct=correct_counts(accs, TRIAL_COUNTS))
             except SandboxError as failure:
                 if failure.kind == FailureKind.TIMEOUT and deadline is not None and time.monotonic() >= deadline:
                     raise TrialCut() from None

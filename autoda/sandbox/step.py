@@ -66,17 +66,17 @@ class PythonStep:
         self.client = SandboxClient(limits)
         self.started = not opening
 
-    def __call__(self, state: Mapping[str, np.ndarray], accs: np.ndarray, epoch: int, seed: int,
-                 correct: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def __call__(self, state: Mapping[str, np.ndarray], accs: np.ndarray, epoch: int, seed: int, *,
+                 correct: np.ndarray) -> dict[str, np.ndarray]:
         """The next state ([C, K] arrays named as STATE) before epoch ``epoch``: the opening
         state before the first epoch this step sees, else the function's answer to the epoch
-        just finished, whose correct predictions per class are ``correct`` (the accuracies
-        ``accs`` times the class sizes where not given); SandboxError when the function fails."""
+        just finished, whose correct predictions per class are ``correct`` (the paper's
+        ACCs: class_stats.correct_counts); SandboxError when the function fails."""
         shape = state["aug_weight"].shape
         if not self.started:
             self.started = True
             return opening_state(*shape, seed=seed)
-        counts = np.asarray(correct if correct is not None else accs, dtype=np.int64)
+        counts = np.asarray(correct, dtype=np.int64)
         answer = self.client.call({"hash": self.policy.hash, "source": self.policy.text, "seed": seed % (1 << 32),
                                    "epoch": epoch - 1, "accs": encode(counts),
                                    "aug_weight": encode(state["aug_weight"]), "history": encode(state["history_acc"]),

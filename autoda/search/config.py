@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..catalog import DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
+from ..catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
 from ..errors import AutodaError
 from .constrain import MODES
 from .llm import LLMSettings
@@ -70,7 +70,8 @@ _TOP = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "i
         "batch_size": _whole(1), "lr": _number(0, MAX_LR, above=True),
         "device": lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
         "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
-        "download": _optional(lambda v: isinstance(v, bool)), "max_per_class": _optional(_whole(1))}
+        "download": _optional(lambda v: isinstance(v, bool)), "max_per_class": _optional(_whole(1)),
+        "base": _optional(_one_of(*BASES))}
 _EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
              "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0),
              "eval_batch": _optional(_whole(1))}
@@ -126,6 +127,7 @@ class TrainingConfig:
     seed: int = 0  # the data split's and the training's
     device: str = "cpu"
     fitness_cache: str | None = None  # where the e_ckp checkpoint is cached
+    base: str = "standard"  # the augmentation around every candidate (catalog.BASES)
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,8 @@ class RunConfig:
                   "epochs": t.epochs, "e_ckp": t.e_ckp, "n_ft": t.n_ft, "search": self.search.stored()}
         if d.max_per_class is not None:  # written only when set: a run without it stores what it always did
             stored["max_per_class"] = d.max_per_class
+        if t.base != "standard":  # the same
+            stored["base"] = t.base
         if self.executor != ExecutorConfig():  # left out as before executors: a default run's file is unchanged
             stored["executor"] = asdict(self.executor)
         return stored

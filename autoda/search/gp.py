@@ -157,6 +157,12 @@ class GeneticProgramming:
         index = c.integer(0, len(stages) - 1)
         stage = stages[index]
         gen = ExprGen(c, leaves_of(parent.ast.states), "sample", depth=2)
+        if isinstance(stage, ast.OneOf):  # one sub-policy's term
+            term = c.choice(list(stage.terms))
+            if not OPS[term.op.name].has_magnitude:
+                return None
+            new = dataclasses.replace(term, magnitude=magnitude(c, gen, "class"))
+            return tree.replace(parent.ast, term, new), f"redrew the magnitude of a sub-policy's {term.op.name}"
         if isinstance(stage, ast.Fixed):
             if not OPS[stage.op.name].has_magnitude:
                 return None

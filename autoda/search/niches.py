@@ -46,7 +46,7 @@ UNKNOWN = Niche((), "unknown")  # text that is not a policy in the language (a P
 def _magnitudes(policy: ast.Policy) -> list[ast.Expr]:
     """Every stage magnitude (an apply stage's one magnitude stands for all its ops)."""
     found = []
-    for stage in policy.stages:
+    for stage in ast.single_stages(policy.stages):
         value = stage.clause("magnitude") if isinstance(stage, ast.Apply) else stage.magnitude
         if value is not None:
             found.append(value)
@@ -79,7 +79,8 @@ def niche_of(checked: CheckedPolicy) -> Niche:
     >>> niche_of(check_policy("policy p\\nper sample:\\n    cutout(0.9)\\n    flip_lr\\n"))
     Niche(kinds=('geometric', 'erase'), strength='high')
     """
-    names = {r.name for s in checked.ast.stages for r in (s.ops if isinstance(s, ast.Apply) else (s.op,))}
+    names = {r.name for s in ast.single_stages(checked.ast.stages)
+             for r in (s.ops if isinstance(s, ast.Apply) else (s.op,))}
     used = {OPS[n].kind for n in names} - {"identity"}
     return Niche(tuple(k for k in OP_KINDS if k in used), _bin(strength_of(checked)))
 

@@ -84,6 +84,8 @@ def _idle(stage: ast.Stage) -> bool:
     that all take one, or an apply stage that draws no op (count 0, weight 0)."""
     if isinstance(stage, ast.Fixed):
         return stage.op.name == "identity" or _is(stage.probability, 0) or _is(stage.magnitude, 0)
+    if isinstance(stage, ast.OneOf):
+        return all(_idle(term) for term in stage.terms)
     names = [r.name for r in stage.ops]
     return (_is(stage.count, 0) or _is(stage.clause("probability"), 0) or _is(stage.clause("weight"), 0)
             or all(n == "identity" for n in names)
@@ -103,6 +105,10 @@ def _drop_default_clauses(policy: ast.Policy) -> ast.Policy:
     for stage in policy.stages:
         if isinstance(stage, ast.Fixed) and _is(stage.probability, 1):
             stage = dataclasses.replace(stage, probability=None)
+        elif isinstance(stage, ast.OneOf):
+            stage = dataclasses.replace(stage, members=tuple(
+                tuple(dataclasses.replace(t, probability=None) if _is(t.probability, 1) else t for t in member)
+                for member in stage.members))
         elif isinstance(stage, ast.Apply):
             clauses = tuple(cl for cl in stage.clauses if not (cl.kind == "probability" and _is(cl.value, 1))
                             and not (cl.kind == "weight" and isinstance(cl.value, ast.Num) and cl.value.value > 0))

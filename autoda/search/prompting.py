@@ -99,9 +99,9 @@ def initialise_example(seed: int) -> str:
     initialise request held to the decode grammar: a small model asked for a policy from
     nothing writes expressions that parse and do not check, and changes one it is shown
     into one that checks (benchmarks/llm_constrained.py; docs/search.md)."""
-    from ..policies import example_policies
+    from ..policies import seed_policies
 
-    examples = sorted((name, text) for name, text in example_policies().items() if name != "none")
+    examples = sorted((name, text) for name, text in seed_policies().items() if name != "none")
     return examples[seed % len(examples)][1]
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from ..compiler import PolicyError, check_policy
 from ..errors import AutodaError
-from ..policies import PolicyNotFound, example_policies, resolve_policy
+from ..policies import PolicyNotFound, resolve_policy, seed_policies
 from .executors import BatchedLocalExecutor, EvaluationSpec, LocalExecutor, ProcessExecutor, default_threads
 from .gp import GeneticProgramming
 from .journal import LOCK, Journal, JournalError
@@ -238,7 +238,7 @@ def _evaluator(config: RunConfig, data, on_epoch):
 
     t = config.training
     recipe = Recipe.for_epochs(t.epochs, batch_size=t.batch_size, lr=t.lr)
-    setup = FitnessSetup(t.method, t.net, recipe, t.seed, t.e_ckp, t.n_ft, device=t.device)
+    setup = FitnessSetup(t.method, t.net, recipe, t.seed, t.e_ckp, t.n_ft, base=t.base, device=t.device)
     return FitnessEvaluator(data, setup, t.fitness_cache, on_epoch=on_epoch)
 
 
@@ -258,7 +258,7 @@ def _proposer(config: RunConfig, data, llm: LLMSettings | None):
     if search.policy_lang != "dsl":
         raise RunError("the offline proposer writes policy-language programs; "
                        "--policy-lang python needs an LLM (--proposer llm)")
-    seeds = [check_policy(text) for text in example_policies().values()]
+    seeds = [check_policy(text) for text in seed_policies().values()]
     # with --diversity, offspring are simplified and held to about twice the largest example's size (bloat)
     bounded = {"simplify": True, "max_size": 120} if search.diversity else {}
     return OfflineProposer(GeneticProgramming(seeds, search.max_cost, **bounded))

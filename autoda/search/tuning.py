@@ -167,7 +167,7 @@ def _sites(policy: ast.Policy) -> list[_Site]:
             found.append((decl.init, 1, (decl.lo.value, decl.hi.value, decl.type == "int"), f"initial {decl.name}"))
     for statement in policy.epoch or ():
         found += _expr_sites(statement.value, f"epoch: {statement.name}", 3)
-    for stage in policy.stages:
+    for stage in ast.single_stages(policy.stages):
         found += _stage_sites(stage)
     return [_Site(node, i, priority, box, where) for i, (node, priority, box, where) in enumerate(found)]
 

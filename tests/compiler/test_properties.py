@@ -9,7 +9,7 @@ import autoda
 from autoda.compiler import canonical_hash, format_policy
 from autoda.compiler.parser import parse
 from autoda.compiler.source import read_source
-from strategies import policies
+from strategies import policies, policies_with_sub_policies
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "policies").glob("*.dsl"))
 
@@ -30,6 +30,14 @@ def compile_or_policy_error(source) -> None:
 @given(policies())
 def test_format_then_parse_gives_the_same_tree(policy):
     assert reparse(format_policy(policy)) == policy
+
+
+@given(policies_with_sub_policies())
+def test_format_then_parse_gives_the_same_tree_with_sub_policies(policy):
+    assert reparse(format_policy(policy)) == policy
+    plan = autoda.check_policy(format_policy(policy)).lower()  # lowers, and the plan verifies
+    assert sum(s.choice is not None for s in plan.stages) == sum(len(s.terms) for s in policy.stages
+                                                                 if hasattr(s, "terms"))
 
 
 @given(policies())
@@ -105,7 +113,7 @@ def test_byte_mutations_of_examples_give_only_policy_errors(path, edits):
 
 
 _TOKENS = ["policy", "p", "state", "x", ":", "int", "float", "bool", "per", "op", "in", "[", "]", ",",
-           "=", "0", "1", "0.5", "-", "every", "epoch", "sample", "let", "apply", "of", "rotate",
+           "=", "0", "1", "0.5", "-", "every", "epoch", "sample", "let", "apply", "one", "of", "rotate",
            "magnitude", "weight", "probability", "with", "(", ")", "if", "else", "and", "or", "not",
            "+", "*", "/", "**", "<", "==", "true", "clip", "where", "uniform", "sample_one",
            "train_acc", "\n", "\n    ", " "]

@@ -7,7 +7,7 @@ from matplotlib.colors import BoundaryNorm
 import autoda
 from autoda.report import plots
 from autoda.report.build import _policy_figures
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 
 COUNTS = [500, 300, 150, 80, 40, 20, 10, 5]  # many, medium and few classes
 

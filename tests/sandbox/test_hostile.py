@@ -147,7 +147,7 @@ def run_once(source: str, limits: SandboxLimits = LIMITS):
     step = PythonStep(python, limits, opening=False)
     state = initial_state(4, len(python.ops))
     try:
-        return step(state, np.full(4, 0.5), 1, seed=0), step
+        return step(state, np.full(4, 0.5), 1, seed=0, correct=np.full(4, 5)), step
     except SandboxError:
         step.close()
         raise
@@ -169,7 +169,7 @@ def test_hostile_function_is_refused_or_stopped(name, source, expected, tmp_path
         step = PythonStep(python, LIMITS, opening=False)
         step.client._start()
         pid = step.client.pid
-        step(initial_state(4, len(python.ops)), np.full(4, 0.5), 1, seed=0)
+        step(initial_state(4, len(python.ops)), np.full(4, 0.5), 1, seed=0, correct=np.full(4, 5))
     assert error.value.kind in kinds, f"{error.value.kind}: {error.value}"
     assert time.monotonic() - start < LIMITS.wall_seconds + 10  # stopped within its limit (+ start-up)
     with pytest.raises(ProcessLookupError):  # the worker's whole process group is gone

@@ -133,7 +133,7 @@ POLICY = ("import numpy as np\n"
 def _step(limits: SandboxLimits):
     step = PythonStep(check_python_source(Source(POLICY, "policy.py")), limits, opening=False)
     try:
-        return step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0)
+        return step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0, correct=np.full(3, 5))
     finally:
         step.close()
 

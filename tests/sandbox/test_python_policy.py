@@ -169,7 +169,7 @@ def test_what_the_guards_keep_open_still_works():
             "    return chose, half.astype(np.float32)\n")
     step = PythonStep(check_python_source(Source(SIGNATURE + body, "ok.py")), opening=False)
     try:
-        result = step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0)
+        result = step(initial_state(3, 10), np.full(3, 0.5), 1, seed=0, correct=np.full(3, 5))
     finally:
         step.close()
     assert result["chose"][:, 0].all() and not result["chose"][:, 1:].any()

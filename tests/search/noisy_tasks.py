@@ -38,9 +38,9 @@ def search(journal, evaluate=noisy_fitness, **changes):
     from autoda.search.gp import GeneticProgramming
     from autoda.search.loop import Search, SearchConfig
     from autoda.search.proposers import OfflineProposer
-    from autoda.search.run import example_policies
+    from autoda.policies import example_policies, seed_policies
 
-    seeds = [autoda.check_policy(text) for text in example_policies().values()]
+    seeds = [autoda.check_policy(text) for text in seed_policies().values()]
     config = SearchConfig(**{**CONFIG, "baselines": (("none", example_policies()["none"]),), **changes})
     return Search(journal, evaluate, OfflineProposer(GeneticProgramming(seeds, 64)), config, n_ft=N_FT, seed=0)
 

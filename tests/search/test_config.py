@@ -37,6 +37,13 @@ def test_the_stored_form_is_the_one_earlier_versions_wrote():
     assert config.search.seed == 3 and config.executor == ExecutorConfig() and config.llm is None
 
 
+def test_a_base_other_than_the_standard_one_is_stored_and_read_back():
+    config = replace(RunConfig.from_dict(STORED), training=replace(RunConfig.from_dict(STORED).training, base="paper"))
+    stored = json.loads(json.dumps(config.to_dict()))
+    assert stored["base"] == "paper" and RunConfig.from_dict(stored).training.base == "paper"
+    assert "missing or bad: base" in str(pytest.raises(ConfigError, RunConfig.from_dict, {**stored, "base": "x"}).value)
+
+
 def test_the_json_round_trip_keeps_every_section():
     config = a_config(proposer="llm", llm=LLMSettings("m", "http://127.0.0.1:9/v1", "sk-not-stored", timeout=30),
                       executor=ExecutorConfig(kind="ray", workers=3, gpus_per_eval=0.5),

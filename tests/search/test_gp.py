@@ -5,7 +5,7 @@ import autoda
 from autoda.compiler import format_policy
 from autoda.search.gp import GeneticProgramming
 from autoda.search.programs import RandomChooser
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 from strategies import policies
 
 SEEDS = [autoda.check_policy(text) for text in example_policies().values()]

@@ -11,10 +11,10 @@ from autoda.compiler import format_policy
 from autoda.engine import ClassStats
 from autoda.search.gp import GeneticProgramming
 from autoda.search.parsimony import parsimonious_order, simplify, size_of
-from autoda.search.run import example_policies
+from autoda.policies import example_policies, seed_policies
 from strategies import policies
 
-SEEDS = [autoda.check_policy(text) for text in example_policies().values()]
+SEEDS = [autoda.check_policy(text) for text in seed_policies().values()]
 COUNTS = torch.tensor([500, 200, 90, 40, 15, 5])
 
 BLOATED = """policy bloated "kept as it is"

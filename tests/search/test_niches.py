@@ -7,7 +7,7 @@ import pytest
 
 import autoda
 from autoda.search.niches import UNKNOWN, Niche, choose_parents, diverse_population, niche_of, niche_of_text
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 
 EXAMPLES = example_policies()
 

@@ -20,7 +20,8 @@ from autoda.search.config import ConfigError, RunConfig, SearchConfig
 from autoda.search.journal import Journal
 from autoda.search.loop import Search
 from autoda.search.proposers import Proposal
-from autoda.search.run import example_policies, new_config
+from autoda.policies import example_policies
+from autoda.search.run import new_config
 from autoda.search.summary import ranked, summarise
 from autoda.report.leaderboard import leaderboard_rows, leaderboard_table
 from noisy_tasks import N_FT, noisy_fitness, result, search

@@ -16,7 +16,7 @@ from autoda.search.gp import GeneticProgramming
 from autoda.search.journal import Journal
 from autoda.search.loop import Search, SearchConfig
 from autoda.search.proposers import OfflineProposer, Proposal
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 from test_llm_search import Result, fake_fitness
 
 SEEDS = [autoda.check_policy(text) for text in example_policies().values()]

@@ -21,7 +21,8 @@ from autoda.search.gp import GeneticProgramming
 from autoda.search.journal import Journal, JournalError, RunLock
 from autoda.search.loop import Search, SearchConfig
 from autoda.search.proposers import OfflineProposer
-from autoda.search.run import JOURNAL, example_policies, new_config, open_run
+from autoda.policies import example_policies
+from autoda.search.run import JOURNAL, new_config, open_run
 from autoda.search.summary import summarise
 from test_llm_search import fake_fitness
 

@@ -11,10 +11,21 @@ import pytest
 import autoda
 from autoda.compiler import PolicyError
 from autoda.search import tuning
-from autoda.search.run import example_policies
+from autoda.policies import example_policies
 
 EXAMPLES = example_policies()
-CUDA = EXAMPLES["cuda"]
+# CUDA with a threshold on training accuracy (the example before it read CUDA's probe)
+CUDA = """policy cuda "CUDA (Ahn et al., ICLR 2023): a per-class curriculum of augmentation levels"
+state level: int in [0, 10] = 0
+every epoch:
+    level = clip(level + (1 if train_acc > 0.6 else -1), 0, 10)
+per sample:
+    apply level of [flip_ud, flip_lr, edge_enhance, detail, smooth, autocontrast, equalize,
+                    invert, gaussian_blur, scale, rotate, posterize, solarize, solarize_add,
+                    color, contrast, brightness, sharpness, shear_x, shear_y, translate_x,
+                    translate_y]
+        magnitude level / 30
+"""
 # Only floats: CMA-ES applies. c0 and c1 share a magnitude, so their boxes hold alone, not together.
 FLOATS = """policy floats
 per sample:

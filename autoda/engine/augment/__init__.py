@@ -11,5 +11,8 @@
 - statistics: ClassStats, the class statistics a policy reads;
 - tracker: ClassStatsTracker, which sums them over a training pass on the device (the
   trainer's, or a loop of your own);
-- standard: the standard crop-and-flip merged in front of a policy.
+- standard: the base augmentations (standard crop and flip; the paper's) merged around a
+  policy;
+- subpolicies are the compiler's; level_probe: CUDA's level-of-learning probe, which
+  ``lol_pass(level)`` runs with the model the training loop gives it.
 """

@@ -22,9 +22,9 @@ from __future__ import annotations
 import operator
 from typing import Mapping, Sequence
 
-import numpy as np
 import torch
 
+from ...class_stats import correct_counts
 from ...compiler import CheckedPolicy
 from ...errors import AutodaError, FailureKind
 from .epoch import DTYPES, run_epoch_program, shape_of
@@ -206,8 +206,11 @@ class CompiledPolicy(torch.nn.Module):
         if self.epoch_step is not None:
             self._run_epoch_step(stats)
         device = self._device()
-        state, values = run_epoch_program(self.plan, self.state, stats.to(device),
-                                          self._generator(_EPOCH_STREAM + self.epochs))
+        try:
+            state, values = run_epoch_program(self.plan, self.state, stats.to(device),
+                                              self._generator(_EPOCH_STREAM + self.epochs))
+        except StatsError as error:  # lol_pass without a probe, or a probe that answers wrongly
+            raise PolicyRuntimeError(str(error)) from None
         for name, value in state.items():
             if value.is_floating_point() and not bool(torch.isfinite(value).all()):
                 raise PolicyRuntimeError(f"state {name!r} is not finite after epoch update {self.epochs}")
@@ -222,7 +225,7 @@ class CompiledPolicy(torch.nn.Module):
         state = {name: value.cpu().numpy() for name, value in self.state.items()}
         seed = self.seed * _MIX + _EPOCH_STREAM + self.epochs  # the sandbox's step reduces it modulo 2**32
         accs = stats.train_acc.double().cpu().numpy()
-        correct = np.rint(accs * stats.count.double().cpu().numpy()).astype(np.int64)  # every image once an epoch
+        correct = correct_counts(accs, stats.count.double().cpu().numpy())
         try:
             new = self.epoch_step(state, accs, stats.epoch, seed, correct=correct)
         except AutodaError as error:

@@ -28,7 +28,7 @@ import torch
 
 from ...compiler.instructions import Instruction as I
 from ...compiler.plan import Instr, Plan
-from .statistics import ClassStats
+from .statistics import ClassStats, StatsError
 
 DTYPES = {"int": torch.int64, "float": torch.float32, "bool": torch.bool}
 FLOAT_MAX = float(torch.finfo(torch.float32).max)
@@ -75,6 +75,21 @@ def _sample_one(weights: torch.Tensor, generator: torch.Generator) -> torch.Tens
     u = torch.rand(w.shape, generator=generator, device=w.device).clamp_(1e-12, 1 - 1e-7)
     keys = torch.log(w) - torch.log(-torch.log(u))
     return torch.nn.functional.one_hot(keys.argmax(1), w.shape[1]).bool()
+
+
+def _lol_pass(level: torch.Tensor, stats: ClassStats) -> torch.Tensor:
+    """CUDA's probe, which only the training loop can run (it classifies with the model):
+    the statistics carry it (ClassStats.probe)."""
+    if stats.probe is None:
+        raise StatsError("lol_pass(level) runs CUDA's level-of-learning probe with the model being trained, and "
+                         "these class statistics carry no probe: autoda's trainer gives one; in a loop of your own, "
+                         "give ClassStats a probe (autoda.engine.LevelProbe)")
+    levels = level.reshape(-1).expand(stats.num_classes).round().long()
+    passed = stats.probe(levels)
+    if not isinstance(passed, torch.Tensor) or tuple(passed.shape) != (stats.num_classes,):
+        raise StatsError(f"the level probe must give one true/false per class ({stats.num_classes}), got "
+                         f"{getattr(passed, 'shape', type(passed).__name__)}")
+    return passed.to(level.device).bool().reshape(-1, 1)
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ TABLE: tuple[tuple[I, Implementation], ...] = (
     (I.OP_SUM, _sum(1)),
     (I.OP_MIN, _reduce(torch.amin, 1)),
     (I.OP_MAX, _reduce(torch.amax, 1)),
+    (I.LOL_PASS, lambda args, at: _lol_pass(args[0], at.stats)),
     (I.SAMPLE_ONE, lambda args, at: _sample_one(args[0].expand(at.shape), at.generator)),  # a draw per class
     (I.UNIFORM, _uniform),
 )

@@ -34,11 +34,12 @@ def implementation(op: str):
 @dataclass(frozen=True)
 class Entry:
     """One op in the pipeline, fed by one source column of the draw (an apply slot or a
-    single-op stage)."""
+    single-op stage), or by several that no sample draws together: the same op in
+    different sub-policies of a ``one of``."""
 
     op: str
     kind: str
-    source: int
+    sources: tuple[int, ...]
     aux: str | None  # what extra random numbers it draws
 
 
@@ -90,12 +91,15 @@ class Pipeline(torch.nn.Module):
             sources += stage.ops
         self.table_width = width
         self.sources = tuple(sources)
-        entries = [Entry(op, OPS[op].kind, i, getattr(implementation(op), "aux", None))
-                   for i, op in enumerate(sources) if OPS[op].kind != "identity"]
+        entries = [Entry(sources[group[0]], OPS[sources[group[0]]].kind, tuple(group),
+                         getattr(implementation(sources[group[0]]), "aux", None))
+                   for group in _passes(plan) if OPS[sources[group[0]]].kind != "identity"]
         entries.sort(key=lambda e: KIND_ORDER.index(e.kind))  # stable: written order within a kind
         self.entries = tuple(entries)
         self.kinds = {kind: [i for i, e in enumerate(entries) if e.kind == kind] for kind in KIND_ORDER}
-        self.exclusive_filters = [i for i in self.kinds["filter"] if entries[i].source in exclusive]
+        self.exclusive_filters = [i for i in self.kinds["filter"] if set(entries[i].sources) <= exclusive]
+        # Each ``one of`` draws a sub-policy per sample from one uniform of its own.
+        self.choices = tuple(sorted({(s.choice.group, s.choice.members) for s in plan.stages if s.choice}))
         params = [OPS[op].param for op in sources]
         # Static per-source constants, as buffers so they live on the device with the policy.
         self.register_buffer("at_zero", torch.tensor([p.at_zero if p else 0.0 for p in params]), persistent=False)
@@ -103,10 +107,17 @@ class Pipeline(torch.nn.Module):
                              persistent=False)
         self.register_buffer("signed", torch.tensor([bool(p and p.signed) for p in params]), persistent=False)
         self.register_buffer("has_magnitude", torch.tensor([p is not None for p in params]), persistent=False)
-        self.register_buffer("entry_sources", torch.tensor([e.source for e in entries], dtype=torch.long),
+        self.register_buffer("entry_sources", torch.tensor([e.sources[0] for e in entries], dtype=torch.long),
+                             persistent=False)
+        # A pass fed by several sources sums them (at most one is drawn per sample): a
+        # [sources, entries] 0/1 matrix; None when every pass has one source.
+        merged = any(len(e.sources) > 1 for e in entries)
+        self.register_buffer("merge", torch.tensor([[float(i in e.sources) for e in entries]
+                                                    for i in range(len(sources))]) if merged else None,
                              persistent=False)
         self.register_buffer("slots", torch.arange(max(plan.num_ops, 1)), persistent=False)
-        self.uniforms_per_sample = sum(4 * len(s.ops) if s.kind == "apply" else 3 for s in plan.stages)
+        self.uniforms_per_sample = (sum(4 * len(s.ops) if s.kind == "apply" else 3 for s in plan.stages)
+                                    + len(self.choices))
 
     @staticmethod
     def _layout(stage: StagePlan, n: int, start: int) -> tuple[_Columns, int]:
@@ -160,6 +171,10 @@ class Pipeline(torch.nn.Module):
         device = table.device
         rows = table.index_select(0, labels)
         u = torch.rand(b, self.uniforms_per_sample, generator=generator, device=device)
+        picks = {}  # one of -> each sample's sub-policy, from the last uniforms
+        for j, (group, members) in enumerate(self.choices):
+            at_u = self.uniforms_per_sample - len(self.choices) + j
+            picks[group] = (u[:, at_u] * members).long().clamp_(max=members - 1)
         applied, magnitude, sign = [], [], []
         at = 0
         for stage, cols in zip(self.plan.stages, self.columns):
@@ -170,6 +185,8 @@ class Pipeline(torch.nn.Module):
             if stage.kind == "apply":
                 count = rows[:, cols.count:cols.count + 1]
                 chosen = self._choose(rows[:, cols.weight], count, draws[:, 3 * n:])
+            elif stage.choice is not None:
+                chosen = (picks[stage.choice.group] == stage.choice.member).unsqueeze(1)
             else:
                 chosen = torch.ones(b, 1, dtype=torch.bool, device=device)
             coin = draws[:, :1].expand(b, n) if self.one_coin and stage.kind == "apply" else draws[:, :n]
@@ -186,11 +203,21 @@ class Pipeline(torch.nn.Module):
         deviation = torch.where(self.signed, sign_s, 1.0) * magnitude_s * self.span
         value_s = torch.where(self.has_magnitude, self.at_zero + torch.where(applied_s, deviation, 0.0),
                               applied_s.float())
+        aux = self._aux(b, image_shape, generator, device)
+        ops = tuple(e.op for e in self.entries)
+        if self.merge is not None:
+            # Sources of one pass are one op, so they share its identity value: sum what the
+            # drawn one deviates from it.
+            on = applied_s.to(self.merge.dtype)
+            identity = self.at_zero * self.has_magnitude
+            applied_e = (on @ self.merge) > 0
+            magnitude_e = (magnitude_s * on) @ self.merge
+            value_e = identity.index_select(0, self.entry_sources) + ((value_s - identity) * on) @ self.merge
+            return Draw(ops, applied_e, magnitude_e, value_e, aux)
         index = self.entry_sources
         applied_e = applied_s.index_select(1, index)
-        return Draw(tuple(e.op for e in self.entries), applied_e,
-                    torch.where(applied_e, magnitude_s.index_select(1, index), 0.0),
-                    value_s.index_select(1, index), self._aux(b, image_shape, generator, device))
+        return Draw(ops, applied_e, torch.where(applied_e, magnitude_s.index_select(1, index), 0.0),
+                    value_s.index_select(1, index), aux)
 
     def _choose(self, weight: torch.Tensor, count: torch.Tensor, gumbel_u: torch.Tensor) -> torch.Tensor:
         """Each row draws ``count`` distinct slots with probability proportional to weight:
@@ -251,6 +278,28 @@ class Pipeline(torch.nn.Module):
             return out
         # lerp by 0 or 1 selects exactly, and in one pass where torch.where takes two
         return torch.lerp(x, out, draw.applied[:, i].view(-1, 1, 1, 1).to(x.dtype))
+
+
+def _passes(plan: Plan) -> list[list[int]]:
+    """The sources (columns of the draw) of each pipeline pass, in written order: one each,
+    but a ``one of``'s shared passes, which stand where its first term does, in pass order."""
+    passes: list[list[int]] = []
+    shared: dict[tuple[int, int], list[int]] = {}
+    at = 0
+    for stage in plan.stages:
+        n = len(stage.ops) if stage.kind == "apply" else 1
+        if stage.choice is None:
+            passes += [[i] for i in range(at, at + n)]
+        else:
+            group = stage.choice.group
+            if not any(g == group for g, _ in shared):  # the group's first term: all its passes here
+                columns = sorted({s.choice.column for s in plan.stages if s.choice and s.choice.group == group})
+                for column in columns:
+                    shared[group, column] = []
+                    passes.append(shared[group, column])
+            shared[group, stage.choice.column].append(at)
+        at += n
+    return passes
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:

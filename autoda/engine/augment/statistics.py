@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, fields, replace
-from typing import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Callable, Iterable, Mapping
 
 import torch
 
-from ...class_stats import STATS
+from ...class_stats import LEVEL_PROBE, STATS
 from ...errors import AutodaError, FailureKind
 
 # the statistics of a training pass (the others follow from the counts and the epoch)
@@ -86,6 +86,9 @@ class ClassStats:
     # training statistics the caller did not give (0 in their place); dataclasses.replace
     # that gives one should take it out of here
     missing: tuple[str, ...] = ()
+    # CUDA's level-of-learning probe for lol_pass(level): levels [C] (whole numbers) -> a pass
+    # per class [C]; the training loop gives it (autoda.engine.LevelProbe), for one epoch
+    probe: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def initial(cls, count: torch.Tensor, total_epochs: int = 1, epoch: int = 0) -> "ClassStats":
@@ -108,8 +111,10 @@ class ClassStats:
         acc = accuracy(epoch) if epoch > 0 else torch.zeros_like(rank)
         prev = accuracy(epoch - 1) if epoch > 1 else torch.zeros_like(rank)
         loss = -torch.log(acc.clamp(min=0.05)) if epoch > 0 else torch.zeros_like(rank)
+        # the probe passes where the class's simulated accuracy does (augmentation aside)
         return replace(base, train_acc=acc, prev_train_acc=prev, train_loss=loss,
-                       w_norm=(1 + base.freq) * (epoch > 0), feat_norm=(2 + acc) * (epoch > 0))
+                       w_norm=(1 + base.freq) * (epoch > 0), feat_norm=(2 + acc) * (epoch > 0),
+                       probe=lambda levels: acc.to(levels.device) > LEVEL_PROBE.accept)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "ClassStats":
@@ -124,7 +129,10 @@ class ClassStats:
         base = cls.initial(values["count"], _whole("total_epochs", values.get("total_epochs", 1)),
                            _whole("epoch", values.get("epoch", 0)))
         given = {k: _vector(k, v, base.count.device).float() for k, v in values.items() if k in TRAINING_STATS}
-        return replace(base, **given, missing=tuple(k for k in TRAINING_STATS if k not in given))
+        probe = values.get("probe")
+        if probe is not None and not callable(probe):
+            raise StatsError(f"'probe' must be callable (levels -> a pass per class), got {type(probe).__name__}")
+        return replace(base, **given, missing=tuple(k for k in TRAINING_STATS if k not in given), probe=probe)
 
     @property
     def num_classes(self) -> int:

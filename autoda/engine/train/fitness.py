@@ -25,6 +25,7 @@ from ...compiler import CheckedPolicy, PolicyError, check_policy
 from ...errors import FailureKind, python_failure
 from ...files import write_atomic
 from ..augment.compiled import CompiledPolicy, PolicyRuntimeError, PythonPolicyError
+from ..augment.level_probe import reads_level_probe
 from ..augment.standard import training_policy
 from ..augment.statistics import StatsError
 from .data import DataSplits
@@ -45,7 +46,7 @@ class FitnessSetup:
     seed: int = 0
     e_ckp: int = 50
     n_ft: int = 20
-    standard_augmentation: bool = True
+    base: str = "standard"  # the augmentation around every policy (catalog.BASES)
     device: str = "cpu"
     # the policy the shared checkpoint trains with (policy text; None: the base augmentation
     # alone), for benchmarks/fitness_fidelity.py, which measures what that does to the
@@ -83,7 +84,7 @@ class FitnessEvaluator:
         self.on_epoch = on_epoch
         self.check = check
         self.base = training_policy(None if setup.checkpoint_policy is None else self.check(setup.checkpoint_policy),
-                                    setup.standard_augmentation)
+                                    setup.base)
         self._checkpoint: dict | None = checkpoint
 
     # --- the shared checkpoint -----------------------------------------------------------
@@ -102,7 +103,7 @@ class FitnessEvaluator:
         """A trainer seeded with ``seed`` (the setup's by default: the checkpoint's is always that)."""
         s = self.setup
         seed = s.seed if seed is None else seed
-        return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, seed)
+        return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, seed, s.base)
 
     def checkpoint(self) -> dict:
         """The base method trained to e_ckp: from the cache, or trained now and cached."""
@@ -151,7 +152,7 @@ class FitnessEvaluator:
         checkpoint = self.checkpoint()
         start += time.perf_counter() - waited  # training the shared checkpoint is no candidate's cost
         try:
-            trainer = self._trainer(training_policy(candidate, self.setup.standard_augmentation), seed)
+            trainer = self._trainer(training_policy(candidate, self.setup.base), seed)
             trainer.load_state_dict(checkpoint)
             trainer.train(self.setup.e_ckp + n_ft,
                           lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
@@ -183,10 +184,12 @@ class FitnessEvaluator:
                 live[i] = source if isinstance(source, CheckedPolicy) else self.check(source)
             except PolicyError as error:
                 results[i] = _failed(error, start)
+        # CUDA's probe classifies with one model: a candidate that calls lol_pass trains alone
+        alone = {i: live.pop(i) for i in list(live) if reads_level_probe(live[i].lower())}
         s = self.setup
         model, method = build_network(self.data, s.method, s.model, s.recipe, s.device)  # the shape to pack
         if len(live) < 2 or not isinstance(model, CifarResNet):
-            return [result or self.evaluate(live[i], n_ft, seed) for i, result in enumerate(results)]
+            return [result or self.evaluate({**live, **alone}[i], n_ft, seed) for i, result in enumerate(results)]
         waited = time.perf_counter()
         checkpoint = self.checkpoint()
         start += time.perf_counter() - waited
@@ -194,7 +197,7 @@ class FitnessEvaluator:
         compiled: dict[int, CompiledPolicy] = {}
         for i, candidate in live.items():
             try:
-                compiled[i] = CompiledPolicy(training_policy(candidate, s.standard_augmentation),
+                compiled[i] = CompiledPolicy(training_policy(candidate, s.base),
                                              self.data.num_classes, seed=seed)
             except CANDIDATE_FAILURES as error:
                 results[i] = _failed(error, start, candidate.hash)
@@ -208,15 +211,17 @@ class FitnessEvaluator:
         except (RuntimeError, ValueError) as error:  # the packed run as a whole (out of memory, say)
             for i in order:
                 results[i] = _failed(error, start, live[i].hash)
-            return results
-        share = (time.perf_counter() - start) / max(1, len(order))
-        for j, i in enumerate(order):
-            error = trainer.failures[j]
-            if error is not None:
-                results[i] = replace(_failed(error, start, live[i].hash), seconds=share)
-            else:
-                results[i] = FitnessResult(True, validation[j]["all"], validation[j], None, None, share, live[i].hash,
-                                           [asdict(e) for e in trainer.logs[j]])
+        else:
+            share = (time.perf_counter() - start) / max(1, len(order))
+            for j, i in enumerate(order):
+                error = trainer.failures[j]
+                if error is not None:
+                    results[i] = replace(_failed(error, start, live[i].hash), seconds=share)
+                else:
+                    results[i] = FitnessResult(True, validation[j]["all"], validation[j], None, None, share,
+                                               live[i].hash, [asdict(e) for e in trainer.logs[j]])
+        for i, candidate in alone.items():
+            results[i] = self.evaluate(candidate, n_ft, seed)
         return results
 
 

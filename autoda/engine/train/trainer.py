@@ -10,6 +10,7 @@ warm-up epochs, x0.01 at epoch 160 and x1e-4 at 180 of 200, DRW from 160, batch 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -20,6 +21,7 @@ import torch
 from ...compiler import CheckedPolicy
 from ...errors import AutodaError, FailureKind
 from ..augment.compiled import CompiledPolicy
+from ..augment.level_probe import LevelProbe, reads_level_probe
 from ..augment.statistics import ClassStats
 from ..augment.tracker import ClassStatsTracker
 from .data import DataSplits, ImageSet
@@ -106,17 +108,19 @@ def build_network(data: DataSplits, method: str, model: str, recipe: Recipe,
 
 
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
-                  device: torch.device | str, seed: int = 0) -> Trainer:
-    """A fresh trainer: seeded model initialisation, the method's classifier, the compiled policy."""
+                  device: torch.device | str, seed: int = 0, base: str = "standard") -> Trainer:
+    """A fresh trainer: seeded model initialisation, the method's classifier, the compiled
+    policy (``policy`` with its base augmentation merged in: ``base`` names it for CUDA's
+    probe, which augments with it too)."""
     torch.manual_seed(seed)
     network, fitted = build_network(data, method, model, recipe, device)
     return Trainer(network, fitted, data, CompiledPolicy(policy, data.num_classes, seed=seed), recipe,
-                   torch.device(device), seed)
+                   torch.device(device), seed, base)
 
 
 class Trainer:
     def __init__(self, model: torch.nn.Module, method: Method, data: DataSplits, policy: CompiledPolicy,
-                 recipe: Recipe, device: torch.device, seed: int = 0) -> None:
+                 recipe: Recipe, device: torch.device, seed: int = 0, base: str = "standard") -> None:
         self.device = torch.device(device)
         self.gpu = self.device.type == "cuda"
         self.model = model.to(self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
@@ -134,6 +138,9 @@ class Trainer:
         # its stats are what the next epoch update reads
         self.tracker = ClassStatsTracker(self.counts, recipe.epochs, predict=method.predict)
         self.log: list[EpochLog] = []
+        # CUDA's probe, for a policy that calls lol_pass: the model classifies in eval mode
+        self.level_probe = (LevelProbe(self.images, self.labels, data.num_classes, self.correct, base, seed)
+                            if reads_level_probe(self.policy.plan) else None)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -184,7 +191,8 @@ class Trainer:
         hears of each batch sent to the device (for progress bars: it reads nothing back)."""
         epoch, recipe = self.epoch, self.recipe
         start = time.perf_counter()
-        self.policy.update_epoch(self.stats)
+        probe = None if self.level_probe is None else functools.partial(self.level_probe, epoch=epoch)
+        self.policy.update_epoch(self.stats if probe is None else replace(self.stats, probe=probe))
         lr = recipe.lr_at(epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -233,6 +241,15 @@ class Trainer:
                 on_epoch(entry)
 
     # --- evaluation ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def correct(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Which uint8 ``images`` the model, in eval mode, classifies as ``labels`` (CUDA's
+        probe asks this at the start of an epoch; the epoch sets train mode again)."""
+        self.model.eval()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
+            logits = self.model(self.normalise(images))
+        return self.method.predict(logits.float()) == labels
 
     @torch.no_grad()
     def evaluate(self, split: ImageSet, batch: int = 1024) -> dict:

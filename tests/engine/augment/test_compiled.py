@@ -8,6 +8,7 @@ import torch
 import autoda
 from autoda.engine import ClassStats
 from autoda.engine.augment.reference_interpreter import reference_apply
+from level_probes import probed
 from sync_guard import NoHostSync
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples" / "policies").glob("*.dsl"))
@@ -17,10 +18,10 @@ COUNTS = torch.tensor([500, 200, 90, 40, 15, 5])
 def ready(source, seed=0, epochs=3):
     policy = autoda.compile_policy(source, num_classes=len(COUNTS), seed=seed)
     stats = ClassStats.initial(COUNTS, total_epochs=10)
-    policy.update_epoch(stats)
+    policy.update_epoch(probed(stats))
     for epoch in range(1, epochs):  # some history, so stateful policies have moved
         acc = torch.linspace(0.9, 0.4, len(COUNTS)) + 0.05 * epoch
-        policy.update_epoch(dataclasses.replace(stats, train_acc=acc.clamp(0, 1), epoch=epoch))
+        policy.update_epoch(probed(dataclasses.replace(stats, train_acc=acc.clamp(0, 1), epoch=epoch)))
     return policy
 
 

@@ -12,6 +12,7 @@ import autoda
 from autoda.compiler import ast, format_policy
 from autoda.engine import ClassStats
 from autoda.engine.augment.epoch import FLOAT_MAX, run_epoch_program
+from level_probes import probed
 from epoch_reference import EpochReference
 from strategies import policies
 
@@ -114,7 +115,7 @@ def assert_nan_proof(checked, kinds=("zero", "one", "huge", "inf", "tiny", "mixe
     in its declared range; stage parameters in their roles' ranges; the tables are finite."""
     plan = checked.lower()
     for kind in kinds:
-        stats = extreme_stats(kind)
+        stats = probed(extreme_stats(kind))
         policy = autoda.compile_policy(checked, num_classes=stats.num_classes, seed=0)
         for _ in range(epochs):
             state = {name: value.clone() for name, value in policy.state.items()}

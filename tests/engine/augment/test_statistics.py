@@ -11,7 +11,7 @@ COUNTS = torch.tensor([500, 200, 90, 40, 15, 5])
 
 
 def policy():
-    return autoda.compile_policy("examples/policies/cuda.dsl", num_classes=len(COUNTS), seed=0)
+    return autoda.compile_policy("examples/policies/tail_curriculum.dsl", num_classes=len(COUNTS), seed=0)
 
 
 @pytest.mark.parametrize("count,message", [

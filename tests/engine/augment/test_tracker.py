@@ -130,7 +130,7 @@ def test_what_a_loop_did_not_give_is_missing_and_a_policy_reading_it_is_refused_
     with pytest.raises(autoda.PolicyRuntimeError, match=r"'norm_balance' reads w_norm.*ClassStatsTracker.end_epoch"):
         policy.update_epoch(stats)
     assert policy.epochs == 1  # refused before anything ran
-    autoda.compile_policy("examples/policies/cuda.dsl", class_counts=COUNTS).update_epoch(stats)  # reads train_acc
+    autoda.compile_policy("examples/policies/tail_curriculum.dsl", class_counts=COUNTS).update_epoch(stats)  # reads train_acc
 
     tracker.update(logits, labels, loss)
     weight = torch.randn(len(COUNTS), 3)
@@ -165,7 +165,7 @@ def test_an_epoch_with_no_batch_tracked_gives_only_the_epoch():
     reads_nothing = autoda.compile_policy("examples/policies/randaugment.dsl", class_counts=COUNTS)
     reads_nothing.update_epoch(stats)
     with pytest.raises(autoda.PolicyRuntimeError, match="reads train_acc"):
-        autoda.compile_policy("examples/policies/cuda.dsl", class_counts=COUNTS).update_epoch(stats)
+        autoda.compile_policy("examples/policies/tail_curriculum.dsl", class_counts=COUNTS).update_epoch(stats)
     assert "prev_train_acc" in tracker.end_epoch().missing  # the epoch before gave no train_acc either
 
 

@@ -127,7 +127,7 @@ def test_an_evaluation_does_not_depend_on_what_the_evaluator_ran_before(data, tm
     """The cached checkpoint serves every candidate unchanged: evaluating one policy after
     another gives the same figures as evaluating it first in a fresh evaluator."""
     first = FitnessEvaluator(data, small_setup(), tmp_path)
-    first.evaluate("examples/policies/cuda.dsl")
+    first.evaluate("examples/policies/tail_curriculum.dsl")
     after = first.evaluate("examples/policies/rank_scaled.dsl")
     fresh = FitnessEvaluator(data, small_setup(), tmp_path).evaluate("examples/policies/rank_scaled.dsl")
     assert after.validation == fresh.validation
@@ -175,7 +175,7 @@ def test_a_training_batch_waits_for_nothing(data, method, packed):
     one.policy.update_epoch(one.stats)
     if packed:
         policies = [CompiledPolicy(with_standard(autoda.check_policy(p)), data.num_classes, seed=0)
-                    for p in ("examples/policies/rank_scaled.dsl", "examples/policies/cuda.dsl")]
+                    for p in ("examples/policies/rank_scaled.dsl", "examples/policies/tail_curriculum.dsl")]
         for p in policies:
             p.update_epoch(one.stats)
         run = PackedTrainer(one.model, one.method, data, policies, one.recipe, torch.device("cpu"))

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    one of [[flip_lr(0.5), invert]]

@@ -1,0 +1,3 @@
+policy p
+per sample:
+    one of [[invert with probability train_acc + 1]]

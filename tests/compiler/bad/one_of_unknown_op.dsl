@@ -1,0 +1,3 @@
+policy p
+per sample:
+    one of [[rotate(0.3), invert], [rotat(0.5)]]
