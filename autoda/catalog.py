@@ -1,7 +1,7 @@
 """The names (and the default network) the command line offers, kept free of torch so `autoda compile` starts fast;
 the engine's modules check against the same tuples."""
 DATASETS = ("synthetic", "cifar10-lt", "cifar100-lt", "folder")
-METHODS = ("ce", "ce-drw", "ldam-drw", "bs")
+METHODS = ("ce", "ce-drw", "ldam-drw", "bs", "ride")
 # The base augmentation around a policy (engine/augment/standard.py): pad-crop and flip;
 # the paper's (crop, flip, AutoAugment CIFAR-10, the policy, Cutout 16); or nothing.
 BASES = ("standard", "paper", "none")

@@ -401,7 +401,7 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
         made = {"dataset": dataset, "imb_ratio": imb_ratio, "max_per_class": max_per_class, "method": method,
                 "net": net, "epochs": epochs,
                 "seed": seed, "device": device, "seconds": time.perf_counter() - started}
-        write_json(metrics_out, _train_metrics(trainer, data, recipe, results, checked, base, made))
+        write_json(metrics_out, _train_metrics(trainer, data, trainer.recipe, results, checked, base, made))
         click.echo(f"metrics written to {metrics_out}", err=True)
 
 

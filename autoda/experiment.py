@@ -227,8 +227,8 @@ def run_cell(experiment: Experiment, data, method: str, label: str, checked: Che
                 best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
     trainer.model.load_state_dict(best_state)
     accuracies = {"val": trainer.evaluate(data.val), "test": trainer.evaluate(data.test)}
-    made = training_record(data, recipe, dataset=experiment.dataset, imb_ratio=experiment.imb_ratio, method=method,
-                           net=net, epochs=experiment.epochs, seed=seed, device=device,
+    made = training_record(data, trainer.recipe, dataset=experiment.dataset, imb_ratio=experiment.imb_ratio,
+                           method=method, net=net, epochs=experiment.epochs, seed=seed, device=device,
                            seconds=time.perf_counter() - started, max_per_class=experiment.max_per_class)
     result = {"policy": label, "policy_hash": checked.hash, "selected_epoch": best_epoch,
               "selection": experiment.select, **accuracies, **made, "fingerprint": experiment.fingerprint()}

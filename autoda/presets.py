@@ -6,7 +6,7 @@ cifar10-lt-small is sized for a CPU: a long-tailed CIFAR-10 subset small enough 
 network over-fits it and augmentation pays (the head capped at 500 images, about 1,240 in
 all), a full schedule in a few minutes. cifar10-lt is the paper's CIFAR-10-LT regime for a
 GPU (ResNet-32, 200 epochs). The table1-* presets are the paper's Table 1 on the data a
-user has: its four methods x none, CUDA and DODA (and the rows a user adds: a search's best,
+user has: its methods (BCL aside) x none, CUDA and DODA (and the rows a user adds: a search's best,
 SimpleLLM's) on the paper's base augmentation, its run scripts' schedule, 3 seeds, beside
 the accuracy the paper publishes where it gives one. docs/benchmarks.md gives what each
 was measured to do.
@@ -110,11 +110,10 @@ def _table1(dataset: str, imb_ratio: int) -> Preset:
     return Preset(
         name=f"table1-{dataset}-{imb_ratio}",
         summary=(f"the paper's Table 1 on {'CIFAR-10-LT' if cifar10 else 'CIFAR-100-LT'}, IR {imb_ratio}: CE, CE-DRW, "
-                 "LDAM-DRW, "
-                 "BS x none, CUDA, DODA (add a search's best and SimpleLLM's with --policy) on the paper's base, "
+                 "LDAM-DRW, BS, RIDE x none, CUDA, DODA (add a search's best and SimpleLLM's with --policy) on the paper's base, "
                  "ResNet-32, 200 epochs, 3 seeds; for a GPU"),
         data=data, training=dict(TABLE1_TRAINING), search=dict(PRESETS["cifar10-lt"].search),
-        methods=("ce", "ce-drw", "ldam-drw", "bs"), policies=("none", "cuda", "doda"),
+        methods=("ce", "ce-drw", "ldam-drw", "bs", "ride"), policies=("none", "cuda", "doda"),
         experiment={"select": "last", **({"published": published} if published else {})})
 
 

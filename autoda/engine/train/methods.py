@@ -1,4 +1,4 @@
-"""Long-tail training methods as losses: CE, CE-DRW, LDAM-DRW and Balanced Softmax.
+"""Long-tail training methods as losses: CE, CE-DRW, LDAM-DRW, Balanced Softmax and RIDE.
 
 - CE: cross-entropy.
 - CE-DRW: cross-entropy, re-weighted from the DRW epoch on by the inverse effective number
@@ -9,6 +9,12 @@
   the same deferred re-weighting (Cao et al., 2019).
 - Balanced Softmax: cross-entropy of logits + log(prior) during training; plain logits at
   test time (Ren et al., 2020).
+- RIDE: three experts (models.RideResNet), each with an LDAM loss (margins scaled by the
+  logits' 30, DRW weights from the DRW epoch) and a diversity term, -0.2 T^2 times the KL
+  divergence of the experts' mean distribution from the expert's at temperature T (1; from
+  the DRW epoch a per-class T, 0.95 + 0.05 C freq over its maximum, T^2 its mean); the
+  prediction is the experts' mean (Wang et al., 2021; the public code's RIDELoss and its
+  CIFAR-LT configuration: weight decay 5e-4, Nesterov momentum).
 
 Each loss returns per-sample values (for the per-class statistics) and the value to
 back-propagate, which follows PyTorch's weighted mean. One class per method: a new loss is
@@ -27,6 +33,8 @@ from ...catalog import METHODS
 DRW_BETA = 0.9999
 LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
+RIDE_DIVERSITY = -0.2  # the public code's additional_diversity_factor
+RIDE_REWEIGHT_FACTOR = 0.05
 
 
 def drw_weights(counts: torch.Tensor, beta: float = DRW_BETA) -> torch.Tensor:
@@ -53,6 +61,8 @@ class Method:
     name = "ce"
     normed_classifier = False  # a cosine classifier (LDAM's margins are for one)
     deferred_reweighting = False  # DRW: class weights from the DRW epoch on
+    experts = 1  # the network's heads (RIDE's experts): loss takes [B, E, C] logits when more
+    optimizer = {}  # what the method's own recipe changes (RIDE's weight decay, Nesterov)
 
     # the per-class constants, computed once where the counts are: loss runs every batch
     @cached_property
@@ -110,8 +120,50 @@ class BalancedSoftmax(Method):
         return logits + self._log_prior
 
 
+class RIDE(Method):
+    name = "ride"
+    normed_classifier = True
+    deferred_reweighting = True
+    experts = 3
+    optimizer = {"weight_decay": 5e-4, "nesterov": True}
+
+    @cached_property
+    def _margins(self) -> torch.Tensor:
+        return ldam_margins(self.counts) * LDAM_SCALE  # the logits come scaled by 30
+
+    @cached_property
+    def _diversity_temperature(self) -> torch.Tensor:
+        freq = self.counts.double() / self.counts.sum()
+        t = len(self.counts) * freq * RIDE_REWEIGHT_FACTOR + 1 - RIDE_REWEIGHT_FACTOR
+        return (t / t.max()).float()
+
+    @cached_property
+    def _late_diversity_factor(self) -> float:
+        """The diversity term's factor once the temperature is per class: read once (a host
+        read), not per batch."""
+        return RIDE_DIVERSITY * float(self._diversity_temperature.mean()) ** 2
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``logits`` [B, E, C], each expert's: the sum over experts of its LDAM loss and its
+        diversity term; per sample, the same sum of that sample's terms."""
+        weight = self.class_weights(epoch)
+        late = weight is not None
+        temperature = self._diversity_temperature.view(1, -1) if late else 1.0
+        factor = self._late_diversity_factor if late else RIDE_DIVERSITY
+        mean = F.softmax(logits.mean(dim=1).detach() / temperature, dim=1)
+        margins = F.one_hot(labels, logits.shape[2]) * self._margins[labels].unsqueeze(1)
+        per_sample = torch.zeros(len(labels), device=logits.device)
+        total = logits.new_zeros(())
+        for e in range(logits.shape[1]):
+            ce = F.cross_entropy(logits[:, e] - margins, labels, weight=weight, reduction="none")
+            kl = (mean * (mean.clamp_min(1e-30).log() - F.log_softmax(logits[:, e] / temperature, dim=1))).sum(1)
+            per_sample = per_sample + ce + factor * kl
+            total = total + (ce.mean() if weight is None else ce.sum() / weight[labels].sum()) + factor * kl.mean()
+        return per_sample, total
+
+
 METHOD_CLASSES: dict[str, type[Method]] = {cls.name: cls for cls in (Method, CrossEntropyDRW, LDAMDRW,
-                                                                       BalancedSoftmax)}
+                                                                       BalancedSoftmax, RIDE)}
 
 
 def make_method(name: str, counts: torch.Tensor, drw_epoch: int | None) -> Method:

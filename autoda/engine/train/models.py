@@ -1,9 +1,10 @@
 """Models: ResNet-32 for CIFAR (the standard 3 x 5 basic-block net of the long-tail
-literature, option-A shortcuts, ~0.47 M parameters), a small ResNet for CPU tests, and
-torchvision's ResNet-50 for larger images.
+literature, option-A shortcuts, ~0.47 M parameters), a small ResNet for CPU tests,
+torchvision's ResNet-50 for larger images, and RIDE's multi-expert ResNets.
 
 Every model exposes ``embed(x)`` (the penultimate features) and ``classifier`` (whose
-``weight`` rows are the per-class W_c), so the trainer can report feature and weight norms.
+``weight`` rows are the per-class W_c), so the trainer can report feature and weight norms,
+and ``combine``, which makes one output of a multi-expert model's (the identity elsewhere).
 """
 from __future__ import annotations
 
@@ -64,6 +65,71 @@ class CifarResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.embed(x))
 
+    @staticmethod
+    def combine(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class ExpertClassifiers(nn.Module):
+    """One cosine classifier per expert, scaled by ``scale`` (RIDE's s = 30): features
+    [B, E, D] -> logits [B, E, C]."""
+
+    def __init__(self, experts: int, in_features: int, num_classes: int, scale: float) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(NormedLinear(in_features, num_classes) for _ in range(experts))
+        self.scale = scale
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.scale * torch.stack([head(features[:, e]) for e, head in enumerate(self.heads)], dim=1)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """[C, E * D], each class's rows of every expert side by side, over sqrt(E): its norm
+        is the root mean square of the experts' row norms (w_norm for RIDE)."""
+        rows = torch.stack([head.weight for head in self.heads], dim=1)
+        return rows.flatten(1) / len(self.heads) ** 0.5
+
+
+class RideResNet(nn.Module):
+    """RIDE (Wang et al., ICLR 2021; its ride_resnet_cifar.py): the first stage shared, the
+    second and third stages and a cosine classifier per expert, at reduced widths (24 and
+    48 for ResNet-32: 1.5 and 3 times the first stage's), logits scaled by 30; the output
+    is the experts' mean."""
+
+    def __init__(self, blocks: int, num_classes: int, width: int = 16, experts: int = 3, scale: float = 30.0) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.shared = nn.Sequential(*(_Block(width, width, 1) for _ in range(blocks)))
+        dims = (width * 3 // 2, width * 3)
+
+        def expert() -> nn.Sequential:
+            layers, cin = [], width
+            for cout in dims:
+                for i in range(blocks):
+                    layers.append(_Block(cin, cout, 2 if i == 0 else 1))
+                    cin = cout
+            return nn.Sequential(*layers)
+
+        self.experts = nn.ModuleList(expert() for _ in range(experts))
+        self.classifier = ExpertClassifiers(experts, dims[-1], num_classes, scale)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Each expert's penultimate features: [B, E, D]."""
+        shared = self.shared(F.relu(self.bn1(self.conv1(x))))
+        return torch.stack([F.adaptive_avg_pool2d(e(shared), 1).flatten(1) for e in self.experts], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.classifier(self.embed(x)))
+
+    @staticmethod
+    def combine(x: torch.Tensor) -> torch.Tensor:
+        """The experts' mean: of their logits (the prediction), or of their features."""
+        return x.mean(dim=1)
+
 
 class TorchvisionResNet50(nn.Module):
     def __init__(self, num_classes: int, normed: bool = False) -> None:
@@ -81,8 +147,20 @@ class TorchvisionResNet50(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.embed(x))
 
+    @staticmethod
+    def combine(x: torch.Tensor) -> torch.Tensor:
+        return x
 
-def build_model(name: str, num_classes: int, normed: bool = False) -> nn.Module:
+
+_CIFAR_NETS = {"resnet32": (5, 16), "resnet8": (1, 8), "resnet8w16": (1, 16)}  # blocks per stage, width
+
+
+def build_model(name: str, num_classes: int, normed: bool = False, experts: int = 1) -> nn.Module:
+    """The network; with ``experts`` > 1, RIDE's multi-expert form of a CIFAR ResNet."""
+    if experts > 1:
+        if name not in _CIFAR_NETS:
+            raise ValueError(f"RIDE's experts are built on a CIFAR ResNet ({', '.join(_CIFAR_NETS)}), not {name!r}")
+        return RideResNet(*_CIFAR_NETS[name][:1], num_classes, width=_CIFAR_NETS[name][1], experts=experts)
     if name == "resnet32":
         return CifarResNet(5, num_classes, 16, normed)
     if name == "resnet8":  # for CPU tests and the embedded default: 1 block per stage, narrow

@@ -47,6 +47,7 @@ class Recipe:
     milestones: tuple[int, int] = (160, 180)
     decays: tuple[float, float] = (0.01, 1e-4)
     drw_epoch: int = 160
+    nesterov: bool = False
 
     @classmethod
     def for_epochs(cls, epochs: int, **overrides) -> "Recipe":
@@ -65,7 +66,10 @@ class Recipe:
         return self.lr
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not self.nesterov:  # left out as before it existed: recipes (and checkpoint keys) stay what they were
+            del d["nesterov"]
+        return d
 
 
 @dataclass
@@ -104,7 +108,7 @@ def build_network(data: DataSplits, method: str, model: str, recipe: Recipe,
                   device: torch.device | str) -> tuple[torch.nn.Module, Method]:
     """The network (its classifier the method's) and the method, its class counts on the device."""
     fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
-    return build_model(model, data.num_classes, normed=fitted.normed_classifier), fitted
+    return build_model(model, data.num_classes, normed=fitted.normed_classifier, experts=fitted.experts), fitted
 
 
 def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
@@ -124,7 +128,8 @@ class Trainer:
         self.device = torch.device(device)
         self.gpu = self.device.type == "cuda"
         self.model = model.to(self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
-        self.method, self.data, self.recipe, self.seed = method, data, recipe, seed
+        # the method's own optimiser settings (RIDE's) are part of the recipe it trains with
+        self.method, self.data, self.recipe, self.seed = method, data, replace(recipe, **method.optimizer), seed
         self.policy = policy.to(self.device)
         self.images = data.train.images.to(self.device)
         self.labels = data.train.labels.to(self.device)
@@ -132,8 +137,8 @@ class Trainer:
         # per-channel (mean, std), computed on first use: a checkpoint loaded before training
         # supplies them and spares the full pass over the images
         self._moments: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                                         weight_decay=recipe.weight_decay)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.recipe.lr, momentum=self.recipe.momentum,
+                                         weight_decay=self.recipe.weight_decay, nesterov=self.recipe.nesterov)
         self.epoch = 0  # the next epoch to run
         # its stats are what the next epoch update reads
         self.tracker = ClassStatsTracker(self.counts, recipe.epochs, predict=method.predict)
@@ -231,7 +236,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.tracker.update(logits, labels, per_sample, features)
+        # a multi-expert model's statistics are of the experts' mean
+        self.tracker.update(self.model.combine(logits), labels, per_sample, self.model.combine(features))
 
     def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None,
               on_batch: Callable[[int, int], None] | None = None) -> None:

@@ -7,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 import autoda
 from autoda.compiler import check_policy, format_policy
+from autoda.compiler.cost import TERM_COST
 from autoda.compiler.subpolicies import pass_ops, shared_columns
 from autoda.engine import ClassStats
 from autoda.engine.augment.pipeline import implementation, to_unit, from_unit
@@ -104,4 +105,4 @@ def test_autoaugment_shares_passes_and_costs_them_once():
             mine = [i for i, n in zip(numbers, names) if OPS[n].kind == kind]
             assert mine == sorted(mine)
     assert check_policy(AUTOAUGMENT).cost.per_sample == pytest.approx(
-        sum(OPS[o].cost for o in ops) + WARP_COST, abs=1e-6)
+        sum(OPS[o].cost for o in ops) + WARP_COST + 50 * TERM_COST, abs=1e-6)

@@ -65,3 +65,60 @@ def test_every_method_the_command_line_offers_is_declared_once():
     from autoda.engine.train.methods import METHOD_CLASSES
 
     assert tuple(METHOD_CLASSES) == METHODS
+
+
+def ride_loss_as_published(logits, labels, counts, epoch, drw_epoch):
+    """The public code's RIDELoss.forward (model/loss.py of RIDE-LongTailRecognition, its
+    CIFAR-LT settings: s 30, max margin 0.5, diversity factor -0.2, reweight factor 0.05,
+    reweighting past the DRW epoch), written as it reads, expert by expert."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    n = np.array(counts.tolist(), dtype=np.float64)
+    m = 1.0 / np.sqrt(np.sqrt(n))
+    m = torch.tensor(m * (0.5 / m.max()), dtype=torch.float)
+    effective = 1.0 - np.power(0.9999, n)
+    w = (1.0 - 0.9999) / effective
+    w = torch.tensor(w / w.sum() * len(n), dtype=torch.float)
+    freq = n / n.sum()
+    t = len(n) * freq * 0.05 + 1 - 0.05
+    t = torch.tensor(t / t.max(), dtype=torch.float)
+    late = epoch >= drw_epoch  # the code's epoch > reweight_epoch counts epochs from 1
+    base_weight, diversity = (w, t) if late else (None, None)
+    output = logits.mean(dim=1)
+    loss = 0
+    for e in range(logits.shape[1]):
+        x = logits[:, e]
+        index = F.one_hot(labels, x.shape[1]).bool()
+        final = torch.where(index, x - (m[labels] * 30).view(-1, 1), x)
+        loss += F.cross_entropy(final, labels, weight=base_weight)
+        temperature = diversity.view(1, -1) if diversity is not None else 1.0
+        temperature_mean = diversity.mean().item() if diversity is not None else 1.0
+        out = F.log_softmax(x / temperature, dim=1)
+        mean = F.softmax(output / temperature, dim=1)
+        loss += -0.2 * temperature_mean ** 2 * F.kl_div(out, mean, reduction="batchmean")
+    return loss
+
+
+@pytest.mark.parametrize("epoch", [0, 5])
+def test_ride_is_the_published_loss_before_and_after_reweighting(epoch):
+    g = torch.Generator().manual_seed(0)
+    counts = torch.tensor([100, 30, 10])
+    logits = 30 * (2 * torch.rand(4, 3, 3, generator=g) - 1)  # 4 samples, 3 experts, 3 classes: scaled cosines
+    labels = torch.tensor([0, 1, 2, 1])
+    method = make_method("ride", counts, drw_epoch=5)
+    per_sample, mean = method.loss(logits, labels, epoch)
+    assert mean.item() == pytest.approx(ride_loss_as_published(logits, labels, counts, epoch, 5).item(), rel=1e-5)
+    if epoch == 0:  # unweighted, the batch's loss is the mean of the samples'
+        assert per_sample.mean().item() == pytest.approx(mean.item(), rel=1e-5)
+    assert method.experts == 3 and method.normed_classifier
+    assert method.optimizer == {"weight_decay": 5e-4, "nesterov": True}
+
+
+def test_ride_by_hand_on_two_experts_that_agree():
+    """Experts that agree diverge from nothing: the loss is the experts' LDAM losses."""
+    logits = torch.tensor([[[3.0, -3.0], [3.0, -3.0]]])
+    method = make_method("ride", COUNTS, drw_epoch=9)
+    margin = 30 * ldam_margins(COUNTS)[0].item()
+    expected = 2 * ce([3.0 - margin, -3.0], 0)
+    assert method.loss(logits, torch.tensor([0]), 0)[1].item() == pytest.approx(expected, rel=1e-5)

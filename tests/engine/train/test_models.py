@@ -26,3 +26,22 @@ def test_normed_classifier_gives_cosines():
     out = layer(torch.randn(5, 4) * 100)
     assert out.abs().max() <= 1 + 1e-6
     assert build_model("resnet8", 3, normed=True).classifier.__class__ is NormedLinear
+
+
+def test_ride_shares_the_first_stage_and_averages_three_experts():
+    from autoda.engine.train.models import RideResNet
+
+    net = build_model("resnet32", 10, normed=True, experts=3)
+    assert isinstance(net, RideResNet) and len(net.experts) == 3 and len(net.shared) == 5
+    widths = [block.conv2.out_channels for block in net.experts[0]]
+    assert widths == [24] * 5 + [48] * 5  # RIDE's reduced widths for ResNet-32
+    x = torch.randn(2, 3, 32, 32)
+    net.eval()
+    features = net.embed(x)
+    logits = net.classifier(features)
+    assert features.shape == (2, 3, 48) and logits.shape == (2, 3, 10)
+    assert torch.allclose(net(x), logits.mean(dim=1))
+    assert logits.abs().max() <= 30 + 1e-4  # scaled cosines
+    assert net.classifier.weight.shape == (10, 3 * 48)
+    with pytest.raises(ValueError, match="CIFAR ResNet"):
+        build_model("resnet50", 10, experts=3)

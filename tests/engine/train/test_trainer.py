@@ -23,7 +23,7 @@ def trainer(data, method="ce", epochs=6, policy="examples/policies/none.dsl", lr
     torch.manual_seed(0)
     recipe = Recipe.for_epochs(epochs, batch_size=32, lr=lr)
     fitted = make_method(method, data.train.counts(), recipe.drw_epoch)
-    model = build_model("resnet8", data.num_classes, normed=fitted.normed_classifier)
+    model = build_model("resnet8", data.num_classes, normed=fitted.normed_classifier, experts=fitted.experts)
     compiled = CompiledPolicy(with_standard(autoda.check_policy(policy)), data.num_classes, seed=0)
     return Trainer(model, fitted, data, compiled, recipe, torch.device("cpu"), seed=0)
 
@@ -35,8 +35,9 @@ def test_recipe_schedule():
     assert (short.warmup_epochs, short.milestones, short.drw_epoch) == (0, (16, 18), 16)
 
 
-def test_a_short_cpu_run_learns_the_synthetic_set(data):
-    t = trainer(data, epochs=6)
+@pytest.mark.parametrize("method", ["ce", "ride"])
+def test_a_short_cpu_run_learns_the_synthetic_set(data, method):
+    t = trainer(data, method, epochs=6)
     t.train(6)
     result = t.evaluate(data.val)
     assert result["all"] > 0.4  # chance is 0.1
@@ -166,8 +167,8 @@ class _RunsOnLoad:
         return (open, (self.path, "w"))
 
 
-@pytest.mark.parametrize("method", ["ce", "ldam-drw", "bs"])
-@pytest.mark.parametrize("packed", [False, True], ids=["one", "packed"])
+@pytest.mark.parametrize("method,packed", [(m, p) for m in ("ce", "ldam-drw", "bs") for p in (False, True)]
+                         + [("ride", False)], ids=lambda v: v if isinstance(v, str) else "packed" if v else "one")
 def test_a_training_batch_waits_for_nothing(data, method, packed):
     """Trainer.step and PackedTrainer.step: no value read back to the host, no bincount
     (which reads one back on CUDA); the per-class sums still add up."""
