@@ -1,6 +1,6 @@
 """CompiledPolicy: a checked policy as a torch.nn.Module you can drop into a training loop.
 
-    policy = autoda.compile_policy("examples/policies/cuda.dsl", class_counts=counts, seed=0)
+    policy = autoda.compile_policy("examples/policies/tail_curriculum.dsl", class_counts=counts, seed=0)
     tracker = autoda.ClassStatsTracker(counts, total_epochs=epochs)
     for epoch in range(epochs):
         policy.update_epoch(tracker.stats)      # start of the epoch: runs the epoch section
