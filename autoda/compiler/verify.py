@@ -206,9 +206,10 @@ def _choice_faults(plan: Plan) -> Iterator[str]:
         for s in stages:
             if s.kind != "fixed" or ops.setdefault(s.choice.column, s.ops[0]) != s.ops[0]:
                 yield f"one of #{group}: pass {s.choice.column} is not one op of fixed stages"
-        for member in {s.choice.member for s in stages}:
-            terms = [s for s in stages if s.choice.member == member]
-            for kind in {OPS[t.ops[0]].kind for t in terms if t.ops[0] in OPS}:
-                columns = [t.choice.column for t in terms if OPS.get(t.ops[0]) and OPS[t.ops[0]].kind == kind]
-                if columns != sorted(set(columns)):
-                    yield f"one of #{group}, sub-policy {member}: its {kind} passes {columns} are out of order"
+        passes: dict[tuple[int, str], list[int]] = {}  # (sub-policy, kind) -> its passes, in written order
+        for s in stages:
+            if s.ops[0] in OPS:
+                passes.setdefault((s.choice.member, OPS[s.ops[0]].kind), []).append(s.choice.column)
+        for (member, kind), columns in passes.items():
+            if columns != sorted(set(columns)):
+                yield f"one of #{group}, sub-policy {member}: its {kind} passes {columns} are out of order"

@@ -42,17 +42,24 @@ class _Block(nn.Module):
         return F.relu(out + shortcut)
 
 
+def _stages(cin: int, widths: tuple[int, ...], blocks: int, first_stride: int) -> list[_Block]:
+    """Stages of ``blocks`` basic blocks each, one per width; every stage but a first of
+    stride 1 halves the resolution in its first block."""
+    layers = []
+    for stage, cout in enumerate(widths):
+        for i in range(blocks):
+            layers.append(_Block(cin, cout, (first_stride if stage == 0 else 2) if i == 0 else 1))
+            cin = cout
+    return layers
+
+
 class CifarResNet(nn.Module):
     def __init__(self, blocks: int, num_classes: int, width: int = 16, normed: bool = False) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        layers, cin = [], width
-        for stage, cout in enumerate((width, 2 * width, 4 * width)):
-            for i in range(blocks):
-                layers.append(_Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
-                cin = cout
-        self.layers = nn.Sequential(*layers)
+        self.layers = nn.Sequential(*_stages(width, (width, 2 * width, 4 * width), blocks, first_stride=1))
+        cin = 4 * width
         self.classifier = NormedLinear(cin, num_classes) if normed else nn.Linear(cin, num_classes)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -100,18 +107,10 @@ class RideResNet(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.shared = nn.Sequential(*(_Block(width, width, 1) for _ in range(blocks)))
+        self.shared = nn.Sequential(*_stages(width, (width,), blocks, first_stride=1))
         dims = (width * 3 // 2, width * 3)
-
-        def expert() -> nn.Sequential:
-            layers, cin = [], width
-            for cout in dims:
-                for i in range(blocks):
-                    layers.append(_Block(cin, cout, 2 if i == 0 else 1))
-                    cin = cout
-            return nn.Sequential(*layers)
-
-        self.experts = nn.ModuleList(expert() for _ in range(experts))
+        self.experts = nn.ModuleList(nn.Sequential(*_stages(width, dims, blocks, first_stride=2))
+                                     for _ in range(experts))
         self.classifier = ExpertClassifiers(experts, dims[-1], num_classes, scale)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -152,21 +151,21 @@ class TorchvisionResNet50(nn.Module):
         return x
 
 
-_CIFAR_NETS = {"resnet32": (5, 16), "resnet8": (1, 8), "resnet8w16": (1, 16)}  # blocks per stage, width
+# (blocks per stage, first stage's width) of the CIFAR ResNets: resnet8 for CPU tests and the
+# embedded default; resnet8w16 twice as wide, big enough to over-fit a small long-tailed
+# set (cifar10-lt-small)
+_CIFAR_NETS = {"resnet32": (5, 16), "resnet8": (1, 8), "resnet8w16": (1, 16)}
 
 
 def build_model(name: str, num_classes: int, normed: bool = False, experts: int = 1) -> nn.Module:
     """The network; with ``experts`` > 1, RIDE's multi-expert form of a CIFAR ResNet."""
+    if name in _CIFAR_NETS:
+        blocks, width = _CIFAR_NETS[name]
+        if experts > 1:
+            return RideResNet(blocks, num_classes, width, experts)
+        return CifarResNet(blocks, num_classes, width, normed)
     if experts > 1:
-        if name not in _CIFAR_NETS:
-            raise ValueError(f"RIDE's experts are built on a CIFAR ResNet ({', '.join(_CIFAR_NETS)}), not {name!r}")
-        return RideResNet(*_CIFAR_NETS[name][:1], num_classes, width=_CIFAR_NETS[name][1], experts=experts)
-    if name == "resnet32":
-        return CifarResNet(5, num_classes, 16, normed)
-    if name == "resnet8":  # for CPU tests and the embedded default: 1 block per stage, narrow
-        return CifarResNet(1, num_classes, 8, normed)
-    if name == "resnet8w16":  # twice as wide: big enough to over-fit a small long-tailed set (cifar10-lt-small)
-        return CifarResNet(1, num_classes, 16, normed)
+        raise ValueError(f"RIDE's experts are built on a CIFAR ResNet ({', '.join(_CIFAR_NETS)}), not {name!r}")
     if name == "resnet50":
         return TorchvisionResNet50(num_classes, normed)
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")

@@ -249,24 +249,24 @@ class Trainer:
     # --- evaluation ----------------------------------------------------------------------
 
     @torch.no_grad()
-    def correct(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Which uint8 ``images`` the model, in eval mode, classifies as ``labels`` (CUDA's
-        probe asks this at the start of an epoch; the epoch sets train mode again)."""
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """The classes the model, in eval mode, gives uint8 ``images`` (the next epoch sets
+        train mode again)."""
         self.model.eval()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
             logits = self.model(self.normalise(images))
-        return self.method.predict(logits.float()) == labels
+        return self.method.predict(logits.float())
+
+    def correct(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Which ``images`` the model classifies as ``labels``: what CUDA's probe asks at the
+        start of an epoch."""
+        return self.predict(images) == labels
 
     @torch.no_grad()
     def evaluate(self, split: ImageSet, batch: int = 1024) -> dict:
         """Accuracy on a split without augmentation: many/medium/few/all and per class."""
-        self.model.eval()
-        predictions = []
         images = split.images.to(self.device)
-        for begin in range(0, len(images), batch):
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
-                logits = self.model(self.normalise(images[begin:begin + batch]))
-            predictions.append(self.method.predict(logits.float()))
+        predictions = [self.predict(images[begin:begin + batch]) for begin in range(0, len(images), batch)]
         labels = split.labels.to(self.device)
         per_class = per_class_accuracy(torch.cat(predictions), labels, split.num_classes)
         return summary(per_class, self.counts)
