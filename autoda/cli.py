@@ -21,7 +21,7 @@ from typing import Iterator, NoReturn
 import click
 
 from . import __version__
-from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
+from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, SPLIT_FILE_KEYS, default_net
 from .compiler import PolicyError
 from .compiler.cost import DEFAULT_BUDGET
 from .compiler.decode_grammar import NAMES as GRAMMAR_NAMES
@@ -126,6 +126,21 @@ _LANG = click.option("--policy-lang", type=click.Choice(LANGUAGES), default="aut
 _BASE = click.option("--base", type=click.Choice(BASES), default="standard", show_default=True,
                      help="The augmentation around the policy: standard (pad-crop, flip), paper (crop, flip, "
                           "AutoAugment's CIFAR-10 policy, the policy, Cutout 16; LLM-AutoDA's), or none.")
+
+
+def _SPLIT_FILES(command):
+    """--train-list, --val-list, --test-list and --image-size: a folder's split files
+    (ImageNet-LT's three, iNaturalist's two) and the side its images are resized to."""
+    for option in reversed((
+            click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for "
+                                              "train, taken as it lists (its long tail is the data's)."),
+            click.option("--val-list", help="Folder data sets: the split file for validation (with --test-list: "
+                                            "each taken whole; without, the held-out images are halved)."),
+            click.option("--test-list", help="Folder data sets: the split file for the held-out (test) images."),
+            click.option("--image-size", type=click.IntRange(min=8),
+                         help="Resize (shorter side) and centre-crop folder images to this size."))):
+        command = option(command)
+    return command
 
 
 _TENSORBOARD = click.option("--tensorboard", type=click.Path(file_okay=False),
@@ -348,16 +363,16 @@ def _old_model_option(ctx: click.Context, param: click.Parameter, value: str | N
 @click.option("--metrics-out", type=click.Path(dir_okay=False, writable=True), help="Write metrics as JSON here.")
 @click.option("--report-test", is_flag=True, help="Also report the test split (final reports only).")
 @click.option("--cache-dir", help="Where decoded image folders are cached (default ~/.cache/autoda).")
-@click.option("--train-list", help="Folder data sets: a split file of 'relative/path label' lines for train.")
-@click.option("--test-list", help="Folder data sets: the split file for the held-out (val and test) images.")
-@click.option("--image-size", type=click.IntRange(min=8), help="Resize and centre-crop folder images to this size.")
+@_SPLIT_FILES
+@click.option("--stream/--no-stream", default=None,
+              help="Keep the training images on disk (decoded once, memory-mapped) and stream batches to the "
+                   "device [only when they do not fit in memory or on the device].")
 @_TENSORBOARD
 def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class, method, net, old_model, epochs,
                   batch_size, lr, policy_file, base, no_standard_aug, policy_lang, seed, device, metrics_out, report_test,
-                  cache_dir, train_list, test_list, image_size, tensorboard) -> None:
+                  cache_dir, train_list, val_list, test_list, image_size, stream, tensorboard) -> None:
     """Train one method with one policy; print a many/medium/few/all table."""
     from .engine import PolicyRuntimeError
-    from .engine.augment.standard import training_policy
     from .engine.train.data import load_dataset
     from .engine.train.fitness import default_cache_dir
     from .engine.train.trainer import Diverged, Recipe, build_trainer
@@ -381,10 +396,11 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
     with _stops_with("interrupted"), one_error_line(wording=wording):
         data = load_dataset(dataset, data_root, imb_ratio, seed, download,
                             cache_dir or str(default_cache_dir() / "data"), train_list=train_list,
-                            test_list=test_list, image_size=image_size, max_per_class=max_per_class)
+                            test_list=test_list, image_size=image_size, max_per_class=max_per_class,
+                            val_list=val_list, mapped=stream)
         recipe = Recipe.for_epochs(epochs, batch_size=batch_size, lr=lr)
         net = default_net(dataset, data.train.images.shape[-1]) if net == "auto" else net
-        trainer = build_trainer(data, training_policy(checked, base), method, net, recipe, device, seed, base)
+        trainer = build_trainer(data, checked, method, net, recipe, device, seed, base, stream)
         click.echo(f"{dataset} (imbalance {imb_ratio:g}): {data.sizes()['train']} train, {data.sizes()['val']} val, "
                    f"{data.sizes()['test']} test images, {data.num_classes} classes; {method} on {net}, "
                    f"{counted(epochs, 'epoch')} on {device}", err=True)
@@ -398,7 +414,7 @@ def train_command(preset, dataset, data_root, download, imb_ratio, max_per_class
             results["test"] = trainer.evaluate(data.test)
     click.echo(accuracy_table(results))
     if metrics_out:
-        made = {"dataset": dataset, "imb_ratio": imb_ratio, "max_per_class": max_per_class, "method": method,
+        made = {"dataset": dataset, "imb_ratio": data.imb_ratio, "max_per_class": max_per_class, "method": method,
                 "net": net, "epochs": epochs,
                 "seed": seed, "device": device, "seconds": time.perf_counter() - started}
         write_json(metrics_out, _train_metrics(trainer, data, trainer.recipe, results, checked, base, made))
@@ -447,9 +463,10 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--imb-ratio", type=click.FloatRange(min=1), default=100, show_default=True)
 @click.option("--max-per-class", type=click.IntRange(min=1),
               help="Cap the head class of the long-tailed subset at N images (the profile keeps its ratio).")
+@_SPLIT_FILES
 @click.option("--method", type=click.Choice(METHODS), default="ce", show_default=True)
 @click.option("--net", type=click.Choice(NETS), default="auto", show_default=True,
-              help="The network (auto: resnet8 for synthetic, else resnet32).")
+              help="The network (auto: resnet8 for synthetic, resnet32 up to 64 pixels, resnet50 above).")
 @click.option("--epochs", type=EPOCHS, help="Epochs of the recipe [synthetic: 20, else 200].")
 @click.option("--e-ckp", type=click.IntRange(0, MAX_EPOCHS), help="Checkpoint epoch [synthetic: 10, else 50].")
 @click.option("--n-ft", type=EPOCHS, help="Fine-tuning epochs per candidate [synthetic: 4, else 20].")
@@ -622,8 +639,10 @@ def _new_run(o: dict, llm):
     config = RunConfig(
         proposer,
         DataConfig(dataset=o["dataset"], data_root=o["data_root"], download=o["download"], imb_ratio=o["imb_ratio"],
-                   cache_dir=str(cache / "data"), max_per_class=o["max_per_class"]),
-        TrainingConfig(method=o["method"], net=o["net"] if o["net"] != "auto" else default_net(o["dataset"]),
+                   cache_dir=str(cache / "data"), max_per_class=o["max_per_class"],
+                   **{k: o[k] for k in SPLIT_FILE_KEYS}),
+        TrainingConfig(method=o["method"],
+                       net=o["net"] if o["net"] != "auto" else default_net(o["dataset"], o["image_size"]),
                        **schedule, batch_size=o["batch_size"], lr=o["lr"], seed=o["seed"],
                        device=_device(o["device"]), fitness_cache=str(cache), base=o["base"]),
         SearchConfig(**search), llm=llm)
@@ -826,6 +845,7 @@ def _write_tables(results: list[dict], out_dir: Path, title: str, published: dic
 @click.option("--data-root", help="[the run's]")
 @click.option("--imb-ratio", type=click.FloatRange(min=1), help="[the run's]")
 @click.option("--max-per-class", type=click.IntRange(min=1), help="[the run's]")
+@_SPLIT_FILES
 @click.option("--net", type=click.Choice(MODELS), help="[the run's]")
 @click.option("--epochs", type=EPOCHS, help="The full schedule's length [the run's --epochs].")
 @click.option("--batch-size", type=click.IntRange(min=1), help="[the run's]")

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, default_net
+from .catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, SPLIT_FILE_KEYS, default_net
 from .compiler import CheckedPolicy
 from .errors import AutodaError
 from .files import FileTooLarge, NotARegularFile, read_limited, write_json
@@ -62,6 +62,8 @@ _KINDS = {
     "data_seed": (lambda v: _seed(v), f"a whole number in {_SEEDS}"),
     "max_per_class": (lambda v: _whole(v) and v >= 1, "a whole number >= 1"),
     "base": (lambda v: v in BASES, f"one of {', '.join(BASES)}"),
+    **{key: (lambda v: isinstance(v, str), "a string (a split file)") for key in SPLIT_FILE_KEYS[:3]},
+    "image_size": (lambda v: _whole(v) and v >= 8, "a whole number >= 8"),
     "published": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and k.count("/") == 1 and _number(x)
                                                         for k, x in v.items()),
                   'a table of "method/policy" = a published accuracy in %'),
@@ -107,6 +109,11 @@ class Experiment:
     data_seed: int = 0  # the long-tailed subset and the val/test halves; seeds vary the training
     max_per_class: int | None = None  # caps the head class of the long-tailed subset
     base: str = "standard"  # the augmentation around each policy: standard, paper or none (catalog.BASES)
+    # a folder's split files and image size (catalog.SPLIT_FILE_KEYS: ImageNet-LT, iNaturalist)
+    train_list: str | None = None
+    val_list: str | None = None
+    test_list: str | None = None
+    image_size: int | None = None
     # "method/policy label" -> a published test accuracy in % (the paper's), shown beside the measured
     published: dict = field(default_factory=dict, compare=False)
     folder: Path = field(default=Path("."), compare=False)  # policy files are relative to the config
@@ -192,7 +199,7 @@ class Experiment:
         """What a cell's result depends on, besides its own method, policy and seed."""
         spec = {k: v for k, v in asdict(self).items()
                 if k not in ("methods", "policies", "seeds", "folder", "device", "published")}
-        for key, unset in (("max_per_class", None), ("base", "standard")):
+        for key, unset in (("max_per_class", None), ("base", "standard"), *((k, None) for k in SPLIT_FILE_KEYS)):
             if spec[key] == unset:  # left out when unset: results made before the key still count
                 del spec[key]
         # a whole number is one however it came (100 from a TOML file, 100.0 from an option)
@@ -206,14 +213,12 @@ def cell_name(method: str, label: str, seed: int) -> str:
 
 def run_cell(experiment: Experiment, data, method: str, label: str, checked: CheckedPolicy, seed: int,
              device: str, on_epoch: Callable | None = None) -> dict:
-    from .engine.augment.standard import training_policy
     from .engine.train.metrics import training_record
     from .engine.train.trainer import Recipe, build_trainer
 
     recipe = Recipe.for_epochs(experiment.epochs, batch_size=experiment.batch_size, lr=experiment.lr)
-    net = experiment.net if experiment.net != "auto" else default_net(experiment.dataset)
-    trainer = build_trainer(data, training_policy(checked, experiment.base), method, net, recipe, device, seed,
-                            experiment.base)
+    net = experiment.net if experiment.net != "auto" else default_net(experiment.dataset, experiment.image_size)
+    trainer = build_trainer(data, checked, method, net, recipe, device, seed, experiment.base)
     started = time.perf_counter()
     best, best_epoch, best_state = None, None, None
     for epoch in range(experiment.epochs):
@@ -264,7 +269,8 @@ def run_experiment(experiment: Experiment, out: Path, device: str, cache_dir: st
                 continue
         if data is None:  # one split for every cell, so rows differ only by method, policy and seed
             data = load_dataset(experiment.dataset, experiment.data_root, experiment.imb_ratio, experiment.data_seed,
-                                cache_dir=cache_dir, max_per_class=experiment.max_per_class)
+                                cache_dir=cache_dir, max_per_class=experiment.max_per_class,
+                                **{k: getattr(experiment, k) for k in SPLIT_FILE_KEYS})
         say(name, "running")
         result = run_cell(experiment, data, method, label, checked[policy], seed, device, on_epoch)
         write_json(path, result)

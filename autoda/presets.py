@@ -6,10 +6,10 @@ cifar10-lt-small is sized for a CPU: a long-tailed CIFAR-10 subset small enough 
 network over-fits it and augmentation pays (the head capped at 500 images, about 1,240 in
 all), a full schedule in a few minutes. cifar10-lt is the paper's CIFAR-10-LT regime for a
 GPU (ResNet-32, 200 epochs). The table1-* presets are the paper's Table 1 on the data a
-user has: its methods (BCL aside) x none, CUDA and DODA (and the rows a user adds: a search's best,
+user has: its methods x none, CUDA and DODA (and the rows a user adds: a search's best,
 SimpleLLM's) on the paper's base augmentation, its run scripts' schedule, 3 seeds, beside
-the accuracy the paper publishes where it gives one. docs/benchmarks.md gives what each
-was measured to do.
+the accuracy the paper publishes where it gives one. imagenet-lt and inaturalist-2018 read
+the large sets' split files. docs/benchmarks.md gives what each was measured to do.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ HAND_DESIGNED = ("none", "randaugment", "trivialaugment", "cuda", "doda")
 class Preset:
     name: str
     summary: str
-    data: dict  # dataset, data_root, imb_ratio, max_per_class
+    data: dict  # dataset, data_root, imb_ratio, max_per_class, split files (catalog.SPLIT_FILE_KEYS)
     training: dict  # net, epochs, batch_size, lr
     search: dict  # e_ckp, n_ft and the search's own settings
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -96,7 +96,7 @@ PRESETS = {
 
 # What the paper (Wang et al., NeurIPS 2024, Table 1) reports, in % of test accuracy, keyed
 # "method/row"; only its headline is here: CIFAR-100-LT at IR 100, CE alone and with LLM-AutoDA.
-PUBLISHED = {("cifar100-lt", 100): {"ce/none": 40.1, "ce/searched": 45.0}}
+PUBLISHED = {("cifar100-lt", 100): {"ce/none": 40.1, "ce/searched": 45.0, "bcl/none": 44.2, "bcl/searched": 51.0}}
 # The paper's schedule (its run/*_AutoLT.sh): ResNet-32, 200 epochs, batch 256, lr 0.1, on
 # its base augmentation; the search settings of cifar10-lt
 TABLE1_TRAINING = {"net": "resnet32", "epochs": 200, "batch_size": 256, "lr": 0.1, "base": "paper"}
@@ -110,12 +110,43 @@ def _table1(dataset: str, imb_ratio: int) -> Preset:
     return Preset(
         name=f"table1-{dataset}-{imb_ratio}",
         summary=(f"the paper's Table 1 on {'CIFAR-10-LT' if cifar10 else 'CIFAR-100-LT'}, IR {imb_ratio}: CE, CE-DRW, "
-                 "LDAM-DRW, BS, RIDE x none, CUDA, DODA (add a search's best and SimpleLLM's with --policy) on the paper's base, "
+                 "LDAM-DRW, BS, RIDE, BCL x none, CUDA, DODA (add a search's best and SimpleLLM's with --policy) "
+                 "on the paper's base, "
                  "ResNet-32, 200 epochs, 3 seeds; for a GPU"),
         data=data, training=dict(TABLE1_TRAINING), search=dict(PRESETS["cifar10-lt"].search),
-        methods=("ce", "ce-drw", "ldam-drw", "bs", "ride"), policies=("none", "cuda", "doda"),
+        methods=("ce", "ce-drw", "ldam-drw", "bs", "ride", "bcl"), policies=("none", "cuda", "doda"),
         experiment={"select": "last", **({"published": published} if published else {})})
 
 
 PRESETS.update({p.name: p for p in (_table1(d, r) for d in ("cifar10-lt", "cifar100-lt") for r in (100, 50))})
+
+# Large long-tailed sets, read from their standard split files in the folder --data-root
+# names (the images decoded once at 224 pixels, kept on disk and streamed when they do not
+# fit): ImageNet-LT (Liu et al., 2019: 1,000 classes, 115.8k train, 1,280 to 5 a class;
+# its train, val and test lists) and iNaturalist 2018 (8,142 classes, 437.5k train; its
+# train and val lists, the val images halved into validation and test). ResNet-50, the
+# recipes of the long-tail literature's code (RIDE's, BCL's and CUDA's large-scale runs):
+# 90 and 100 epochs, batch 256, learning rate 0.1. The search fine-tunes from late in the
+# schedule, as the CIFAR presets do.
+_LARGE_SEARCH = {"rungs": "2,5,10", "promote": 3, "confirm_seeds": 1, "confirm_top": 2, "population": 8,
+                 "explore": 3, "mutations": 3, "tune": 0, "generations": 1000, "diversity": True,
+                 "build_on_references": True, "baselines": ("none", "randaugment")}
+PRESETS.update({
+    "imagenet-lt": Preset(
+        name="imagenet-lt",
+        summary="ImageNet-LT from its split files (--data-root: the ImageNet folder holding them), ResNet-50, "
+                "90 epochs, 224 pixels, streamed; for a GPU",
+        data={"dataset": "folder", "data_root": None, "train_list": "ImageNet_LT_train.txt",
+              "val_list": "ImageNet_LT_val.txt", "test_list": "ImageNet_LT_test.txt", "image_size": 224},
+        training={"net": "resnet50", "epochs": 90, "batch_size": 256, "lr": 0.1},
+        search={"e_ckp": 70, "n_ft": 10, **_LARGE_SEARCH}, seeds=(0,)),
+    "inaturalist-2018": Preset(
+        name="inaturalist-2018",
+        summary="iNaturalist 2018 from its split files (--data-root: the folder holding them), ResNet-50, "
+                "100 epochs, 224 pixels, streamed; for a GPU",
+        data={"dataset": "folder", "data_root": None, "train_list": "iNaturalist18_train.txt",
+              "test_list": "iNaturalist18_val.txt", "image_size": 224},
+        training={"net": "resnet50", "epochs": 100, "batch_size": 256, "lr": 0.1},
+        search={"e_ckp": 80, "n_ft": 10, **_LARGE_SEARCH}, seeds=(0,)),
+})
 PRESET_NAMES = tuple(PRESETS)

@@ -95,7 +95,7 @@ def _baselines(run_dir: Path, seeds: tuple[int, ...], policies: tuple[str, ...],
     settings = {"dataset": d.dataset, "data_root": d.data_root, "imb_ratio": d.imb_ratio,
                 "max_per_class": d.max_per_class, "net": t.net, "epochs": t.epochs, "batch_size": t.batch_size,
                 "lr": t.lr, "device": t.device, "data_seed": t.seed, "base": t.base,
-                "select": "last"}  # the model the full schedule ends with: the test split chooses nothing
+                "select": "last", **d.split_files()}  # the last model: the test split chooses nothing
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if preset and overrides.get("max_per_class") is None:  # the preset's data, uncapped (cifar10-lt)
         settings["max_per_class"] = None

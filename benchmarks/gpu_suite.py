@@ -13,7 +13,9 @@ is recorded and the next one runs):
    N_ft 20), timed apart from the checkpoint's training (benchmarks/train_throughput.py);
 4. fitness evaluations per hour with K = 1, 4, 8, 16, 32 candidates packed into one
    fine-tune (`--eval-batch K`; benchmarks/packed_fitness.py);
-5. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
+5. streamed training data against the on-device path and a torchvision DataLoader at 32
+   and 224 pixels, and a trainer epoch streamed and not (benchmarks/stream_throughput.py);
+6. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
    200 epochs, seed 0), as an `autoda experiment` that a later run resumes.
 
 It writes summary.json and summary.md (device, driver, torch, each step's figures with n
@@ -125,6 +127,13 @@ def run_suite(out: Path, data: Path | None, budget: float, dry_run: bool) -> dic
                                  "--cache-dir", str(cache), "--out", str(out / "packed.json")],
               60 if dry_run else 150, out / "packed.json")
 
+    stream = ["--data", "synthetic", "--per-class", "8", "--large", "64", "--batch", "16", "--batches", "1",
+              "--repeats", "1", "--workers", "0"] if dry_run or data is None else \
+        ["--data", str(data), "--per-class", "500", "--large", "224", "--batch", "256", "--batches", "8",
+         "--repeats", "3", "--workers", "8"]
+    suite.run("stream_throughput", [py, str(BENCH / "stream_throughput.py"), "--device", device, *stream,
+                                    "--out", str(out / "stream.json")], 60 if dry_run else 120, out / "stream.json")
+
     grid = out / "baselines.toml"
     grid.write_text(_baselines_config(data, dry_run))
     margin = 10 if dry_run else 20  # for the summary
@@ -174,6 +183,11 @@ def headline(steps: dict) -> dict:
     packed = steps.get("packed_fitness", {}).get("result")
     if packed:
         found["evaluations_per_hour_by_k"] = {row["k"]: row["evaluations_per_hour"] for row in packed["rows"]}
+    stream = steps.get("stream_throughput", {}).get("result")
+    if stream:
+        found["stream_images_per_second_by_size"] = {size: row["images_per_second"]
+                                                     for size, row in stream["sizes"].items()}
+        found["stream_trainer_epoch"] = {k: stream["trainer_epoch"][k] for k in ("on_device", "streamed")}
     return found
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 
 import autoda
-from autoda.engine.augment.standard import training_policy
 from autoda.engine.train.data import load_dataset
 from autoda.engine.train.trainer import Recipe, build_trainer
 from autoda.files import write_json
@@ -40,8 +39,8 @@ def main() -> None:
                         max_per_class=preset.data["max_per_class"])
     recipe = Recipe.for_epochs(200, batch_size=128, lr=0.1)
     cuda = autoda.check_policy(ROOT / "examples" / "policies" / "cuda.dsl")
-    trainer = build_trainer(data, training_policy(cuda), "ce", preset.training["net"], recipe, args.device, seed=0)
-    plain = build_trainer(data, training_policy(None), "ce", preset.training["net"], recipe, args.device, seed=0)
+    trainer = build_trainer(data, cuda, "ce", preset.training["net"], recipe, args.device, seed=0)
+    plain = build_trainer(data, None, "ce", preset.training["net"], recipe, args.device, seed=0)
     plain.run_epoch()  # warm-up
     epochs = []
     for _ in range(args.repeats):

@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
-from autoda.engine.augment.standard import with_standard  # noqa: E402
 from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup  # noqa: E402
 from autoda.engine.train.models import build_model  # noqa: E402
 from autoda.engine.train.trainer import Recipe, Trainer, build_trainer  # noqa: E402
@@ -114,8 +113,8 @@ def main() -> None:
           f"after one warm-up; DataLoader with {args.workers} workers")
 
     six = autoda.check_policy(SIX)
-    trainer = build_trainer(data, with_standard(six), "ce", args.net, Recipe(batch_size=128), device)
-    plain = build_trainer(data, with_standard(autoda.check_policy(example_policies()["none"])), "ce", args.net,
+    trainer = build_trainer(data, six, "ce", args.net, Recipe(batch_size=128), device)
+    plain = build_trainer(data, autoda.check_policy(example_policies()["none"]), "ce", args.net,
                           Recipe(batch_size=128), device)
 
     torch.manual_seed(0)

@@ -134,6 +134,19 @@ def test_train_on_the_synthetic_set_writes_the_metrics_contract(tmp_path):
     assert metrics["policy"]["name"] == "rank_scaled" and "test" in metrics
 
 
+def test_train_bcl_on_the_paper_base_with_a_stateful_policy(tmp_path):
+    """BCL's three views through the command: the paper's base on the first, CUDA's probe
+    and levels driving all three."""
+    out = tmp_path / "metrics.json"
+    result = run("train", "--epochs", "2", "--batch-size", "64", "--method", "bcl", "--base", "paper",
+                 "--policy", str(ROOT / "examples" / "policies" / "cuda.dsl"), "--metrics-out", str(out),
+                 "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    assert "bcl on resnet8" in result.output
+    metrics = json.loads(out.read_text())
+    assert metrics["method"] == "bcl" and 0 <= metrics["all"] <= 1 and len(metrics["per_class"]) == 10
+
+
 @pytest.mark.parametrize("args,code,message", [
     (["--method", "focal"], 2, "Invalid value for '--method'"),
     (["--dataset", "folder", "--data-root", "nowhere"], 2, "no such file or folder"),

@@ -22,7 +22,7 @@ def test_the_dry_run_runs_every_step_and_summarises_it(tmp_path):
     assert summary["dry_run"] is True and summary["environment"]["torch"]
     steps = summary["steps"]
     assert set(steps) == {"cuda_tests", "aug_throughput_32px_batch16", "aug_throughput_64px_batch8",
-                          "train_step_and_fitness", "packed_fitness", "baselines"}
+                          "train_step_and_fitness", "packed_fitness", "stream_throughput", "baselines"}
     assert all(step["status"] == 0 for step in steps.values()), {n: s["status"] for n, s in steps.items()}
     assert "skipped" in (out / steps["cuda_tests"]["log"]).read_text()  # collected, and skipped without a GPU
     headline = summary["headline"]
@@ -33,6 +33,8 @@ def test_the_dry_run_runs_every_step_and_summarises_it(tmp_path):
     assert fitness["ok"] and fitness["seconds"] > 0 and fitness["checkpoint_seconds"] > 0
     assert set(headline["evaluations_per_hour_by_k"]) == {"1", "2"}  # JSON keys
     assert all(rate > 0 for rate in headline["evaluations_per_hour_by_k"].values())
+    feeds = headline["stream_images_per_second_by_size"]
+    assert set(feeds) == {"32", "64"} and all(v > 0 for row in feeds.values() for v in row.values())
     cells = {c["cell"] for c in steps["baselines"]["cells"]}
     assert cells == {f"{m}__{p}__seed0" for m in ("ce", "bs") for p in ("none", "randaugment")}
     page = (out / "summary.md").read_text()

@@ -5,9 +5,10 @@ import pytest
 
 from autoda.ops import OP_KINDS, OPS
 
-# The ops ../shared/DESIGN.md requires: CUDA's 22 PIL ops and LLM-AutoDA's 10 among them.
+# The ops ../shared/DESIGN.md requires: CUDA's 22 PIL ops and LLM-AutoDA's 10 among them, and
+# the random-resized crop of BCL's contrastive views and of the base for large images.
 REQUIRED = """identity flip_lr flip_ud rotate shear_x shear_y translate_x translate_y scale crop
-autocontrast equalize invert posterize solarize solarize_add brightness contrast color hue
+resized_crop autocontrast equalize invert posterize solarize solarize_add brightness contrast color hue
 sharpness grayscale gaussian_blur gaussian_noise smooth detail edge_enhance cutout""".split()
 
 
@@ -21,7 +22,7 @@ def test_each_op_is_well_formed(name):
     assert op.kind in OP_KINDS and op.cost >= 0 and op.summary
     if op.param is not None:
         assert op.param.identity == op.parameter(0.0)  # magnitude 0 is the identity
-        assert op.parameter(1.0) == op.param.at_one != op.param.identity
+        assert op.parameter(1.0) == pytest.approx(op.param.at_one) and op.param.at_one != op.param.identity
 
 
 def test_no_other_module_lists_ops():

@@ -46,8 +46,9 @@ def test_the_experiment_configuration_loads_and_matches_the_train_options(name):
     preset = PRESETS[name]
     experiment = Experiment.from_dict(preset.experiment_config())
     train = preset.options("train")
-    for key in ("dataset", "data_root", "imb_ratio", "net", "epochs", "batch_size", "lr"):
-        assert getattr(experiment, key) == train[key], key
+    assert {"dataset", "data_root", "net", "epochs", "batch_size", "lr"} <= set(train)
+    for key, value in train.items():  # split files and image size too, where a preset reads them
+        assert getattr(experiment, key) == value, key
     assert experiment.max_per_class == train.get("max_per_class")
     assert experiment.seeds == preset.seeds and experiment.methods == preset.methods
     assert experiment.policies == preset.policies and experiment.select == "last"
@@ -149,7 +150,9 @@ def test_a_table1_preset_runs_at_toy_size_on_the_paper_base_beside_the_published
               "epochs": 2, "batch_size": 64, "methods": ["ce"], "seeds": [0]}
     config["policies"] += [f"searched={tmp_path / 'best.dsl'}"]
     experiment = Experiment.from_dict(config, tmp_path / "grid.toml")
-    assert experiment.base == "paper" and experiment.published == {"ce/none": 40.1, "ce/searched": 45.0}
+    assert experiment.base == "paper"
+    assert experiment.published == {"ce/none": 40.1, "ce/searched": 45.0, "bcl/none": 44.2, "bcl/searched": 51.0}
+    assert PRESETS["table1-cifar100-lt-100"].methods == ("ce", "ce-drw", "ldam-drw", "bs", "ride", "bcl")
     results = run_experiment(experiment, tmp_path / "out", "cpu")
     assert [r["policy"] for r in results] == ["none", "cuda", "doda", "searched"]
     assert json.loads((tmp_path / "out" / "experiment.json").read_text())["base"] == "paper"

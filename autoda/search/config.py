@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE
+from ..catalog import BASES, DATASETS, MAX_EPOCHS, MAX_LR, METHODS, MODELS, SEED_RANGE, SPLIT_FILE_KEYS
 from ..errors import AutodaError
 from .constrain import MODES
 from .llm import LLMSettings
@@ -71,7 +71,8 @@ _TOP = {"proposer": _one_of("llm", "offline"), "dataset": _one_of(*DATASETS), "i
         "device": lambda v: isinstance(v, str) and _DEVICE.fullmatch(v) is not None,
         "search": lambda v: isinstance(v, dict), "data_root": _text, "cache_dir": _text, "fitness_cache": _text,
         "download": _optional(lambda v: isinstance(v, bool)), "max_per_class": _optional(_whole(1)),
-        "base": _optional(_one_of(*BASES))}
+        "base": _optional(_one_of(*BASES)), "train_list": _text, "val_list": _text, "test_list": _text,
+        "image_size": _optional(_whole(8))}
 _EXECUTOR = {"kind": _one_of("local", "ray"), "workers": _whole(1), "cpus_per_eval": _optional(_whole(1)),
              "gpus_per_eval": _optional(_number(0)), "ray_address": _text, "retries": _whole(0),
              "eval_batch": _optional(_whole(1))}
@@ -113,6 +114,15 @@ class DataConfig:
     imb_ratio: float = 100.0
     cache_dir: str | None = None  # decoded image folders
     max_per_class: int | None = None  # caps the head class (n_max) of the long-tailed subset
+    # a folder's split files and the side its images are resized to (ImageNet-LT, iNaturalist)
+    train_list: str | None = None
+    val_list: str | None = None
+    test_list: str | None = None
+    image_size: int | None = None
+
+    def split_files(self) -> dict:
+        """The split files and image size that are set, as load_dataset takes them."""
+        return {key: getattr(self, key) for key in SPLIT_FILE_KEYS if getattr(self, key) is not None}
 
 
 @dataclass(frozen=True)
@@ -307,7 +317,7 @@ class RunConfig:
         driver fetches data), for the driver and every evaluation worker."""
         d = self.data
         return {"name": d.dataset, "data_root": d.data_root, "imb_ratio": d.imb_ratio, "seed": self.training.seed,
-                "cache_dir": d.cache_dir, "max_per_class": d.max_per_class}
+                "cache_dir": d.cache_dir, "max_per_class": d.max_per_class, **d.split_files()}
 
     # --- checks ------------------------------------------------------------------------
 
@@ -345,6 +355,7 @@ class RunConfig:
                   "epochs": t.epochs, "e_ckp": t.e_ckp, "n_ft": t.n_ft, "search": self.search.stored()}
         if d.max_per_class is not None:  # written only when set: a run without it stores what it always did
             stored["max_per_class"] = d.max_per_class
+        stored.update(d.split_files())  # the same
         if t.base != "standard":  # the same
             stored["base"] = t.base
         if self.executor != ExecutorConfig():  # left out as before executors: a default run's file is unchanged

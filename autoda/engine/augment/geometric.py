@@ -20,6 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ...ops import OPS
 from .opmeta import draws
 
 def _affine(a, b, c, d, e, f) -> torch.Tensor:
@@ -80,6 +81,24 @@ def crop(value, aux, height, width):
     dx = torch.floor(aux[:, 0] * (2 * px + 1)) - px
     dy = torch.floor(aux[:, 1] * (2 * py + 1)) - py
     return _affine(1, 0, dx, 0, 1, dy)
+
+
+@draws("uniform4")
+def resized_crop(value, aux, height, width):
+    """A random box resized to the whole image, as torchvision's RandomResizedCrop: its area
+    a fraction of the image's drawn uniformly from [value, 1], its aspect ratio
+    log-uniformly from [3/4, 4/3] narrowed in proportion to the magnitude (value 1 is the
+    identity, value 0.08 torchvision's defaults), its place uniform where it fits. A box
+    wider or taller than the image is cut to the side (torchvision draws again, up to ten
+    times, then crops the centre)."""
+    magnitude = (1 - value) / (1 - OPS["resized_crop"].param.at_one)
+    area = value + aux[:, 0] * (1 - value)
+    ratio = torch.exp((2 * aux[:, 1] - 1) * magnitude * math.log(4 / 3))
+    fw, fh = torch.sqrt(area * ratio).clamp(max=1), torch.sqrt(area / ratio).clamp(max=1)
+    # the box's left and top edges, in pixel coordinates (the image spans -0.5 to W - 0.5)
+    left, top = aux[:, 2] * (1 - fw) * width - 0.5, aux[:, 3] * (1 - fh) * height - 0.5
+    sx, sy = 1 / fw, 1 / fh
+    return _affine(sx, 0, -0.5 - left * sx, 0, sy, -0.5 - top * sy)
 
 
 def warp(images: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:

@@ -74,9 +74,12 @@ class LevelProbe:
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, num_classes: int,
                  classify: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], base: str = "standard",
                  seed: int = 0, batch: int = 1024) -> None:
-        """``images`` (uint8) and ``labels``: the training set, on the device the model is
-        on; ``base``: the augmentation the training applies around the policy."""
+        """``images`` (uint8) and ``labels``: the training set, the labels on the device the
+        model is on, the images there too or on the host (a streamed set: the probe's draws
+        are gathered there and moved); ``base``: the augmentation the training applies
+        around the policy."""
         self.images, self.labels, self.num_classes = images, labels, num_classes
+        self.device = labels.device
         self.classify, self.seed, self.batch = classify, seed, batch
         counts = torch.bincount(labels, minlength=num_classes)
         self.counts, self.start = counts, torch.cumsum(counts, 0) - counts
@@ -84,16 +87,17 @@ class LevelProbe:
         # image i of level block s within a class's draws: the sequence for level 10, whose
         # prefix of sum_{s <= L} per_level (s + 1) entries is the sequence for level L
         sizes = LEVEL_PROBE.per_level * torch.arange(1, _LEVELS + 1)
-        self.level_sequence = torch.repeat_interleave(torch.arange(_LEVELS), sizes).to(images.device)
-        self.draws_up_to = torch.cumsum(sizes, 0).to(images.device)  # draws per class at each level
-        self.augment = CompiledPolicy(training_policy(check_policy(probe_policy()), base), _LEVELS, seed=seed)
-        self.augment.to(images.device)
+        self.level_sequence = torch.repeat_interleave(torch.arange(_LEVELS), sizes).to(self.device)
+        self.draws_up_to = torch.cumsum(sizes, 0).to(self.device)  # draws per class at each level
+        self.augment = CompiledPolicy(training_policy(check_policy(probe_policy()), base, images.shape[-1]), _LEVELS,
+                                      seed=seed)
+        self.augment.to(self.device)
         self.augment.state["level"].copy_(torch.arange(_LEVELS).view_as(self.augment.state["level"]))
         self.augment.update_epoch(ClassStats.initial(torch.ones(_LEVELS, dtype=torch.long)))
 
     def draws(self, levels: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """(image index, class, level) of every image the probe classifies for ``levels``."""
-        device = self.images.device
+        device = self.device
         levels = levels.to(device).clamp(0, LEVEL_PROBE.max_level)
         per_class = torch.where(self.counts > 0, self.draws_up_to[levels], 0)
         classes = torch.repeat_interleave(torch.arange(self.num_classes, device=device), per_class)
@@ -107,13 +111,13 @@ class LevelProbe:
     def __call__(self, levels: torch.Tensor, epoch: int = 0) -> torch.Tensor:
         """Per class, whether it passes at every level up to ``levels[c]``: new draws for
         each (seed, epoch)."""
-        generator = torch.Generator(device=self.images.device).manual_seed(self.seed * 1_000_003 + epoch)
+        generator = torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + epoch)
         index, classes, drawn = self.draws(levels, generator)
-        correct = torch.zeros(len(index), dtype=torch.bool, device=self.images.device)
+        correct = torch.zeros(len(index), dtype=torch.bool, device=self.device)
         pipeline, tables = self.augment.pipeline, self.augment.tables
         for begin in range(0, len(index), self.batch):
             part = slice(begin, begin + self.batch)
-            images = self.images[index[part]]
+            images = self.images[index[part].to(self.images.device)].to(self.device)
             draw = pipeline.draw(tables, drawn[part], tuple(images.shape), generator)
             correct[part] = self.classify(pipeline.apply(images, draw), classes[part]).bool()
         return level_probe_decision(correct, classes, drawn, levels.to(correct.device), self.num_classes)

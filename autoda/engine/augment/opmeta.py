@@ -18,8 +18,8 @@ def constant(values: tuple, like: torch.Tensor) -> torch.Tensor:
 
 
 def draws(aux: str):
-    """The op draws extra random numbers per sample: "uniform2" (two uniforms in [0, 1))
-    or "noise" (a standard-normal image)."""
+    """The op draws extra random numbers per sample: "uniform2" or "uniform4" (two or four
+    uniforms in [0, 1)), or "noise" (a standard-normal image)."""
     def mark(fn):
         fn.aux = aux
         return fn

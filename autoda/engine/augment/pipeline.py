@@ -51,7 +51,7 @@ class Draw:
     applied: torch.Tensor  # [B, E] bool: does the sample apply the op
     magnitude: torch.Tensor  # [B, E]: the magnitude drawn (0 where not applied)
     value: torch.Tensor  # [B, E]: the op's parameter (its identity where not applied)
-    aux: tuple[torch.Tensor | None, ...]  # per op: [B, 2] uniforms, [B, 3, H, W] noise, or None
+    aux: tuple[torch.Tensor | None, ...]  # per op: [B, 2] or [B, 4] uniforms, [B, 3, H, W] noise, or None
 
 
 @dataclass(frozen=True)
@@ -231,16 +231,21 @@ class Pipeline(torch.nn.Module):
     def _aux(self, b: int, image_shape: tuple[int, ...], generator: torch.Generator,
              device: torch.device) -> tuple[torch.Tensor | None, ...]:
         kinds = [e.aux for e in self.entries]
-        n_uniform, n_noise = kinds.count("uniform2"), kinds.count("noise")
-        uniform = torch.rand(b, n_uniform, 2, generator=generator, device=device) if n_uniform else None
-        noise = (torch.randn(b, n_noise, 3, *image_shape[-2:], generator=generator, device=device)
-                 if n_noise else None)
-        out, seen = [], {"uniform2": 0, "noise": 0}
+        # drawn kind by kind, in this order, each only when some op needs it: a pipeline
+        # without a kind draws what it drew before that kind existed
+        shapes = {"uniform2": (2,), "noise": (3, *image_shape[-2:]), "uniform4": (4,)}
+        drawn = {}
+        for kind, shape in shapes.items():
+            n = kinds.count(kind)
+            if n:
+                sample = torch.randn if kind == "noise" else torch.rand
+                drawn[kind] = sample(b, n, *shape, generator=generator, device=device)
+        out, seen = [], dict.fromkeys(shapes, 0)
         for kind in kinds:
             if kind is None:
                 out.append(None)
                 continue
-            out.append((uniform if kind == "uniform2" else noise)[:, seen[kind]])
+            out.append(drawn[kind][:, seen[kind]])
             seen[kind] += 1
         return tuple(out)
 

@@ -83,8 +83,9 @@ class FitnessEvaluator:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.on_epoch = on_epoch
         self.check = check
-        self.base = training_policy(None if setup.checkpoint_policy is None else self.check(setup.checkpoint_policy),
-                                    setup.base)
+        # the policy the checkpoint trains with (None: the base alone), and with its base merged in
+        self.checkpoint_policy = None if setup.checkpoint_policy is None else self.check(setup.checkpoint_policy)
+        self.base = training_policy(self.checkpoint_policy, setup.base, data.train.images.shape[-1])
         self._checkpoint: dict | None = checkpoint
 
     # --- the shared checkpoint -----------------------------------------------------------
@@ -99,8 +100,9 @@ class FitnessEvaluator:
     def checkpoint_path(self) -> Path:
         return self.cache_dir / "checkpoints" / f"{self.checkpoint_key()}.pt"
 
-    def _trainer(self, checked: CheckedPolicy, seed: int | None = None) -> Trainer:
-        """A trainer seeded with ``seed`` (the setup's by default: the checkpoint's is always that)."""
+    def _trainer(self, checked: CheckedPolicy | None, seed: int | None = None) -> Trainer:
+        """A trainer of ``checked`` on the setup's base, seeded with ``seed`` (the setup's by
+        default: the checkpoint's is always that)."""
         s = self.setup
         seed = s.seed if seed is None else seed
         return build_trainer(self.data, checked, s.method, s.model, s.recipe, s.device, seed, s.base)
@@ -111,7 +113,7 @@ class FitnessEvaluator:
             path = self.checkpoint_path()
             self._checkpoint = self._cached(path)
             if self._checkpoint is None:
-                trainer = self._trainer(self.base)
+                trainer = self._trainer(self.checkpoint_policy)
                 trainer.train(self.setup.e_ckp, lambda log: self.on_epoch and self.on_epoch("checkpoint", log))
                 self._checkpoint = trainer.state_dict()
                 try:
@@ -128,7 +130,7 @@ class FitnessEvaluator:
             state = torch.load(path, map_location="cpu", weights_only=True)
             if state["epoch"] != self.setup.e_ckp:
                 return None
-            self._trainer(self.base).load_state_dict(state)  # every key and shape in place
+            self._trainer(self.checkpoint_policy).load_state_dict(state)  # every key and shape in place
         except Exception:  # noqa: BLE001 -- whatever a missing or damaged file raises, the cure is to train
             return None
         return state
@@ -152,7 +154,7 @@ class FitnessEvaluator:
         checkpoint = self.checkpoint()
         start += time.perf_counter() - waited  # training the shared checkpoint is no candidate's cost
         try:
-            trainer = self._trainer(training_policy(candidate, self.setup.base), seed)
+            trainer = self._trainer(candidate, seed)
             trainer.load_state_dict(checkpoint)
             trainer.train(self.setup.e_ckp + n_ft,
                           lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
@@ -197,7 +199,7 @@ class FitnessEvaluator:
         compiled: dict[int, CompiledPolicy] = {}
         for i, candidate in live.items():
             try:
-                compiled[i] = CompiledPolicy(training_policy(candidate, s.base),
+                compiled[i] = CompiledPolicy(training_policy(candidate, s.base, self.data.train.images.shape[-1]),
                                              self.data.num_classes, seed=seed)
             except CANDIDATE_FAILURES as error:
                 results[i] = _failed(error, start, candidate.hash)

@@ -1,4 +1,4 @@
-"""Long-tail training methods as losses: CE, CE-DRW, LDAM-DRW, Balanced Softmax and RIDE.
+"""Long-tail training methods as losses: CE, CE-DRW, LDAM-DRW, Balanced Softmax, RIDE and BCL.
 
 - CE: cross-entropy.
 - CE-DRW: cross-entropy, re-weighted from the DRW epoch on by the inverse effective number
@@ -15,10 +15,18 @@
   the DRW epoch a per-class T, 0.95 + 0.05 C freq over its maximum, T^2 its mean); the
   prediction is the experts' mean (Wang et al., 2021; the public code's RIDELoss and its
   CIFAR-LT configuration: weight decay 5e-4, Nesterov momentum).
+- BCL: three views of every image (models.ContrastiveNet; views: engine/augment/views.py),
+  2.0 times the logit-adjusted cross-entropy of the first view's logits (Balanced Softmax's,
+  tau = 1) plus 0.6 times the balanced contrastive loss of the other two views' projected
+  features and the class prototypes at temperature 0.1: class-averaged (each term over the
+  batch's count of its class) and class-complemented (every class's prototype among the
+  contrasted) (Zhu et al., 2022; the BCLLoss and BalSCL of the CIFAR code the paper's and
+  CUDA's repositories share).
 
 Each loss returns per-sample values (for the per-class statistics) and the value to
-back-propagate, which follows PyTorch's weighted mean. One class per method: a new loss is
-one subclass of Method.
+back-propagate, which follows PyTorch's weighted mean. The trainer asks ``batch_loss``,
+which is ``loss`` for a method of one view. One class per method: a new loss is one
+subclass of Method.
 """
 from __future__ import annotations
 
@@ -35,12 +43,36 @@ LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
 RIDE_DIVERSITY = -0.2  # the public code's additional_diversity_factor
 RIDE_REWEIGHT_FACTOR = 0.05
+BCL_ALPHA, BCL_BETA, BCL_TEMPERATURE = 2.0, 0.6, 0.1  # the public code's BCLLoss defaults
 
 
 def drw_weights(counts: torch.Tensor, beta: float = DRW_BETA) -> torch.Tensor:
     effective = 1 - torch.pow(beta, counts.double())
     weights = (1 - beta) / effective
     return (weights / weights.sum() * len(counts)).float()
+
+
+def balanced_contrastive(features: torch.Tensor, prototypes: torch.Tensor, labels: torch.Tensor,
+                         temperature: float = BCL_TEMPERATURE) -> torch.Tensor:
+    """BCL's balanced supervised contrastive loss per image, the mean of its two views'.
+
+    ``features`` [B, 2, D] and ``prototypes`` [C, D], unit length. Each view is an anchor
+    contrasted with every other view and every class's prototype; its positives are those
+    of its class; each term of its denominator is divided by the batch's count of that
+    term's class (less one where it is a positive), so every class weighs alike."""
+    b, classes = len(labels), len(prototypes)
+    targets = torch.cat([labels, labels, torch.arange(classes, device=labels.device)])
+    # each class's views and its prototype, counted without bincount (a host read on CUDA)
+    batch_count = 2 * features.new_zeros(classes).index_add_(0, labels, features.new_ones(b)) + 1
+    anchors = torch.cat([features[:, 0], features[:, 1]])
+    logits = anchors @ torch.cat([anchors, prototypes]).T / temperature
+    logits = logits - logits.max(dim=1, keepdim=True).values.detach()  # for stability, as the code does
+    not_self = torch.ones_like(logits)
+    not_self[:, : 2 * b].fill_diagonal_(0)
+    positive = (targets[: 2 * b, None] == targets[None, :]).to(logits.dtype) * not_self
+    denominator = (logits.exp() * not_self / (batch_count[targets][None, :] - positive)).sum(1, keepdim=True)
+    per_anchor = -(positive * (logits - denominator.log())).sum(1) / positive.sum(1)
+    return per_anchor.view(2, b).mean(0)
 
 
 def ldam_margins(counts: torch.Tensor, max_margin: float = LDAM_MAX_MARGIN) -> torch.Tensor:
@@ -62,6 +94,7 @@ class Method:
     normed_classifier = False  # a cosine classifier (LDAM's margins are for one)
     deferred_reweighting = False  # DRW: class weights from the DRW epoch on
     experts = 1  # the network's heads (RIDE's experts): loss takes [B, E, C] logits when more
+    views = 1  # augmented views of each image in a batch (BCL's 3: the first is the classifier's)
     optimizer = {}  # what the method's own recipe changes (RIDE's weight decay, Nesterov)
 
     # the per-class constants, computed once where the counts are: loss runs every batch
@@ -85,6 +118,12 @@ class Method:
         if weight is None:
             return per_sample, per_sample.mean()
         return per_sample, per_sample.sum() / weight[labels].sum()
+
+    def batch_loss(self, model: torch.nn.Module, features: torch.Tensor, logits: torch.Tensor,
+                   labels: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch's loss: ``features`` of its ``views`` views of the images,
+        stacked view by view, ``logits`` of the first view's."""
+        return self.loss(logits, labels, epoch)
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         return logits.argmax(dim=1)  # every method predicts with the plain logits
@@ -162,8 +201,25 @@ class RIDE(Method):
         return per_sample, total
 
 
+class BCL(BalancedSoftmax):
+    """``loss`` is the logit-adjusted cross-entropy (Balanced Softmax's); ``batch_loss``
+    weighs it and adds the contrastive term of the other two views."""
+
+    name = "bcl"
+    views = 3
+
+    def batch_loss(self, model: torch.nn.Module, features: torch.Tensor, logits: torch.Tensor,
+                   labels: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        b = len(labels)
+        # every view through the projection head, as the code does (its batch norm sees all three)
+        projected = model.project(features.float())[b:].view(2, b, -1).transpose(0, 1)
+        contrastive = balanced_contrastive(projected, model.prototypes(), labels)
+        per_sample = BCL_ALPHA * self.loss(logits, labels, epoch)[0] + BCL_BETA * contrastive
+        return per_sample, per_sample.mean()
+
+
 METHOD_CLASSES: dict[str, type[Method]] = {cls.name: cls for cls in (Method, CrossEntropyDRW, LDAMDRW,
-                                                                       BalancedSoftmax, RIDE)}
+                                                                       BalancedSoftmax, RIDE, BCL)}
 
 
 def make_method(name: str, counts: torch.Tensor, drw_epoch: int | None) -> Method:

@@ -1,6 +1,7 @@
 """Models: ResNet-32 for CIFAR (the standard 3 x 5 basic-block net of the long-tail
 literature, option-A shortcuts, ~0.47 M parameters), a small ResNet for CPU tests,
-torchvision's ResNet-50 for larger images, and RIDE's multi-expert ResNets.
+torchvision's ResNet-50 for larger images, RIDE's multi-expert ResNets, and BCL's heads
+around any of them.
 
 Every model exposes ``embed(x)`` (the penultimate features) and ``classifier`` (whose
 ``weight`` rows are the per-class W_c), so the trainer can report feature and weight norms,
@@ -151,14 +152,65 @@ class TorchvisionResNet50(nn.Module):
         return x
 
 
+class ContrastiveNet(nn.Module):
+    """BCL's network (Zhu et al., CVPR 2022; the CIFAR code's bcl_model): a backbone's
+    features and classifier, a projection head for the contrastive features and a second
+    one that maps the classifier's rows to class prototypes, each head Linear, BatchNorm,
+    ReLU, Linear, its output normalised. The prediction is the backbone's."""
+
+    def __init__(self, backbone: nn.Module, dim_in: int, mid: int, out: int) -> None:
+        super().__init__()
+        self.encoder = backbone
+
+        def head() -> nn.Sequential:
+            return nn.Sequential(nn.Linear(dim_in, mid), nn.BatchNorm1d(mid), nn.ReLU(inplace=True),
+                                 nn.Linear(mid, out))
+
+        self.head, self.head_fc = head(), head()
+        for m in (*self.head, *self.head_fc):
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight)
+
+    @property
+    def classifier(self) -> nn.Module:
+        return self.encoder.classifier
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder.embed(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """The contrastive features: [B, out], unit length."""
+        return F.normalize(self.head(features), dim=1)
+
+    def prototypes(self) -> torch.Tensor:
+        """A prototype per class from its classifier row: [C, out], unit length."""
+        return F.normalize(self.head_fc(self.classifier.weight), dim=1)
+
+    @staticmethod
+    def combine(x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 # (blocks per stage, first stage's width) of the CIFAR ResNets: resnet8 for CPU tests and the
 # embedded default; resnet8w16 twice as wide, big enough to over-fit a small long-tailed
 # set (cifar10-lt-small)
 _CIFAR_NETS = {"resnet32": (5, 16), "resnet8": (1, 8), "resnet8w16": (1, 16)}
 
 
-def build_model(name: str, num_classes: int, normed: bool = False, experts: int = 1) -> nn.Module:
-    """The network; with ``experts`` > 1, RIDE's multi-expert form of a CIFAR ResNet."""
+def build_model(name: str, num_classes: int, normed: bool = False, experts: int = 1,
+                contrastive: bool = False) -> nn.Module:
+    """The network; with ``experts`` > 1, RIDE's multi-expert form of a CIFAR ResNet; with
+    ``contrastive``, BCL's heads around it (the public code's widths: 512 and 128 on a CIFAR
+    ResNet, 2048 and 1024 on ResNet-50)."""
+    if contrastive:
+        if experts > 1:
+            raise ValueError("a network has RIDE's experts or BCL's heads, not both")
+        backbone = build_model(name, num_classes, normed)
+        dim_in = backbone.classifier.weight.shape[1]
+        return ContrastiveNet(backbone, dim_in, *((2048, 1024) if name == "resnet50" else (512, 128)))
     if name in _CIFAR_NETS:
         blocks, width = _CIFAR_NETS[name]
         if experts > 1:

@@ -1,4 +1,5 @@
-"""Training on the device: uint8 images already on the device, batches from a device-side
+"""Training on the device: uint8 images already on the device (or, for a set larger than
+the device's memory, streamed from the host: streaming.py), batches from a device-side
 permutation (no DataLoader), the compiled policy applied per batch, normalisation on the
 device, bf16 autocast and channels_last on a GPU, per-class statistics accumulated on the
 device and read once per epoch (by a ClassStatsTracker, as a loop of your own would).
@@ -22,12 +23,15 @@ from ...compiler import CheckedPolicy
 from ...errors import AutodaError, FailureKind
 from ..augment.compiled import CompiledPolicy
 from ..augment.level_probe import LevelProbe, reads_level_probe
+from ..augment.standard import contrastive_policy, training_policy
 from ..augment.statistics import ClassStats
 from ..augment.tracker import ClassStatsTracker
+from ..augment.views import PolicyViews
 from .data import DataSplits, ImageSet
 from .methods import Method, make_method
 from .metrics import per_class_accuracy, summary
 from .models import build_model
+from .streaming import HostBatches, fits_on_device
 
 
 class Diverged(AutodaError, RuntimeError):
@@ -106,32 +110,49 @@ def normalised(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, chan
 
 def build_network(data: DataSplits, method: str, model: str, recipe: Recipe,
                   device: torch.device | str) -> tuple[torch.nn.Module, Method]:
-    """The network (its classifier the method's) and the method, its class counts on the device."""
+    """The network (its classifier and heads the method's) and the method, its class counts on the device."""
     fitted = make_method(method, data.train.counts().to(device), recipe.drw_epoch)  # on the device: used per batch
-    return build_model(model, data.num_classes, normed=fitted.normed_classifier, experts=fitted.experts), fitted
+    network = build_model(model, data.num_classes, normed=fitted.normed_classifier, experts=fitted.experts,
+                          contrastive=fitted.views > 1)
+    return network, fitted
 
 
-def build_trainer(data: DataSplits, policy: CheckedPolicy, method: str, model: str, recipe: Recipe,
-                  device: torch.device | str, seed: int = 0, base: str = "standard") -> Trainer:
+def build_trainer(data: DataSplits, policy: CheckedPolicy | None, method: str, model: str, recipe: Recipe,
+                  device: torch.device | str, seed: int = 0, base: str = "standard",
+                  stream: bool | None = None) -> Trainer:
     """A fresh trainer: seeded model initialisation, the method's classifier, the compiled
-    policy (``policy`` with its base augmentation merged in: ``base`` names it for CUDA's
-    probe, which augments with it too)."""
+    policy: ``policy`` (None: the base alone) with the base ``base`` merged around it (CUDA's
+    probe augments with the base too), and for a method of several views (BCL) the same
+    policy on the contrastive views' base."""
+    merged = training_policy(policy, base, data.train.images.shape[-1])
     torch.manual_seed(seed)
     network, fitted = build_network(data, method, model, recipe, device)
-    return Trainer(network, fitted, data, CompiledPolicy(policy, data.num_classes, seed=seed), recipe,
-                   torch.device(device), seed, base)
+    views = contrastive_policy(policy) if fitted.views > 1 else None
+    return Trainer(network, fitted, data, CompiledPolicy(merged, data.num_classes, seed=seed), recipe,
+                   torch.device(device), seed, base, views, stream)
 
 
 class Trainer:
     def __init__(self, model: torch.nn.Module, method: Method, data: DataSplits, policy: CompiledPolicy,
-                 recipe: Recipe, device: torch.device, seed: int = 0, base: str = "standard") -> None:
+                 recipe: Recipe, device: torch.device, seed: int = 0, base: str = "standard",
+                 views: CheckedPolicy | None = None, stream: bool | None = None) -> None:
+        """``views``: the policy of the second and later views of each image, for a method of
+        several (PolicyViews: the first view is ``policy``'s). ``stream``: keep the training
+        images on the host and feed them batch by batch (streaming.py); by default only
+        when they take more than half the device's free memory."""
         self.device = torch.device(device)
         self.gpu = self.device.type == "cuda"
         self.model = model.to(self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
         # the method's own optimiser settings (RIDE's) are part of the recipe it trains with
         self.method, self.data, self.recipe, self.seed = method, data, replace(recipe, **method.optimizer), seed
         self.policy = policy.to(self.device)
-        self.images = data.train.images.to(self.device)
+        if (views is None) != (method.views == 1):
+            raise ValueError(f"method {method.name!r} learns from {method.views} view(s) of each image: "
+                             f"give the policy of the others, and only then")
+        self.views = None if views is None else PolicyViews(self.policy, views, method.views)
+        self.streamed = not fits_on_device(data.train.images, self.device) if stream is None else stream
+        self.images = data.train.images if self.streamed else data.train.images.to(self.device)
+        self.batches = HostBatches(self.images, self.device, recipe.batch_size) if self.streamed else None
         self.labels = data.train.labels.to(self.device)
         self.counts = data.train.counts().to(self.device)
         # per-channel (mean, std), computed on first use: a checkpoint loaded before training
@@ -196,8 +217,7 @@ class Trainer:
         hears of each batch sent to the device (for progress bars: it reads nothing back)."""
         epoch, recipe = self.epoch, self.recipe
         start = time.perf_counter()
-        probe = None if self.level_probe is None else functools.partial(self.level_probe, epoch=epoch)
-        self.policy.update_epoch(self.stats if probe is None else replace(self.stats, probe=probe))
+        self.update_policy()
         lr = recipe.lr_at(epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -208,8 +228,9 @@ class Trainer:
         self.tracker.reset()  # nothing of an epoch a failure cut short
         self.model.train()
         batches = -(-len(order) // recipe.batch_size)
+        gathered = None if self.batches is None else self.batches.epoch(order)  # a streamed set's batches
         for done, begin in enumerate(range(0, len(order), recipe.batch_size), 1):
-            self.step(order[begin:begin + recipe.batch_size], epoch)
+            self.step(order[begin:begin + recipe.batch_size], epoch, None if gathered is None else next(gathered))
             if on_batch is not None:
                 on_batch(done, batches)
         _, correct, loss_sum = self.tracker.totals()  # the one sync of the epoch
@@ -223,21 +244,29 @@ class Trainer:
         self.log.append(entry)
         return entry
 
-    def step(self, index: torch.Tensor, epoch: int) -> None:
-        """One training batch (the images at ``index``), its per-class correct predictions,
-        losses and feature norms added up by the tracker on the device: nothing here waits
-        for the device (a test holds it to that)."""
-        labels = self.labels[index]
-        images = self.normalise(self.policy(self.images[index], labels))
+    def update_policy(self) -> None:
+        """The policy's epoch update for the next epoch (every view's), with the statistics of
+        the last and, for a policy that calls lol_pass, CUDA's probe of the model as it is."""
+        probe = None if self.level_probe is None else functools.partial(self.level_probe, epoch=self.epoch)
+        (self.views or self.policy).update_epoch(self.stats if probe is None else replace(self.stats, probe=probe))
+
+    def step(self, index: torch.Tensor, epoch: int, images: torch.Tensor | None = None) -> None:
+        """One training batch (the images at ``index``, or ``images``, which a streamed set
+        gathered), its per-class correct predictions, losses and feature norms added up by
+        the tracker on the device: nothing here waits for the device (a test holds it to
+        that)."""
+        labels, batch = self.labels[index], self.images[index] if images is None else images
+        augmented = self.policy(batch, labels) if self.views is None else torch.cat(self.views(batch, labels))
+        b = len(labels)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
-            features = self.model.embed(images)
-            logits = self.model.classifier(features)
-        per_sample, loss = self.method.loss(logits.float(), labels, epoch)
+            features = self.model.embed(self.normalise(augmented))
+            logits = self.model.classifier(features[:b])  # the first view's: the one the classifier learns from
+        per_sample, loss = self.method.batch_loss(self.model, features, logits.float(), labels, epoch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        # a multi-expert model's statistics are of the experts' mean
-        self.tracker.update(self.model.combine(logits), labels, per_sample, self.model.combine(features))
+        # a multi-expert model's statistics are of the experts' mean; a multi-view batch's of its first view
+        self.tracker.update(self.model.combine(logits), labels, per_sample, self.model.combine(features[:b]))
 
     def train(self, until: int, on_epoch: Callable[[EpochLog], None] | None = None,
               on_batch: Callable[[int, int], None] | None = None) -> None:
@@ -265,8 +294,9 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, split: ImageSet, batch: int = 1024) -> dict:
         """Accuracy on a split without augmentation: many/medium/few/all and per class."""
-        images = split.images.to(self.device)
-        predictions = [self.predict(images[begin:begin + batch]) for begin in range(0, len(images), batch)]
+        images = split.images  # moved a batch at a time: a split need not fit on the device
+        predictions = [self.predict(images[begin:begin + batch].to(self.device))
+                       for begin in range(0, len(images), batch)]
         labels = split.labels.to(self.device)
         per_class = per_class_accuracy(torch.cat(predictions), labels, split.num_classes)
         return summary(per_class, self.counts)

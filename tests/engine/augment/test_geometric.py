@@ -1,4 +1,6 @@
 """Geometric ops: matrices in pixel coordinates, one warp, against exact shifts and PIL."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -42,11 +44,43 @@ def test_crop_offsets_are_whole_pixels_spread_evenly_over_the_pad():
     assert share.numel() == 9 and torch.allclose(share, torch.full((9,), 1 / 9), atol=0.015)
 
 
+def test_resized_crop_resizes_its_box_as_torchvision_does():
+    """An aligned 16 x 16 box in the middle (area 0.25, ratio 1): inside a pixel of its
+    edges (where torchvision clamps to the box and the warp reads the pixels beyond),
+    the same image as torchvision's resized_crop, bilinear without antialiasing."""
+    from torchvision.transforms.v2 import functional as TF
+
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    m = geometric.resized_crop(torch.tensor([0.25]), torch.tensor([[0.0, 0.5, 0.5, 0.5]]), 32, 32)
+    ours = geometric.warp(x, m)
+    theirs = TF.resized_crop(x, 8, 8, 16, 16, [32, 32], antialias=False)
+    inner = (..., slice(2, 30), slice(2, 30))
+    assert torch.allclose(ours[inner], theirs[inner], atol=1e-5)
+
+
+def test_resized_crop_boxes_fit_and_span_torchvisions_area_and_ratio():
+    n, w, h = 20000, 40, 30
+    aux = torch.rand(n, 4, generator=torch.Generator().manual_seed(1))
+    m = geometric.resized_crop(torch.full((n,), 0.08), aux, h, w)  # magnitude 1: RandomResizedCrop's defaults
+    fw, fh = 1 / m[:, 0, 0], 1 / m[:, 1, 1]
+    left, top = (-0.5 - m[:, 0, 2]) * fw, (-0.5 - m[:, 1, 2]) * fh
+    assert torch.all(left >= -0.5 - 1e-4) and torch.all(left + fw * w <= w - 0.5 + 1e-3)
+    assert torch.all(top >= -0.5 - 1e-4) and torch.all(top + fh * h <= h - 0.5 + 1e-3)
+    assert m[:, 0, 1].abs().max() == 0 and m[:, 1, 0].abs().max() == 0  # no rotation or shear
+    area, log_ratio = fw * fh, torch.log(fw / fh)
+    assert area.min() >= 0.08 - 1e-5 and area.min() < 0.09 and area.max() > 0.99
+    inside = (fw < 1) & (fh < 1)  # boxes not cut to the side keep their drawn ratio
+    assert log_ratio[inside].abs().max() <= math.log(4 / 3) + 1e-5
+    assert log_ratio[inside].abs().max() > 0.95 * math.log(4 / 3)
+    half = geometric.resized_crop(torch.full((n,), 0.54), aux, h, w)  # magnitude 0.5: half the log ratio
+    assert torch.log(half[:, 1, 1] / half[:, 0, 0]).abs().max() <= 0.5 * math.log(4 / 3) + 1e-5
+
+
 @pytest.mark.parametrize("name", GEOMETRIC)
 def test_identity_parameter_gives_the_identity_matrix(name):
     op = OPS[name]
     value = op.param.identity if op.param else 0.0
-    m = matrix(name, value, aux=torch.rand(2, 2))
+    m = matrix(name, value, aux=torch.rand(2, 4))  # crop reads two, resized_crop four
     assert torch.allclose(m, torch.eye(3).expand(2, 3, 3), atol=1e-6)
 
 
@@ -54,7 +88,7 @@ def test_identity_parameter_gives_the_identity_matrix(name):
 def test_every_matrix_is_invertible_at_any_magnitude(name):
     p = OPS[name].param
     values = torch.tensor([p.value(m) for m in (0, 0.5, 1)] + [2 * p.at_zero - p.value(1)])
-    m = getattr(geometric, name)(values, torch.rand(4, 2), 32, 32)
+    m = getattr(geometric, name)(values, torch.rand(4, 4), 32, 32)
     assert torch.all(torch.linalg.det(m) > 0.1)
 
 

@@ -41,7 +41,8 @@ def test_every_op_runs_without_a_host_sync_or_work_per_sample(name):
     for b in (4, 4, 64):  # the first call builds the op's constants, once
         x = torch.rand(b, 3, 8, 10)
         value = torch.full((b,), param.value(0.5) if param else 1.0)
-        aux = {"uniform2": torch.rand(b, 2), "noise": torch.randn(b, 3, 8, 10)}.get(getattr(fn, "aux", None))
+        aux = {"uniform2": torch.rand(b, 2), "uniform4": torch.rand(b, 4),
+               "noise": torch.randn(b, 3, 8, 10)}.get(getattr(fn, "aux", None))
         with NoHostSync() as guard:
             if kind == "geometric":
                 out = geometric.warp(x, fn(value, aux, 8, 10))

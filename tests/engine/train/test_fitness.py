@@ -82,3 +82,17 @@ def test_training_the_shared_checkpoint_is_not_the_first_candidates_cost(tmp_pat
     result = evaluator.evaluate(POLICY)
     assert result.ok, result.message
     assert jump[0] == 1000.0 and result.seconds < 1000.0
+
+
+@pytest.mark.parametrize("method", ["ride", "bcl"])
+def test_a_method_whose_network_does_not_pack_evaluates_a_population_one_at_a_time(tmp_path, method):
+    """RIDE's experts and BCL's views and heads: evaluate_many gives what evaluate gives, and
+    BCL's fine-tune reaches its checkpoint's keys (the heads) from the cache."""
+    data = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=8)
+    setup = FitnessSetup(method, "resnet8", Recipe.for_epochs(3, batch_size=32, lr=0.05), seed=0, e_ckp=1, n_ft=1)
+    evaluator = FitnessEvaluator(data, setup, tmp_path)
+    sources = [POLICY, "examples/policies/cuda.dsl", "policy broken\nper sample:\n    rotate(2)\n"]
+    many = evaluator.evaluate_many(sources)
+    assert [r.ok for r in many] == [True, True, False] and many[2].failure == "compile"
+    fresh = FitnessEvaluator(data, setup, tmp_path)  # the checkpoint from the cache
+    assert [figures(fresh.evaluate(s)) for s in sources[:2]] == [figures(r) for r in many[:2]]

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from autoda.engine.train.methods import drw_weights, ldam_margins, make_method
+from autoda.engine.train.methods import balanced_contrastive, drw_weights, ldam_margins, make_method
 
 COUNTS = torch.tensor([100, 10])
 LOGITS = torch.tensor([[2.0, 0.0], [0.5, 1.5]])
@@ -122,3 +122,75 @@ def test_ride_by_hand_on_two_experts_that_agree():
     margin = 30 * ldam_margins(COUNTS)[0].item()
     expected = 2 * ce([3.0 - margin, -3.0], 0)
     assert method.loss(logits, torch.tensor([0]), 0)[1].item() == pytest.approx(expected, rel=1e-5)
+
+
+def bal_scl_as_published(centers, features, targets, cls_num_list, temperature=0.1):
+    """BalSCL.forward of the CIFAR code the paper's and CUDA's repositories share
+    (losses/bcl.py), on the CPU."""
+    batch_size = features.shape[0]
+    targets = targets.contiguous().view(-1, 1)
+    targets_centers = torch.arange(len(cls_num_list)).view(-1, 1)
+    targets = torch.cat([targets.repeat(2, 1), targets_centers], dim=0)
+    batch_cls_count = torch.eye(len(cls_num_list))[targets].sum(dim=0).squeeze()
+    mask = torch.eq(targets[:2 * batch_size], targets.T).float()
+    logits_mask = torch.scatter(torch.ones_like(mask), 1, torch.arange(batch_size * 2).view(-1, 1), 0)
+    mask = mask * logits_mask
+    features = torch.cat(torch.unbind(features, dim=1), dim=0)
+    features = torch.cat([features, centers], dim=0)
+    logits = features[:2 * batch_size].mm(features.T)
+    logits = torch.div(logits, temperature)
+    logits_max, _ = torch.max(logits, dim=1, keepdim=True)
+    logits = logits - logits_max.detach()
+    exp_logits = torch.exp(logits) * logits_mask
+    per_ins_weight = torch.tensor([batch_cls_count[i] for i in targets]).view(1, -1).expand(
+        2 * batch_size, 2 * batch_size + len(cls_num_list)) - mask
+    exp_logits_sum = exp_logits.div(per_ins_weight).sum(dim=1, keepdim=True)
+    log_prob = logits - torch.log(exp_logits_sum)
+    mean_log_prob_pos = (mask * log_prob).sum(1) / mask.sum(1)
+    return (-mean_log_prob_pos).view(2, batch_size).mean()
+
+
+class _Heads:
+    """A network's BCL heads as fixed maps, so the loss alone is under test."""
+
+    def __init__(self, projection, prototypes):
+        self.projection, self._prototypes = projection, prototypes
+
+    def project(self, features):
+        return torch.nn.functional.normalize(features @ self.projection, dim=1)
+
+    def prototypes(self):
+        return self._prototypes
+
+
+def test_bcl_is_the_published_loss():
+    g = torch.Generator().manual_seed(0)
+    counts = torch.tensor([100, 30, 10, 3])
+    labels = torch.tensor([0, 1, 0, 3, 2, 0])
+    b, dim = len(labels), 5
+    features = torch.randn(3 * b, 8, generator=g)  # three views' backbone features, view by view
+    heads = _Heads(torch.randn(8, dim, generator=g),
+                   torch.nn.functional.normalize(torch.randn(4, dim, generator=g), dim=1))
+    logits = torch.randn(b, 4, generator=g)
+    method = make_method("bcl", counts, drw_epoch=None)
+    per_sample, mean = method.batch_loss(heads, features, logits, labels, epoch=0)
+    projected = heads.project(features)
+    views = torch.stack([projected[b:2 * b], projected[2 * b:]], dim=1)
+    scl = bal_scl_as_published(heads.prototypes(), views, labels, counts.tolist())
+    logit_adjusted = torch.nn.functional.cross_entropy(logits + torch.log(counts / counts.sum()), labels)
+    assert mean.item() == pytest.approx((2.0 * logit_adjusted + 0.6 * scl).item(), rel=1e-5)
+    assert per_sample.mean().item() == pytest.approx(mean.item(), rel=1e-6)
+    assert method.views == 3 and not method.normed_classifier
+    assert method.predict(logits).tolist() == logits.argmax(1).tolist()  # plain logits at test time
+
+
+def test_balanced_contrastive_by_hand():
+    """One image, two identical views on class 0's prototype, temperature 1: each anchor's
+    positives are the other view and the prototype (logit 1 each, weighed by 1/2 as class 0
+    counts 3 in the batch), its other term class 1's prototype (logit 0, weight 1), so its
+    loss is log(1 + 1/e) after the shift by the largest logit."""
+    view = torch.tensor([[1.0, 0.0]])
+    features = torch.stack([view, view], dim=1)
+    prototypes = torch.eye(2)
+    loss = balanced_contrastive(features, prototypes, torch.tensor([0]), temperature=1.0)
+    assert loss.tolist() == pytest.approx([math.log(1 + math.exp(-1))])

@@ -45,3 +45,25 @@ def test_ride_shares_the_first_stage_and_averages_three_experts():
     assert net.classifier.weight.shape == (10, 3 * 48)
     with pytest.raises(ValueError, match="CIFAR ResNet"):
         build_model("resnet50", 10, experts=3)
+
+
+def test_bcl_heads_around_resnet32_as_the_public_code_builds_them():
+    net = build_model("resnet32", 10, contrastive=True).eval()
+    plain = build_model("resnet32", 10)
+    heads = [net.head, net.head_fc]
+    # Linear(64, 512), BatchNorm1d(512), ReLU, Linear(512, 128), twice
+    assert [[type(m).__name__ for m in h] for h in heads] == [["Linear", "BatchNorm1d", "ReLU", "Linear"]] * 2
+    assert [(h[0].in_features, h[0].out_features, h[3].out_features) for h in heads] == [(64, 512, 128)] * 2
+    extra = 2 * (64 * 512 + 512 + 2 * 512 + 512 * 128 + 128)
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain.parameters()) + extra
+    x = torch.randn(4, 3, 32, 32)
+    features = net.embed(x)
+    assert torch.allclose(net(x), net.classifier(features), atol=1e-6)  # predicts with the backbone's classifier
+    projected, prototypes = net.project(features), net.prototypes()
+    assert projected.shape == (4, 128) and prototypes.shape == (10, 128)
+    assert torch.allclose(projected.norm(dim=1), torch.ones(4))
+    assert torch.allclose(prototypes.norm(dim=1), torch.ones(10))
+    net.classifier.weight.data.add_(1.0)  # prototypes follow the classifier's rows
+    assert not torch.allclose(net.prototypes(), prototypes)
+    with pytest.raises(ValueError, match="not both"):
+        build_model("resnet32", 10, experts=3, contrastive=True)

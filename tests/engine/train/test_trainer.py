@@ -7,10 +7,8 @@ from autoda.engine import CompiledPolicy
 from autoda.engine.augment.standard import with_standard
 from autoda.engine.train.data import load_dataset
 from autoda.engine.train.fitness import FitnessEvaluator, FitnessSetup
-from autoda.engine.train.methods import make_method
-from autoda.engine.train.models import build_model
 from autoda.engine.train.packed import PackedTrainer, pack
-from autoda.engine.train.trainer import Recipe, Trainer
+from autoda.engine.train.trainer import Recipe, build_trainer
 from sync_guard import NoHostSync
 
 
@@ -20,12 +18,8 @@ def data():
 
 
 def trainer(data, method="ce", epochs=6, policy="examples/policies/none.dsl", lr=0.05):
-    torch.manual_seed(0)
     recipe = Recipe.for_epochs(epochs, batch_size=32, lr=lr)
-    fitted = make_method(method, data.train.counts(), recipe.drw_epoch)
-    model = build_model("resnet8", data.num_classes, normed=fitted.normed_classifier, experts=fitted.experts)
-    compiled = CompiledPolicy(with_standard(autoda.check_policy(policy)), data.num_classes, seed=0)
-    return Trainer(model, fitted, data, compiled, recipe, torch.device("cpu"), seed=0)
+    return build_trainer(data, autoda.check_policy(policy), method, "resnet8", recipe, "cpu", seed=0)
 
 
 def test_recipe_schedule():
@@ -35,7 +29,7 @@ def test_recipe_schedule():
     assert (short.warmup_epochs, short.milestones, short.drw_epoch) == (0, (16, 18), 16)
 
 
-@pytest.mark.parametrize("method", ["ce", "ride"])
+@pytest.mark.parametrize("method", ["ce", "ride", "bcl"])
 def test_a_short_cpu_run_learns_the_synthetic_set(data, method):
     t = trainer(data, method, epochs=6)
     t.train(6)
@@ -168,12 +162,13 @@ class _RunsOnLoad:
 
 
 @pytest.mark.parametrize("method,packed", [(m, p) for m in ("ce", "ldam-drw", "bs") for p in (False, True)]
-                         + [("ride", False)], ids=lambda v: v if isinstance(v, str) else "packed" if v else "one")
+                         + [("ride", False), ("bcl", False)],
+                         ids=lambda v: v if isinstance(v, str) else "packed" if v else "one")
 def test_a_training_batch_waits_for_nothing(data, method, packed):
     """Trainer.step and PackedTrainer.step: no value read back to the host, no bincount
     (which reads one back on CUDA); the per-class sums still add up."""
     one = trainer(data, method, policy="examples/policies/rank_scaled.dsl")
-    one.policy.update_epoch(one.stats)
+    one.update_policy()
     if packed:
         policies = [CompiledPolicy(with_standard(autoda.check_policy(p)), data.num_classes, seed=0)
                     for p in ("examples/policies/rank_scaled.dsl", "examples/policies/tail_curriculum.dsl")]

@@ -5,7 +5,8 @@ ImageNet_LT_train.txt, for one).
 The CIFAR-10 JPEGs in ../shared/data use the tree layout. Images of mixed sizes need
 ``size``: each is resized (shorter side) and centre-cropped to size x size when decoded. A
 full load decodes every image once and caches the uint8 tensors in ``cache_dir`` (written
-atomically), so the next load of the same data reads one file.
+atomically), so the next load of the same data reads one file; a split larger than memory
+is decoded into a memory-mapped file instead (mapped.py), which the trainer streams from.
 
 Every input is read in bounded memory and time (see decode.py): an image is read only from
 a regular file (a symlink to a file elsewhere is fine: folders of links are a common way to
@@ -29,6 +30,7 @@ from ....errors import AutodaError
 from ....files import FileTooLarge, NotARegularFile, read_limited, write_atomic
 from .decode import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, ImageError, decode_image
 from .imageset import ImageSet
+from .mapped import load_mapped, write_mapped
 
 MAX_LIST_BYTES = 256 * 2**20  # iNaturalist 2018's training list, the longest we know, is about 40 MiB
 
@@ -156,13 +158,48 @@ def _load_cache(cache: Path) -> ImageSet | None:
     return ImageSet(images, labels, names)
 
 
+def _decoded(root: Path, class_name: str, file_name: str, read: Callable[[], bytes], size: int | None) -> torch.Tensor:
+    """One member read and decoded, or the DataError that says which and why."""
+    where = f"{root}: {class_name}/{file_name}"
+    try:
+        data = read()
+    except (NotARegularFile, FileTooLarge) as error:
+        raise DataError(f"{where}: {error.reason}") from None
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
+        raise DataError(f"{where}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        return decode_image(data, size)
+    except ImageError as error:
+        raise DataError(f"{where}: cannot decode it ({error})") from None
+
+
+def _mixed_sizes(root: Path, sizes: set[tuple[int, ...]]) -> DataError:
+    return DataError(f"{root}: images have different sizes ({', '.join(map(str, sorted(sizes)[:3]))}...); "
+                     "give an image size to resize them")
+
+
+def _no_images(root: Path, split: str, list_file: Path | None) -> DataError:
+    where = f"listed in {list_file}" if list_file is not None else f"found under {split}/<class>/ or <class>/"
+    return DataError(f"{root}: no images {where}")
+
+
+def _available_memory() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that says: assume it fits
+        return 1 << 62
+
+
 def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_limit: int | None = None,
-                      cache_dir: str | os.PathLike | None = None, size: int | None = None) -> ImageSet:
+                      cache_dir: str | os.PathLike | None = None, size: int | None = None,
+                      mapped: bool | None = None) -> ImageSet:
     """Load every image of ``split`` (a folder name, or a split file ending in .txt), or the
     first ``per_class_limit`` of each class.
 
     Images are converted to RGB and must share one size unless ``size`` is given. Classes
-    are sorted by name, or by label for a split file.
+    are sorted by name, or by label for a split file. ``mapped`` keeps the decoded split on
+    disk in the cache folder, memory-mapped (mapped.py), instead of in memory; by default
+    only a split larger than half the memory available is.
     """
     if not Path(root).exists():
         raise DataError(f"no such data set: {root}")  # as given (a --data-root exactly as typed)
@@ -171,33 +208,41 @@ def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_l
     cache = (_cache_path(root, split, list_file, size, Path(cache_dir))
              if cache_dir and per_class_limit is None else None)
     if cache is not None:
-        cached = _load_cache(cache)
+        cached = _load_cache(cache) or load_mapped(cache)
         if cached is not None:
             return cached
-    members, order = _listed(root, list_file) if list_file is not None else (_members(root, split), None)
+
+    def members() -> Iterator[Member]:
+        return _listed(root, list_file)[0] if list_file is not None else _members(root, split)
+
+    order = _listed(root, list_file)[1] if list_file is not None else None
+    if mapped or mapped is None and cache is not None:
+        counts: dict[str, int] = {}
+        first = None
+        for class_name, file_name, read in members():  # a first pass that reads no image but one
+            if per_class_limit is None or counts.get(class_name, 0) < per_class_limit:
+                counts[class_name] = counts.get(class_name, 0) + 1
+                if first is None:
+                    first = _decoded(root, class_name, file_name, read, size)
+        if first is None:
+            raise _no_images(root, split, list_file)
+        if mapped is None:
+            mapped = sum(counts.values()) * first.numel() > _available_memory() // 2
+        if mapped:
+            if cache is None:
+                raise DataError(f"{root}: a split kept on disk needs a cache folder (and no per-class limit)")
+            return _mapped(root, cache, members(), counts, order, tuple(first.shape), per_class_limit, size)
     by_class: dict[str, list[torch.Tensor]] = {}
-    for class_name, file_name, read in members:
+    for class_name, file_name, read in members():
         images = by_class.setdefault(class_name, [])
         if per_class_limit is not None and len(images) >= per_class_limit:
             continue
-        where = f"{root}: {class_name}/{file_name}"
-        try:
-            data = read()
-        except (NotARegularFile, FileTooLarge) as error:
-            raise DataError(f"{where}: {error.reason}") from None
-        except (OSError, tarfile.TarError, EOFError, zlib.error) as error:
-            raise DataError(f"{where}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
-        try:
-            images.append(decode_image(data, size))
-        except ImageError as error:
-            raise DataError(f"{where}: cannot decode it ({error})") from None
+        images.append(_decoded(root, class_name, file_name, read, size))
     if not by_class:
-        where = f"listed in {list_file}" if list_file is not None else f"found under {split}/<class>/ or <class>/"
-        raise DataError(f"{root}: no images {where}")
+        raise _no_images(root, split, list_file)
     sizes = {tuple(t.shape) for images in by_class.values() for t in images}
     if len(sizes) > 1:
-        raise DataError(f"{root}: images have different sizes ({', '.join(map(str, sorted(sizes)[:3]))}...); "
-                        "give an image size to resize them")
+        raise _mixed_sizes(root, sizes)
     names = tuple(sorted(by_class, key=(lambda n: order[n]) if order else None))
     images = torch.stack([t for name in names for t in by_class[name]])
     labels = torch.cat([torch.full((len(by_class[name]),), i, dtype=torch.long) for i, name in enumerate(names)])
@@ -209,3 +254,31 @@ def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_l
         except OSError:  # a read-only or full cache folder costs the next load a decode, not this one its data
             pass
     return result
+
+
+def _mapped(root: Path, cache: Path, members: Iterator[Member], counts: dict[str, int], order: dict[str, int] | None,
+            shape: tuple[int, ...], per_class_limit: int | None, size: int | None) -> ImageSet:
+    """The split decoded straight into a memory-mapped file, each image where the in-memory
+    load would put it (classes in order, a class's images in the order read)."""
+    names = tuple(sorted(counts, key=(lambda n: order[n]) if order else None))
+    start, total = {}, 0
+    for name in names:
+        start[name], total = total, total + counts[name]
+    labels = torch.cat([torch.full((counts[name],), i, dtype=torch.long) for i, name in enumerate(names)])
+
+    def placed() -> Iterator[tuple[int, torch.Tensor]]:
+        seen: dict[str, int] = {}
+        for class_name, file_name, read in members:
+            k = seen.get(class_name, 0)
+            if per_class_limit is not None and k >= per_class_limit:
+                continue
+            seen[class_name] = k + 1
+            image = _decoded(root, class_name, file_name, read, size)
+            if tuple(image.shape) != shape:
+                raise _mixed_sizes(root, {tuple(image.shape), shape})
+            yield start[class_name] + k, image
+
+    try:
+        return write_mapped(cache, (total, *shape), placed(), labels, names)
+    except OSError as error:
+        raise DataError(f"{root}: cannot keep the decoded split in {cache.parent} ({error})") from None

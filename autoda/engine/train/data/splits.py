@@ -129,29 +129,48 @@ def _cifar(name: str, root: str | None, download: bool) -> tuple[ImageSet, Image
 
 
 def _folder(root: str | None, cache_dir: str | None, splits: tuple[str, ...],
-            size: int | None) -> tuple[ImageSet, ImageSet | None]:
+            size: int | None, mapped: bool | None) -> tuple[ImageSet, ImageSet | None]:
     if root is None:
         raise DataError("--dataset folder needs --data-root (a folder or a .tar/.tar.gz archive)")
-    train = load_image_folder(root, splits[0], cache_dir=cache_dir, size=size)
+    train = load_image_folder(root, splits[0], cache_dir=cache_dir, size=size, mapped=mapped)
     for split in splits[1:]:
         try:
-            return train, load_image_folder(root, split, cache_dir=cache_dir, size=size)
+            return train, load_image_folder(root, split, cache_dir=cache_dir, size=size, mapped=mapped)
         except DataError:
             if split.endswith(".txt"):
                 raise
     return train, None
 
 
+def _listed_splits(where: str, train: ImageSet, val: ImageSet, test: ImageSet, seed: int) -> DataSplits:
+    """Splits a training split file gives, whole: the long tail it lists."""
+    for part in (val, test):
+        if part.class_names != train.class_names:
+            only = sorted(set(part.class_names) ^ set(train.class_names))
+            raise DataError(f"{where}: the split files have different classes ({_names(only)} in only some)")
+    counts = train.counts()
+    imb_ratio = float(counts.max()) / max(1, int(counts.min()))
+    _require_every_class(where, train, val, test, imb_ratio, False)
+    return DataSplits("folder", train, val, test, imb_ratio, seed)
+
+
 def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100, seed: int = 0,
                  download: bool = False, cache_dir: str | None = None, synthetic_size: int = 32,
                  train_list: str | None = None, test_list: str | None = None,
-                 image_size: int | None = None, max_per_class: int | None = None) -> DataSplits:
+                 image_size: int | None = None, max_per_class: int | None = None,
+                 val_list: str | None = None, mapped: bool | None = None) -> DataSplits:
     """Load a data set as long-tailed train, balanced validation and balanced test splits.
 
     A folder's splits are its ``train`` and ``test`` (or ``val``) folders, or the split
     files ``train_list`` and ``test_list``; ``image_size`` resizes mixed-size images.
     ``max_per_class`` caps the head class (n_max) below what the data set holds, so a small
     long-tailed subset keeps the profile: 500 at IR 100 gives CIFAR-10 500 ... 5 images.
+    A training split file is long-tailed as it lists (ImageNet-LT's, iNaturalist's): it
+    is taken whole, and ``imb_ratio`` becomes its own (the head's images over the rarest
+    class's). With ``val_list`` too, the validation split is that file and the test split
+    ``test_list``, each whole (ImageNet-LT's three files); otherwise the held-out images
+    are halved. ``mapped``: keep the decoded folder splits on disk (folder.py); by default
+    those larger than half the memory.
     """
     if name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
@@ -168,8 +187,16 @@ def load_dataset(name: str, data_root: str | None = None, imb_ratio: float = 100
         if name.startswith("cifar"):
             pool, held_out = _cifar(name, data_root, download)
         else:
+            if val_list is not None and (train_list is None or test_list is None):
+                raise DataError("a validation split file (--val-list) goes with a training and a test split file")
             splits = (train_list or "train",) + ((test_list,) if test_list else ("test", "val"))
-            pool, held_out = _folder(data_root, cache_dir, splits, image_size)
+            pool, held_out = _folder(data_root, cache_dir, splits, image_size, mapped)
+            if val_list is not None:
+                val = load_image_folder(data_root, val_list, cache_dir=cache_dir, size=image_size, mapped=mapped)
+                return _listed_splits(where, pool, val, held_out, seed)
+        if train_list is not None and held_out is not None:
+            val, test = split_per_class(held_out, 0.5, seed)
+            return _listed_splits(where, pool, val, test, seed)
         if held_out is None:
             held_out, pool = split_per_class(pool, 0.2, seed)
             held_from_train = True
