@@ -95,9 +95,9 @@ class Feeds:
         normalise = v2.Normalize(self.mean.flatten().tolist(), self.std.flatten().tolist())
         transform = v2.Compose([v2.PILToTensor(), crop, v2.RandomHorizontalFlip(), to_float, normalise])
         dataset = torchvision.datasets.ImageFolder(str(folder / "train"), transform=transform)
-        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers,
-                                                  pin_memory=device.type == "cuda", drop_last=True,
-                                                  persistent_workers=workers > 0)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers,
+                                             pin_memory=device.type == "cuda", drop_last=True)
+        self.loader = iter(_endless(loader))  # one pipeline, its workers started once, as over a long run
         self.n = len(self.labels)
 
     def _finish(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -107,7 +107,7 @@ class Feeds:
         order = torch.randperm(self.n, device=self.device)[: batches * self.batch]
         for begin in range(0, len(order), self.batch):
             index = order[begin:begin + self.batch]
-            self._finish(self.on_device[index], self.labels[index])
+            self._finish(self.on_device.index_select(0, index), self.labels[index])
 
     def streamed(self, batches: int) -> None:
         order = torch.randperm(self.n, device=self.device)[: batches * self.batch]
@@ -115,10 +115,14 @@ class Feeds:
             self._finish(images, self.labels[order[begin:begin + self.batch]])
 
     def dataloader(self, batches: int) -> None:
-        for i, (images, _) in enumerate(self.loader):
+        for _ in range(batches):
+            images, _ = next(self.loader)
             images.to(self.device, non_blocking=True)
-            if i + 1 == batches:
-                break
+
+
+def _endless(loader):
+    while True:
+        yield from loader
 
 
 def timed(run, batches: int, batch: int, device: torch.device) -> float:
@@ -177,6 +181,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 for name, run in runs.items():
                     figures[name].append(timed(run, args.batches, args.batch, device))
+                    time.sleep(1)  # the DataLoader's workers prefetch on: not in the next feed's time
             medians = {name: statistics.median(v) for name, v in figures.items()}
             result["sizes"][str(side)] = {"images_per_second": medians, "runs": figures,
                                           "streamed_over_on_device": medians["streamed"] / medians["on_device"],

@@ -255,7 +255,8 @@ class Trainer:
         gathered), its per-class correct predictions, losses and feature norms added up by
         the tracker on the device: nothing here waits for the device (a test holds it to
         that)."""
-        labels, batch = self.labels[index], self.images[index] if images is None else images
+        # index_select: on a CPU several times faster than indexing, for the same rows
+        labels, batch = self.labels[index], self.images.index_select(0, index) if images is None else images
         augmented = self.policy(batch, labels) if self.views is None else torch.cat(self.views(batch, labels))
         b = len(labels)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
