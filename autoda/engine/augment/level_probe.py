@@ -117,7 +117,7 @@ class LevelProbe:
         pipeline, tables = self.augment.pipeline, self.augment.tables
         for begin in range(0, len(index), self.batch):
             part = slice(begin, begin + self.batch)
-            images = self.images[index[part].to(self.images.device)].to(self.device)
+            images = self.images.index_select(0, index[part].to(self.images.device)).to(self.device)
             draw = pipeline.draw(tables, drawn[part], tuple(images.shape), generator)
             correct[part] = self.classify(pipeline.apply(images, draw), classes[part]).bool()
         return level_probe_decision(correct, classes, drawn, levels.to(correct.device), self.num_classes)

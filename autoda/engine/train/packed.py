@@ -230,7 +230,7 @@ class PackedTrainer:
 
     def step(self, index: torch.Tensor, epoch: int, sums: torch.Tensor) -> None:
         """One batch for every copy (Trainer.step's, K at once), adding to ``sums`` (K x 3 x C)."""
-        labels, images = self.labels[index], self.images[index]
+        labels, images = self.labels[index], self.images.index_select(0, index)  # as Trainer.step gathers
         batch = torch.cat([self._view(i, images, labels) for i in range(self.k)], dim=1)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.gpu):
             features = self.model.embed(batch)

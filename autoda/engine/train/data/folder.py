@@ -110,7 +110,7 @@ def _list_file(root: Path, split: str) -> Path | None:
     raise DataError(f"no such split file: {split}")
 
 
-def _listed(root: Path, list_file: Path) -> tuple[Iterator[Member], dict[str, int]]:
+def _listed(root: Path, list_file: Path) -> tuple[list[Member], dict[str, int]]:
     """Members of a split file; a class is named by its folder and ordered by its label."""
     try:
         text = read_limited(list_file, MAX_LIST_BYTES).decode("utf-8")
@@ -129,7 +129,7 @@ def _listed(root: Path, list_file: Path) -> tuple[Iterator[Member], dict[str, in
         if where.is_absolute() or ".." in where.parts:
             raise DataError(f"{list_file}:{number}: {path!r} must be a path inside {root}")
         entries.append((where.parent.name, where.name, lambda path=root / path: _read_image_file(path)))
-    return iter(entries), labels
+    return entries, labels
 
 
 def _cache_path(root: Path, split: str, list_file: Path | None, size: int | None, cache_dir: Path) -> Path:
@@ -212,10 +212,12 @@ def load_image_folder(root: str | os.PathLike, split: str = "train", per_class_l
         if cached is not None:
             return cached
 
-    def members() -> Iterator[Member]:
-        return _listed(root, list_file)[0] if list_file is not None else _members(root, split)
+    # a split file is read once; a folder or archive is walked anew by each pass
+    entries, order = _listed(root, list_file) if list_file is not None else (None, None)
 
-    order = _listed(root, list_file)[1] if list_file is not None else None
+    def members() -> Iterator[Member]:
+        return iter(entries) if entries is not None else _members(root, split)
+
     if mapped or mapped is None and cache is not None:
         counts: dict[str, int] = {}
         first = None

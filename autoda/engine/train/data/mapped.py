@@ -10,6 +10,7 @@ the tensor reaches the file.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Iterable
@@ -33,9 +34,7 @@ def load_mapped(cache: Path) -> ImageSet | None:
     try:
         index = torch.load(index_path, map_location="cpu", weights_only=True)
         shape, labels, names = tuple(index["shape"]), index["labels"], tuple(index["class_names"])
-        n = 1
-        for side in shape:
-            n *= side
+        n = math.prod(shape)
         if not (len(shape) == 4 and shape[1] == 3 and labels.dtype == torch.long and labels.shape == shape[:1]
                 and names and all(isinstance(name, str) for name in names)
                 and 0 <= int(labels.min()) and int(labels.max()) < len(names)
@@ -54,9 +53,7 @@ def write_mapped(cache: Path, shape: tuple[int, int, int, int], placed: Iterable
     images_path, index_path = mapped_paths(cache)
     images_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = images_path.with_name(f".{images_path.name}.{os.getpid()}.tmp")
-    n = 1
-    for side in shape:
-        n *= side
+    n = math.prod(shape)
     try:
         with open(tmp, "wb") as f:
             f.truncate(n)
