@@ -515,7 +515,8 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--cpus-per-eval", type=click.IntRange(min=1),
               help="Torch threads (and Ray CPUs) per evaluation [local: cores / workers; ray: 1].")
 @click.option("--eval-batch", type=click.IntRange(min=1),
-              help="Candidates fine-tuned at once as one packed network, in this process [1].")
+              help="Candidates fine-tuned at once as one packed network, in this process [16 on a GPU where "
+                   "the network packs (CIFAR ResNets, one worker), else 1].")
 @click.option("--gpus-per-eval", type=click.FloatRange(min=0),
               help="Ray: GPUs per evaluation, fractional for small models [0].")
 @click.option("--ray-address", help="Ray: the cluster to join [start a local one].")
@@ -684,7 +685,11 @@ def _search_line(run_dir: Path, config, resumed: bool, llm=None) -> str:
 
 
 def _packed(config) -> str:
-    k = config.executor.eval_batch or 1
+    executor = config.executor
+    if executor.eval_batch is None and config.training.device.startswith("cuda") and executor.workers == 1 \
+            and executor.kind == "local":
+        return ", candidates packed into one fine-tune where the network allows (--eval-batch)"
+    k = executor.eval_batch or 1
     return f", {k} candidates packed into one fine-tune" if k > 1 else ""
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from autoda.files import write_json  # noqa: E402
 from autoda.engine import ClassStats  # noqa: E402
 from autoda.engine.augment import filters  # noqa: E402
 from autoda.ops import OPS  # noqa: E402
+import lt_data  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
 NUM_CLASSES = 10
@@ -222,9 +222,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "aug_throughput.json")
     args = parser.parse_args()
     device = torch.device(args.device)
-    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    sync, where = lt_data.synchronizer(device), lt_data.device_name(device)
     print(f"device {where}; torch {torch.__version__}; kornia {kornia.__version__}; torchvision "
           f"{torchvision.__version__}; batch {args.batch} of {args.size}x{args.size} uint8; "
           f"median of {args.repeats} runs after {args.warmup} warm-up")

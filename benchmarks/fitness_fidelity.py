@@ -62,6 +62,24 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def judged(fitness: dict[str, list[float]], scratch: dict[str, float], policies: list[str], label: str) -> dict:
+    """The seed-to-seed noise of one fitness and each policy's paired gain over `none`,
+    beside its from-scratch gain (the keep ratio); printed as well."""
+    noise = statistics.mean(mean_std(vs)[1] for vs in fitness.values())
+    print(f"  {label + ': ' if label else ''}seed std {noise:.2f}")
+    out: dict = {"seed_std": round(noise, 2), "policies": {}}
+    for name in policies[1:]:
+        paired = [a - b for a, b in zip(fitness[name], fitness["none"])]
+        gain, spread = mean_std(paired)
+        keep = gain / scratch[name] if scratch.get(name) else None
+        out["policies"][name] = {"gain": round(gain, 2), "gain_std": round(spread, 2),
+                                 "gain_over_noise": round(gain / noise, 2) if noise else None,
+                                 "keep": None if keep is None else round(keep, 2)}
+        print(f"  {name:<16} fitness gain {gain:+.2f} +- {spread:.2f} over none (paired, n={len(paired)})"
+              + (f"; from scratch {scratch[name]:+.2f}, kept {keep:.0%}" if keep is not None else ""))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cifar10-lt-small", choices=sorted(PRESETS))
@@ -73,6 +91,9 @@ def main() -> None:
     parser.add_argument("--data-root", help="the CIFAR-10 archive [the preset's]")
     parser.add_argument("--verdict", help="a verdict.json whose from-scratch gains to set beside the fitness's")
     parser.add_argument("--cache", help="the checkpoint cache [autoda's]")
+    parser.add_argument("--tail", type=int, default=1,
+                        help="the fitness averages validation over the last TAIL fine-tune epochs; above 1 the "
+                             "last epoch alone is judged from the same fine-tunes too [1]")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     preset = PRESETS[args.preset]
@@ -91,13 +112,15 @@ def main() -> None:
         recipe = Recipe.for_epochs(epochs or options["epochs"], batch_size=options["batch_size"], lr=options["lr"])
         label = f"{e_ckp}:{n_ft}" + (f":{ckp_policy}" if ckp_policy else "") + (f"@{epochs}" if epochs else "")
         ckp_text = None if ckp_policy is None else resolve_policy(ckp_policy)[1]
-        setup = FitnessSetup(args.method, options["net"], recipe, 0, e_ckp, n_ft, checkpoint_policy=ckp_text)
+        setup = FitnessSetup(args.method, options["net"], recipe, 0, e_ckp, n_ft, checkpoint_policy=ckp_text,
+                             tail=args.tail)
         evaluator = FitnessEvaluator(data, setup, args.cache, check=check_policy)
         start = time.perf_counter()
         evaluator.checkpoint()
         checkpoint_seconds = time.perf_counter() - start
         print(f"{label}: checkpoint ready ({checkpoint_seconds:.0f} s)", flush=True)
         fitness: dict[str, list[float]] = {}
+        last: dict[str, list[float]] = {}  # the last epoch's alone, when the fitness averages several
         seconds: list[float] = []
         for seed in seeds:
             for name in policies:
@@ -105,23 +128,17 @@ def main() -> None:
                 if not result.ok:
                     raise SystemExit(f"{name} at {label} failed: {result.message}")
                 fitness.setdefault(name, []).append(100 * result.fitness)
+                last.setdefault(name, []).append(100 * result.validation.get("tail", [result.fitness])[-1])
                 seconds.append(result.seconds)
                 print(f"  {label} seed {seed} {name}: {100 * result.fitness:.2f} ({result.seconds:.0f} s)", flush=True)
         row = {"setting": label, "e_ckp": e_ckp, "n_ft": n_ft, "checkpoint_policy": ckp_policy, "epochs": recipe.epochs,
                "checkpoint_seconds": round(checkpoint_seconds, 1), "fine_tune_seconds": round(statistics.median(seconds), 1),
-               "fitness": {p: [round(v, 2) for v in vs] for p, vs in fitness.items()}, "policies": {}}
-        noise = statistics.mean(mean_std(vs)[1] for vs in fitness.values())
-        row["seed_std"] = round(noise, 2)
-        print(f"{label}: fine-tune {row['fine_tune_seconds']} s (median), seed std {noise:.2f}")
-        for name in policies[1:]:
-            paired = [a - b for a, b in zip(fitness[name], fitness["none"])]
-            gain, spread = mean_std(paired)
-            keep = gain / scratch[name] if scratch.get(name) else None
-            row["policies"][name] = {"gain": round(gain, 2), "gain_std": round(spread, 2),
-                                     "gain_over_noise": round(gain / noise, 2) if noise else None,
-                                     "keep": None if keep is None else round(keep, 2)}
-            print(f"  {name:<16} fitness gain {gain:+.2f} +- {spread:.2f} over none (paired, n={len(paired)})"
-                  + (f"; from scratch {scratch[name]:+.2f}, kept {keep:.0%}" if keep is not None else ""))
+               "tail": args.tail, "fitness": {p: [round(v, 2) for v in vs] for p, vs in fitness.items()}}
+        print(f"{label}: fine-tune {row['fine_tune_seconds']} s (median)")
+        row.update(judged(fitness, scratch, policies, f"mean of the last {args.tail} epochs" if args.tail > 1 else ""))
+        if args.tail > 1:
+            row["last_epoch"] = {"fitness": {p: [round(v, 2) for v in vs] for p, vs in last.items()},
+                                 **judged(last, scratch, policies, "the last epoch alone")}
         results["settings"].append(row)
         write_json(args.out, results)  # after each setting: a stopped run keeps what it measured
     print(f"torch {torch.__version__}; written to {args.out}")

@@ -8,14 +8,18 @@ is recorded and the next one runs):
 2. augmentation throughput, the compiled graph against kornia's AugmentationSequential and
    per-sample torchvision v2, for the example policies: 32x32 at batch 256 and 1024, 224x224
    at batch 128 (benchmarks/aug_throughput.py);
-3. the six-op policy's share of a ResNet-32 training step (bf16 and channels_last on a GPU),
+3. whether capturing the policy's apply pays: eager against a CUDA graph replay and
+   torch.compile, six-op policy, 32x32 at batch 1024 (benchmarks/apply_capture.py);
+4. the six-op policy's share of a ResNet-32 training step (bf16 and channels_last on a GPU),
    and one fitness evaluation at the paper's settings (CIFAR-10-LT IR 100, e_ckp 50,
    N_ft 20), timed apart from the checkpoint's training (benchmarks/train_throughput.py);
-4. fitness evaluations per hour with K = 1, 4, 8, 16, 32 candidates packed into one
-   fine-tune (`--eval-batch K`; benchmarks/packed_fitness.py);
-5. streamed training data against the on-device path and a torchvision DataLoader at 32
+5. fitness evaluations per hour with K = 1, 4, 8, 16, 32 candidates packed into one
+   fine-tune (`--eval-batch K`; benchmarks/packed_fitness.py), and one training step of K
+   ResNet-32s as K separate networks, one grouped-convolution network and a vmap over
+   stacked parameters (benchmarks/packing_styles.py);
+6. streamed training data against the on-device path and a torchvision DataLoader at 32
    and 224 pixels, and a trainer epoch streamed and not (benchmarks/stream_throughput.py);
-6. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
+7. with the time left, the full-schedule CE and BS baselines (none and RandAugment, ResNet-32,
    200 epochs, seed 0), as an `autoda experiment` that a later run resumes.
 
 It writes summary.json and summary.md (device, driver, torch, each step's figures with n
@@ -113,6 +117,12 @@ def run_suite(out: Path, data: Path | None, budget: float, dry_run: bool) -> dic
                          "--batch", str(batch), *repeats, "--policies", *policies, "--out", str(out / f"{name}.json")],
                   60 if dry_run else 90, out / f"{name}.json")
 
+    capture = ["--size", "32", "--batch", "16", "--batches", "2", "--repeats", "1", "--modes", "eager,graph"] \
+        if dry_run else ["--size", "32", "--batch", "1024", "--batches", "20", "--repeats", "5"]
+    suite.run("apply_capture", [py, str(BENCH / "apply_capture.py"), "--device", device, *capture,
+                                "--out", str(out / "apply_capture.json")], 60 if dry_run else 120,
+              out / "apply_capture.json")
+
     cache = out / "cache"
     data_args = ["--dataset", "synthetic", "--net", "resnet8"] if dry_run or data is None else ["--data", str(data)]
     fidelity = ["--e-ckp", "1", "--n-ft", "1", "--batches", "2", "--repeats", "1", "--workers", "0"] if dry_run else \
@@ -126,6 +136,12 @@ def run_suite(out: Path, data: Path | None, budget: float, dry_run: bool) -> dic
     suite.run("packed_fitness", [py, str(BENCH / "packed_fitness.py"), "--device", device, *packed,
                                  "--cache-dir", str(cache), "--out", str(out / "packed.json")],
               60 if dry_run else 150, out / "packed.json")
+
+    styles = ["--net", "resnet8", "--batch", "8", "--size", "16", "--k", "1,2", "--steps", "1", "--repeats", "1"] \
+        if dry_run else ["--net", "resnet32", "--batch", "128", "--k", "1,4,16", "--steps", "10", "--repeats", "3"]
+    suite.run("packing_styles", [py, str(BENCH / "packing_styles.py"), "--device", device, *styles,
+                                 "--out", str(out / "packing_styles.json")], 60 if dry_run else 90,
+              out / "packing_styles.json")
 
     stream = ["--data", "synthetic", "--per-class", "8", "--large", "64", "--batch", "16", "--batches", "1",
               "--repeats", "1", "--workers", "0"] if dry_run or data is None else \
@@ -176,6 +192,11 @@ def headline(steps: dict) -> dict:
             found[name] = {"six_ops_ratio_vs_kornia": six["ratio_vs_kornia"],
                            "six_ops_ratio_vs_per_sample": six["ratio_vs_per_sample"],
                            "six_ops_images_per_second": six["autoda"]["median"]}
+    capture = steps.get("apply_capture", {}).get("result", {}).get("policies", {}).get(SIX.stem)
+    if capture:
+        found["six_ops_apply_capture"] = {**{mode: {k: row[k] for k in ("ratio_vs_eager", "max_abs_difference")}
+                                             for mode, row in capture["modes"].items()},
+                                          **{mode: f"skipped: {why}" for mode, why in capture["skipped"].items()}}
     train = steps.get("train_step_and_fitness", {}).get("result")
     if train:
         found["policy_share_of_step"] = train["policy_share_of_step"]
@@ -183,6 +204,11 @@ def headline(steps: dict) -> dict:
     packed = steps.get("packed_fitness", {}).get("result")
     if packed:
         found["evaluations_per_hour_by_k"] = {row["k"]: row["evaluations_per_hour"] for row in packed["rows"]}
+    styles = steps.get("packing_styles", {}).get("result")
+    if styles:
+        found["packing_styles_vs_separate_by_k"] = {
+            row["k"]: {name: row[f"{name}_vs_separate"] for name in ("grouped", "vmap", "separate_bf16")
+                       if f"{name}_vs_separate" in row} for row in styles["rows"]}
     stream = steps.get("stream_throughput", {}).get("result")
     if stream:
         found["stream_images_per_second_by_size"] = {size: row["images_per_second"]

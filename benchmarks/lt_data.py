@@ -1,5 +1,5 @@
 """What the training benchmarks share: the CIFAR-10-LT data options (the JPEG archive in
-../shared/data, or the synthetic set for a toy run), the device option and its name."""
+../shared/data, or the synthetic set for a toy run), the device option, its name and its synchronisation."""
 from __future__ import annotations
 
 import argparse
@@ -25,14 +25,23 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
 
 
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's and the threads torch uses: what a figure was measured on."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def synchronizer(device: torch.device):
+    """A function that waits for the device's queued work (a timer's edge); nothing on a CPU."""
+    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+
 def load(args: argparse.Namespace) -> tuple[DataSplits, Path, str]:
     """(CIFAR-10-LT at IR 100 or the synthetic set, the cache folder, the device's name);
     one line and exit 1 when the archive is missing."""
     if args.dataset == "folder" and not args.data.exists():
         sys.exit(f"error: no data at {args.data} (the CIFAR-10 JPEG archive); pass --data")
-    device = torch.device(args.device)
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    where = device_name(torch.device(args.device))
     cache = args.cache_dir or default_cache_dir()
     data = load_dataset(args.dataset, str(args.data), imb_ratio=100, seed=0, cache_dir=str(cache / "data"))
     return data, cache, where

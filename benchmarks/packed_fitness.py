@@ -58,7 +58,7 @@ def main() -> None:
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
-            results = evaluator.evaluate_many(policies)
+            results = evaluator.evaluate_many(policies, retry_alone=False)  # a K that does not fit fails
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             if round_ > 0:

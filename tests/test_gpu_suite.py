@@ -22,17 +22,23 @@ def test_the_dry_run_runs_every_step_and_summarises_it(tmp_path):
     assert summary["dry_run"] is True and summary["environment"]["torch"]
     steps = summary["steps"]
     assert set(steps) == {"cuda_tests", "aug_throughput_32px_batch16", "aug_throughput_64px_batch8",
-                          "train_step_and_fitness", "packed_fitness", "stream_throughput", "baselines"}
+                          "apply_capture", "train_step_and_fitness", "packing_styles", "packed_fitness",
+                          "stream_throughput", "baselines"}
     assert all(step["status"] == 0 for step in steps.values()), {n: s["status"] for n, s in steps.items()}
     assert "skipped" in (out / steps["cuda_tests"]["log"]).read_text()  # collected, and skipped without a GPU
     headline = summary["headline"]
     for name in ("aug_throughput_32px_batch16", "aug_throughput_64px_batch8"):
         assert headline[name]["six_ops_ratio_vs_kornia"] > 0 and headline[name]["six_ops_images_per_second"] > 0
+    capture = headline["six_ops_apply_capture"]  # eager timed; no CUDA graph without CUDA, and why
+    assert capture["eager"]["ratio_vs_eager"] == 1.0
+    assert capture["graph"] == "skipped: RuntimeError: CUDA graphs need a CUDA device"
     assert math.isfinite(headline["policy_share_of_step"])
     fitness = headline["fitness_evaluation"]
     assert fitness["ok"] and fitness["seconds"] > 0 and fitness["checkpoint_seconds"] > 0
     assert set(headline["evaluations_per_hour_by_k"]) == {"1", "2"}  # JSON keys
     assert all(rate > 0 for rate in headline["evaluations_per_hour_by_k"].values())
+    styles = headline["packing_styles_vs_separate_by_k"]
+    assert set(styles) == {"1", "2"} and all(r > 0 for row in styles.values() for r in row.values())
     feeds = headline["stream_images_per_second_by_size"]
     assert set(feeds) == {"32", "64"} and all(v > 0 for row in feeds.values() for v in row.values())
     cells = {c["cell"] for c in steps["baselines"]["cells"]}

@@ -292,8 +292,8 @@ class ExecutorConfig:
     gpus_per_eval: float = 0.0  # Ray only
     ray_address: str | None = None  # Ray only: the cluster to join [start a local one]
     retries: int = 2  # of an evaluation whose worker died
-    # candidates fine-tuned at once as one packed network; 1 until the GPU suite has measured
-    # where packing pays and that it runs there
+    # candidates fine-tuned at once as one packed network [None: FitnessEvaluator.default_eval_batch,
+    # 16 on a GPU for a network that packs, else 1]
     eval_batch: int | None = None
 
 

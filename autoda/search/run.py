@@ -294,8 +294,9 @@ def make_executor(settings: ExecutorConfig, data_args: dict, data, evaluator):
     arguments of load_dataset that gave ``data``."""
     workers = settings.workers
     if settings.kind == "local" and workers == 1:
-        if (settings.eval_batch or 1) > 1:
-            return BatchedLocalExecutor(evaluator.evaluate_many, settings.eval_batch, settings.cpus_per_eval)
+        k = settings.eval_batch or evaluator.default_eval_batch()
+        if k > 1:
+            return BatchedLocalExecutor(evaluator.evaluate_many, k, settings.cpus_per_eval)
         return LocalExecutor(evaluator.evaluate, settings.cpus_per_eval)
     threads = settings.cpus_per_eval or (1 if settings.kind == "ray" else default_threads(workers))
     spec = EvaluationSpec(data_args, evaluator.setup, str(evaluator.cache_dir), threads)

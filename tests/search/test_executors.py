@@ -282,3 +282,26 @@ def test_packing_is_for_one_local_worker(tmp_path):
 
     result = CliRunner().invoke(cli, ["search", "--eval-batch", "4", "--workers", "2", "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "--eval-batch packs candidates in this process" in result.output
+
+
+@pytest.mark.parametrize(("given", "default", "packed"), [(None, 16, 16), (None, 1, None), (4, 1, 4), (1, 16, None)])
+def test_one_local_worker_packs_what_the_evaluator_suggests_unless_told(given, default, packed):
+    """--eval-batch not given: the evaluator's default (16 on a GPU where the network packs,
+    else 1); given: that, 1 included."""
+    from autoda.search.config import ExecutorConfig
+    from autoda.search.run import make_executor
+
+    class Evaluator:
+        def default_eval_batch(self):
+            return default
+
+        def evaluate(self, *args, **kwargs):
+            raise AssertionError("not called here")
+
+        evaluate_many = evaluate
+
+    executor = make_executor(ExecutorConfig(eval_batch=given), {}, None, Evaluator())
+    if packed is None:
+        assert isinstance(executor, LocalExecutor)
+    else:
+        assert isinstance(executor, BatchedLocalExecutor) and executor.k == packed

@@ -1,7 +1,8 @@
 """Fitness of a policy, after the paper's Algorithm 1: train the base method to epoch e_ckp
 once and cache that checkpoint; for each candidate, load it, fine-tune N_ft epochs with
 the candidate's compiled graph, and return the balanced validation accuracy with per-class
-and many/medium/few accuracies.
+and many/medium/few accuracies (averaged over the fine-tune's last epochs when the setup's
+``tail`` asks for it).
 
 The checkpoint is keyed by a hash of everything that determines it (the data and its
 splits, method, model, recipe, seed, the base augmentation, the device type and the torch
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,6 +31,7 @@ from ..augment.level_probe import reads_level_probe
 from ..augment.standard import training_policy
 from ..augment.statistics import StatsError
 from .data import DataSplits
+from .metrics import summary
 from .models import CifarResNet
 from .packed import CANDIDATE_ERRORS, PackedTrainer
 from .trainer import Diverged, EpochLog, Recipe, Trainer, build_network, build_trainer
@@ -52,6 +55,10 @@ class FitnessSetup:
     # alone), for benchmarks/fitness_fidelity.py, which measures what that does to the
     # fitness (for CE on cifar10-lt-small: nothing good, docs/benchmarks.md)
     checkpoint_policy: str | None = None
+    # the validation accuracy averaged over the fine-tune's last ``tail`` epochs, for
+    # benchmarks/fitness_fidelity.py, which measures whether that takes the luck of one epoch
+    # out of the fitness (for CE on cifar10-lt-small it did not, docs/benchmarks.md)
+    tail: int = 1
 
 
 @dataclass
@@ -77,8 +84,8 @@ class FitnessEvaluator:
         ``check`` reads a candidate given as a path, text or bytes: by default the compiler's
         (the policy language); the search passes autoda.policies.check_policy, the front door
         that reads Python policies too (the engine does not import it: it sits above)."""
-        if not 0 <= setup.e_ckp < setup.recipe.epochs or setup.n_ft < 1:
-            raise ValueError("need 0 <= e_ckp < recipe epochs and n_ft >= 1")
+        if not 0 <= setup.e_ckp < setup.recipe.epochs or setup.n_ft < 1 or setup.tail < 1:
+            raise ValueError("need 0 <= e_ckp < recipe epochs, n_ft >= 1 and tail >= 1")
         self.data, self.setup = data, setup
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.on_epoch = on_epoch
@@ -156,13 +163,37 @@ class FitnessEvaluator:
         try:
             trainer = self._trainer(candidate, seed)
             trainer.load_state_dict(checkpoint)
-            trainer.train(self.setup.e_ckp + n_ft,
-                          lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
-            validation = trainer.evaluate(self.data.val)
+
+            def train(until: int) -> None:
+                trainer.train(until, lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
+
+            tail = self._tail_validations(train, trainer.evaluate, n_ft)
         except CANDIDATE_FAILURES as error:  # recorded, so one bad candidate never stops a search
             return _failed(error, start, candidate.hash)
+        validation = _tail_mean(tail, trainer.counts)
         return FitnessResult(True, validation["all"], validation, None, None, time.perf_counter() - start,
                              candidate.hash, [asdict(e) for e in trainer.log])
+
+    def _tail_validations(self, train: Callable[[int], None], evaluate: Callable, n_ft: int) -> list:
+        """Fine-tune to the end, evaluating on validation after each of the last ``tail``
+        epochs (all of them when the fine-tune is shorter)."""
+        end = self.setup.e_ckp + n_ft
+        validations = []
+        for until in range(end - min(self.setup.tail, n_ft) + 1, end + 1):
+            train(until)
+            validations.append(evaluate(self.data.val))
+        return validations
+
+    def default_eval_batch(self) -> int:
+        """How many candidates to pack into one fine-tune when the user does not say: on a GPU
+        one CIFAR ResNet's batch leaves most of the device idle, so GPU_EVAL_BATCH; on a CPU
+        packing measured slower than one at a time (docs/search.md), and networks that do
+        not pack (ResNet-50, RIDE's experts, BCL's heads) train alone: 1."""
+        s = self.setup
+        if torch.device(s.device).type != "cuda":
+            return 1
+        model, _ = build_network(self.data, s.method, s.model, s.recipe, "cpu")
+        return GPU_EVAL_BATCH if _packs(model) else 1
 
     def _fine_tune_epochs(self, n_ft: int | None) -> int:
         n_ft = self.setup.n_ft if n_ft is None else n_ft
@@ -172,11 +203,14 @@ class FitnessEvaluator:
 
     # --- several candidates at once ------------------------------------------------------
 
-    def evaluate_many(self, sources: list, n_ft: int | None = None, seed: int | None = None) -> list[FitnessResult]:
+    def evaluate_many(self, sources: list, n_ft: int | None = None, seed: int | None = None,
+                      retry_alone: bool = True) -> list[FitnessResult]:
         """What ``evaluate`` gives each source (to float tolerance), the candidates
         fine-tuned side by side as one packed network (autoda.engine.train.packed); one at a
         time where the model does not pack. Each result's seconds are its share of the
-        wall time; a candidate that fails fails alone."""
+        wall time; a candidate that fails fails alone. When the packed run fails as a whole
+        (out of memory, say), each candidate is fine-tuned alone, or, without
+        ``retry_alone`` (a benchmark timing packing), each is failed with that error."""
         n_ft = self._fine_tune_epochs(n_ft)
         start = time.perf_counter()
         results: list[FitnessResult | None] = [None] * len(sources)
@@ -190,7 +224,7 @@ class FitnessEvaluator:
         alone = {i: live.pop(i) for i in list(live) if reads_level_probe(live[i].lower())}
         s = self.setup
         model, method = build_network(self.data, s.method, s.model, s.recipe, s.device)  # the shape to pack
-        if len(live) < 2 or not isinstance(model, CifarResNet):
+        if len(live) < 2 or not _packs(model):
             return [result or self.evaluate({**live, **alone}[i], n_ft, seed) for i, result in enumerate(results)]
         waited = time.perf_counter()
         checkpoint = self.checkpoint()
@@ -208,11 +242,18 @@ class FitnessEvaluator:
             trainer = PackedTrainer(model, method, self.data, [compiled[i] for i in order],
                                     s.recipe, s.device, seed)
             trainer.load_state_dict(checkpoint)
-            trainer.train(s.e_ckp + n_ft)
-            validation = trainer.evaluate(self.data.val)
+            tail = self._tail_validations(trainer.train, trainer.evaluate, n_ft)  # per epoch: one summary a copy
         except (RuntimeError, ValueError) as error:  # the packed run as a whole (out of memory, say)
+            trainer, whole = None, error
+        if trainer is None and not retry_alone:
             for i in order:
-                results[i] = _failed(error, start, live[i].hash)
+                results[i] = _failed(whole, start, live[i].hash)
+        elif trainer is None:  # one at a time, after the packed run's memory is let go (its
+            model = whole = None  # traceback holds the packed run's tensors)
+            if torch.device(s.device).type == "cuda":
+                torch.cuda.empty_cache()
+            for i in order:
+                results[i] = self.evaluate(live[i], n_ft, seed)
         else:
             share = (time.perf_counter() - start) / max(1, len(order))
             for j, i in enumerate(order):
@@ -220,16 +261,39 @@ class FitnessEvaluator:
                 if error is not None:
                     results[i] = replace(_failed(error, start, live[i].hash), seconds=share)
                 else:
-                    results[i] = FitnessResult(True, validation[j]["all"], validation[j], None, None, share,
+                    copy = [epoch[j] for epoch in tail]
+                    validation = _tail_mean(copy, trainer.counts)
+                    results[i] = FitnessResult(True, validation["all"], validation, None, None, share,
                                                live[i].hash, [asdict(e) for e in trainer.logs[j]])
         for i, candidate in alone.items():
             results[i] = self.evaluate(candidate, n_ft, seed)
         return results
 
 
+# Candidates packed into one fine-tune on a GPU by default (FitnessEvaluator.default_eval_batch):
+# enough copies of a CIFAR ResNet to fill a large GPU's batch; the GPU suite's sweep of
+# K = 1 to 32 measures where packing pays on a given device (docs/benchmarks.md)
+GPU_EVAL_BATCH = 16
+
+
+def _packs(model: torch.nn.Module) -> bool:
+    """Whether PackedTrainer can pack K copies of ``model`` (a plain CIFAR ResNet)."""
+    return isinstance(model, CifarResNet)
+
+
 # What a candidate's fine-tune may raise, each recorded as its kind of failure (_failed):
 # what its policy may raise (which a packed fine-tune catches copy by copy), or a NaN loss
 CANDIDATE_FAILURES = CANDIDATE_ERRORS + (Diverged,)
+
+
+def _tail_mean(validations: list[dict], train_counts: torch.Tensor) -> dict:
+    """One validation summary of several epochs': each class's accuracy averaged over them,
+    and under "tail" each epoch's balanced accuracy (what the journal keeps of them)."""
+    if len(validations) == 1:
+        return validations[0]
+    per_class = torch.tensor([[math.nan if a is None else a for a in v["per_class"]] for v in validations],
+                             dtype=torch.float64).mean(dim=0)
+    return {**summary(per_class, train_counts), "tail": [v["all"] for v in validations]}
 
 
 def _failed(error: Exception, start: float, policy_hash: str | None = None) -> FitnessResult:

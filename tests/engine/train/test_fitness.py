@@ -96,3 +96,28 @@ def test_a_method_whose_network_does_not_pack_evaluates_a_population_one_at_a_ti
     assert [r.ok for r in many] == [True, True, False] and many[2].failure == "compile"
     fresh = FitnessEvaluator(data, setup, tmp_path)  # the checkpoint from the cache
     assert [figures(fresh.evaluate(s)) for s in sources[:2]] == [figures(r) for r in many[:2]]
+
+
+def test_a_tail_averages_each_class_over_the_last_epochs(evaluator):
+    """tail=3 of a 3-epoch fine-tune: the accuracies after epochs 1, 2 and 3 are those of
+    fine-tunes 1, 2 and 3 epochs long (evaluating does not move the training), and the
+    fitness is their mean, class by class."""
+    from dataclasses import replace
+
+    tailed = FitnessEvaluator(evaluator.data, replace(evaluator.setup, tail=3), evaluator.cache_dir)
+    result = tailed.evaluate(POLICY, n_ft=3, seed=4)
+    shorter = [evaluator.evaluate(POLICY, n_ft=n, seed=4).validation for n in (1, 2, 3)]
+    assert result.validation["tail"] == [v["all"] for v in shorter]
+    per_class = [sum(v["per_class"][c] for v in shorter) / 3 for c in range(len(shorter[0]["per_class"]))]
+    assert result.validation["per_class"] == pytest.approx(per_class)
+    assert result.fitness == pytest.approx(sum(result.validation["tail"]) / 3)
+    assert [e["epoch"] for e in result.epochs] == [2, 3, 4]
+    longer_than_fine_tune = tailed.evaluate(POLICY, n_ft=2, seed=4)  # a tail past the fine-tune: all of it
+    assert len(longer_than_fine_tune.validation["tail"]) == 2
+
+
+def test_a_tail_below_one_epoch_is_refused(evaluator):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="tail >= 1"):
+        FitnessEvaluator(evaluator.data, replace(evaluator.setup, tail=0), evaluator.cache_dir)

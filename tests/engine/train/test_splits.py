@@ -52,6 +52,8 @@ def test_fingerprint_changes_with_the_data():
     a = load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16)
     assert a.fingerprint() == load_dataset("synthetic", imb_ratio=10, seed=0, synthetic_size=16).fingerprint()
     assert a.fingerprint() != load_dataset("synthetic", imb_ratio=20, seed=0, synthetic_size=16).fingerprint()
+    # the command line gives 10.0 where a script gives 10: the same data, the same checkpoint
+    assert a.fingerprint() == load_dataset("synthetic", imb_ratio=10.0, seed=0, synthetic_size=16).fingerprint()
 
 
 def _folder(root, per_class, classes=("a", "b", "c"), split="train"):

@@ -44,7 +44,9 @@ class DataSplits:
 
     def fingerprint(self) -> str:
         """A hash of the train and validation data: what a checkpoint's training saw."""
-        h = hashlib.sha256(json.dumps([self.name, self.imb_ratio, self.seed, self.train.class_names]).encode())
+        # the ratio as a float however it came (100 from a script, 100.0 from the command
+        # line): one data set, one checkpoint key
+        h = hashlib.sha256(json.dumps([self.name, float(self.imb_ratio), self.seed, self.train.class_names]).encode())
         for part in (self.train, self.val):
             h.update(part.images.contiguous().cpu().numpy().tobytes())
             h.update(part.labels.cpu().numpy().tobytes())
