@@ -29,22 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
-from autoda.engine import ClassStats  # noqa: E402
 from autoda.engine.augment.pipeline import Draw  # noqa: E402
 from autoda.files import write_json  # noqa: E402
 import lt_data  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
 NUM_CLASSES = 10
-COUNTS = torch.tensor([int(5000 * 100 ** (-i / (NUM_CLASSES - 1))) for i in range(NUM_CLASSES)])  # CIFAR-10-LT
-
-
-def prepared(path: Path, device: str) -> autoda.CompiledPolicy:
-    """The policy at epoch 10 of 20 of simulated CIFAR-10-LT statistics (its state moved)."""
-    policy = autoda.compile_policy(path, num_classes=NUM_CLASSES, seed=0, device=device)
-    for epoch in range(11):
-        policy.update_epoch(ClassStats.simulated(COUNTS, epoch, 20).to(device))
-    return policy
 
 
 def _tensors(draw: Draw) -> list[torch.Tensor]:
@@ -127,7 +117,7 @@ def main() -> None:
                "batch": args.batch, "batches": args.batches, "repeats": args.repeats, "unit": "images per second",
                "policies": {}}
     for path in args.policies:
-        policy = prepared(path, args.device)
+        policy = lt_data.prepared_policy(path, args.device)
         ready, skipped = runners(policy, images, labels, modes)
         times: dict[str, list[float]] = {mode: [] for mode in ready}
         for round_ in range(1 + args.repeats):  # the first round warms up (and compiles)

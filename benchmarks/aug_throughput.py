@@ -35,25 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 import autoda  # noqa: E402
 from autoda.files import write_json  # noqa: E402
-from autoda.engine import ClassStats  # noqa: E402
 from autoda.engine.augment import filters  # noqa: E402
 from autoda.ops import OPS  # noqa: E402
 import lt_data  # noqa: E402
 
 SIX = ROOT / "benchmarks" / "policies" / "six_ops.dsl"
 NUM_CLASSES = 10
-
-
-def cifar10_lt_counts(imb_ratio: float = 100, n_max: int = 5000) -> torch.Tensor:
-    return torch.tensor([int(n_max * imb_ratio ** (-i / (NUM_CLASSES - 1))) for i in range(NUM_CLASSES)])
-
-
-def prepared(path: Path, device: str) -> autoda.CompiledPolicy:
-    policy = autoda.compile_policy(path, num_classes=NUM_CLASSES, seed=0, device=device)
-    counts = cifar10_lt_counts()
-    for epoch in range(11):
-        policy.update_epoch(ClassStats.simulated(counts, epoch, 20).to(device))
-    return policy
 
 
 # --- (b) kornia: one module per op, with the policy's probability and mean magnitude ------
@@ -236,7 +223,7 @@ def main() -> None:
     header = f"{'policy':<16} {'autoda':>10} {'kornia':>10} {'per-sample':>11} {'x kornia':>9} {'x per-sample':>13}"
     print(header + "\n" + "-" * len(header))
     for path in args.policies:
-        policy = prepared(path, args.device)
+        policy = lt_data.prepared_policy(path, args.device)
         runners = {
             "autoda": lambda: policy(images_dev, labels_dev),
             "kornia": (lambda run: lambda: run(images_dev))(kornia_pipeline(policy, labels_dev, args.size)),

@@ -36,6 +36,19 @@ def synchronizer(device: torch.device):
     return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
 
+def prepared_policy(path: Path, device: str, num_classes: int = 10):
+    """A policy at epoch 10 of 20 of simulated CIFAR-10-LT statistics (IR 100), so a
+    stateful one has moved: what the augmentation benchmarks time."""
+    import autoda
+    from autoda.engine import ClassStats
+
+    policy = autoda.compile_policy(path, num_classes=num_classes, seed=0, device=device)
+    counts = torch.tensor([int(5000 * 100 ** (-i / (num_classes - 1))) for i in range(num_classes)])
+    for epoch in range(11):
+        policy.update_epoch(ClassStats.simulated(counts, epoch, 20).to(device))
+    return policy
+
+
 def load(args: argparse.Namespace) -> tuple[DataSplits, Path, str]:
     """(CIFAR-10-LT at IR 100 or the synthetic set, the cache folder, the device's name);
     one line and exit 1 when the archive is missing."""
