@@ -146,7 +146,9 @@ class PackedTrainer:
                  recipe: Recipe, device: torch.device, seed: int = 0) -> None:
         self.device = torch.device(device)
         self.k = len(policies)
-        self.gpu = self.device.type == "cuda"  # bf16 autocast and channels_last, as Trainer
+        # bf16 autocast and channels_last on a GPU (Trainer's channels_last on a CPU is not
+        # measured for grouped convolutions, and packing does not pay on a CPU)
+        self.gpu = self.device.type == "cuda"
         self.model = PackedCifarResNet.like(model, self.k).to(
             self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
         self.method, self.data, self.recipe, self.seed = method, data, recipe, seed

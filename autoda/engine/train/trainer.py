@@ -1,7 +1,8 @@
 """Training on the device: uint8 images already on the device (or, for a set larger than
 the device's memory, streamed from the host: streaming.py), batches from a device-side
 permutation (no DataLoader), the compiled policy applied per batch, normalisation on the
-device, bf16 autocast and channels_last on a GPU, per-class statistics accumulated on the
+device, channels_last (on a CPU too: there it trains a CIFAR ResNet 1.2 to 1.4 times as
+fast, docs/training.md), bf16 autocast on a GPU, per-class statistics accumulated on the
 device and read once per epoch (by a ClassStatsTracker, as a loop of your own would).
 
 The recipe is the standard CIFAR-LT one (SGD 0.1, momentum 0.9, weight decay 2e-4, 5
@@ -103,7 +104,7 @@ def _channel_moments(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Ten
 
 def normalised(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, channels_last: bool) -> torch.Tensor:
     """uint8 images as the network takes them: in [0, 1], standardised per channel (a new
-    tensor: ``float`` copies), channels_last on a GPU."""
+    tensor: ``float`` copies), channels_last where the network is."""
     x = (images.float().div_(255) - mean) / std
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
@@ -142,7 +143,7 @@ class Trainer:
         when they take more than half the device's free memory."""
         self.device = torch.device(device)
         self.gpu = self.device.type == "cuda"
-        self.model = model.to(self.device, memory_format=torch.channels_last if self.gpu else torch.contiguous_format)
+        self.model = model.to(self.device, memory_format=torch.channels_last)
         # the method's own optimiser settings (RIDE's) are part of the recipe it trains with
         self.method, self.data, self.recipe, self.seed = method, data, replace(recipe, **method.optimizer), seed
         self.policy = policy.to(self.device)
@@ -208,7 +209,7 @@ class Trainer:
     # --- training ------------------------------------------------------------------------
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        return normalised(images, *self._normalisation(), self.gpu)
+        return normalised(images, *self._normalisation(), True)
 
     def run_epoch(self, max_batches: int | None = None,
                   on_batch: Callable[[int, int], None] | None = None) -> EpochLog:
