@@ -366,7 +366,9 @@ def test_xgrammar_reads_the_ebnf_and_admits_what_the_grammar_admits(names: str) 
 
     compiled = xgrammar.Grammar.from_ebnf(render(GRAMMARS[names], "ebnf"))
     answers = answers_of(names)
-    assert all(_is_grammar_accept_string(compiled, text) for text in answers)
+    # 60 samples and every example: the declared grammar matches slowly here (the `drawn`
+    # tests check the grammar itself on 1,500 samples; this, that the engine reads it)
+    assert all(_is_grammar_accept_string(compiled, text) for text in answers[:60] + answers[-len(EXAMPLES):])
     assert not _is_grammar_accept_string(compiled, "Sure! " + answers[0])
     assert not _is_grammar_accept_string(compiled, answer_of("policy p\nper sample:\n    blur\n"))
 
@@ -400,7 +402,7 @@ def test_llguidance_reads_the_lark_and_the_gbnf_and_admits_what_the_grammar_admi
             data = list(text.encode())
             return matcher.try_consume_tokens(data) == len(data) and matcher.is_accepting()
 
-        assert all(admitted(text) for text in answers[:60] + answers[-len(EXAMPLES):])
+        assert all(admitted(text) for text in answers[:30] + answers[-len(EXAMPLES):])
         assert not admitted("Sure! " + answers[0])
 
 
