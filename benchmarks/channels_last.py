@@ -85,7 +85,8 @@ def main() -> None:
         for count in threads:
             torch.set_num_threads(count)
             where = lt_data.device_name(device)
-            runs = {name: steps_for(net, layout, args.batch, args.eval_batch, device) for name, layout in LAYOUTS.items()}
+            runs = {name: steps_for(net, layout, args.batch, args.eval_batch, device)
+                    for name, layout in LAYOUTS.items()}
             for train, evaluate in runs.values():
                 train(), evaluate()  # the warm-up
             times = {(name, part): [] for name in runs for part in ("train", "eval")}
@@ -100,9 +101,10 @@ def main() -> None:
                    "train_ratio": round(rate["channels_last", "train"] / rate["contiguous", "train"], 2),
                    "eval_ratio": round(rate["channels_last", "eval"] / rate["contiguous", "eval"], 2)}
             results["rows"].append(row)
-            print(f"{net:<11} {where:<40} {rate['contiguous', 'train']:>11,.0f} {rate['channels_last', 'train']:>11,.0f} "
-                  f"{row['train_ratio']:>6} {rate['contiguous', 'eval']:>10,.0f} {rate['channels_last', 'eval']:>10,.0f} "
-                  f"{row['eval_ratio']:>6}", flush=True)
+            train = f"{rate['contiguous', 'train']:>11,.0f} {rate['channels_last', 'train']:>11,.0f}"
+            held_out = f"{rate['contiguous', 'eval']:>10,.0f} {rate['channels_last', 'eval']:>10,.0f}"
+            print(f"{net:<11} {where:<40} {train} {row['train_ratio']:>6} {held_out} {row['eval_ratio']:>6}",
+                  flush=True)
     write_json(args.out, results)
     print(f"written {args.out}")
 
