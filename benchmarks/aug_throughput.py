@@ -20,7 +20,6 @@ import argparse
 import math
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import kornia
@@ -189,14 +188,6 @@ def per_sample_pipeline(policy: autoda.CompiledPolicy):
 
 # --- timing -------------------------------------------------------------------------------
 
-def timed(fn, sync) -> float:
-    sync()
-    start = time.perf_counter()
-    fn()
-    sync()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -232,7 +223,7 @@ def main() -> None:
         times = {name: [] for name in runners}
         for round_ in range(args.warmup + args.repeats):
             for name, fn in runners.items():
-                seconds = timed(fn, sync)
+                seconds = lt_data.timed(fn, sync)
                 if round_ >= args.warmup:
                     times[name].append(seconds)
         rate = {name: args.batch / statistics.median(ts) for name, ts in times.items()}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -51,15 +50,6 @@ def steps_for(net: str, layout: torch.memory_format, batch: int, eval_batch: int
     return train, evaluate
 
 
-def timed(step, steps: int, sync) -> float:
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -92,8 +82,8 @@ def main() -> None:
             times = {(name, part): [] for name in runs for part in ("train", "eval")}
             for _ in range(args.repeats):
                 for name, (train, evaluate) in runs.items():
-                    times[name, "train"].append(timed(train, args.steps, sync))
-                    times[name, "eval"].append(timed(evaluate, args.steps, sync))
+                    times[name, "train"].append(lt_data.timed(train, sync, args.steps))
+                    times[name, "eval"].append(lt_data.timed(evaluate, sync, args.steps))
             rate = {key: (args.batch if key[1] == "train" else args.eval_batch) * args.steps / statistics.median(ts)
                     for key, ts in times.items()}
             row = {"net": net, "device": where,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -34,6 +35,17 @@ def device_name(device: torch.device) -> str:
 def synchronizer(device: torch.device):
     """A function that waits for the device's queued work (a timer's edge); nothing on a CPU."""
     return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+
+def timed(fn, sync, times: int = 1) -> float:
+    """Seconds for ``times`` calls of ``fn``, the device's queued work waited for at both edges
+    (``sync``: synchronizer's)."""
+    sync()
+    start = time.perf_counter()
+    for _ in range(times):
+        fn()
+    sync()
+    return time.perf_counter() - start
 
 
 def prepared_policy(path: Path, device: str, num_classes: int = 10):
