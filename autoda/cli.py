@@ -481,7 +481,9 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--generations", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--repair-tries", type=click.IntRange(min=0), default=2, show_default=True)
 @click.option("--max-evals", type=click.IntRange(min=0))
-@click.option("--max-time", type=click.FloatRange(min=0), help="Seconds.")
+@click.option("--max-time", type=click.FloatRange(min=0),
+              help="Seconds of wall time: no evaluation starts that would end after them, at the cost per epoch "
+                   "measured so far.")
 @click.option("--max-tokens", type=click.IntRange(min=0))
 @click.option("--max-epochs", type=click.IntRange(min=0),
               help="Fine-tune epochs summed over every evaluation (rungs and confirmation included).")
@@ -495,6 +497,11 @@ def _rungs_option(ctx: click.Context, param: click.Parameter, value: str | None)
                    "the best mean.")
 @click.option("--confirm-top", type=click.IntRange(min=1), default=3, show_default=True,
               help="The leaders confirmed with --confirm-seeds.")
+@click.option("--scratch-seeds", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Last, the --scratch-top leaders and the best reference trained from scratch (the whole schedule, "
+                   "scored on validation) with this many seeds each; the best is the best mean there.")
+@click.option("--scratch-top", type=click.IntRange(min=1), default=2, show_default=True,
+              help="The leaders trained from scratch with --scratch-seeds.")
 @click.option("--diversity/--no-diversity", default=False, show_default=True,
               help="Keep the population across niches (op kinds and strength), cross parents of different niches, "
                    "and simplify GP offspring and bound their size.")
@@ -564,14 +571,14 @@ def search_command(**o) -> None:
     if new is not None:
         with one_error_line():  # usage errors before the run folder is made
             checked = new.with_overrides(**overrides)
-            checked.search.check_budgets(checked.training.n_ft)
+            checked.search.check_budgets(checked.training.n_ft, checked.training.epochs)
     footprint = _footprint(run_dir, new is not None)  # what a new run adds, taken back if it never starts
     with footprint.folders_taken_back_on_error():  # made for a journal that could not be opened
         journal, stored = _open_run(run_dir, new)
     try:
         with one_error_line():
             config = stored.with_overrides(**overrides)  # a resumed run's new budgets, executor, endpoints
-            config.search.check_budgets(config.training.n_ft)
+            config.search.check_budgets(config.training.n_ft, config.training.epochs)
             if o["resume"] and config.search.policy_lang == "python":
                 _require_sandbox()
             llm = config.llm_settings(llm, base_url=overrides["base_url"], api_key=o["api_key"])
@@ -635,8 +642,8 @@ def _new_run(o: dict, llm):
     cache = Path(o["cache_dir"]) if o["cache_dir"] else default_cache_dir()
     search = {k: o[k] for k in ("strategy", "population", "parents", "explore", "mutations", "generations",
                                 "repair_tries", "max_evals", "max_time", "max_tokens", "seed", "policy_lang",
-                                "rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune",
-                                "build_on_references")}
+                                "rungs", "promote", "confirm_seeds", "confirm_top", "scratch_seeds", "scratch_top",
+                                "max_epochs", "diversity", "tune", "build_on_references")}
     config = RunConfig(
         proposer,
         DataConfig(dataset=o["dataset"], data_root=o["data_root"], download=o["download"], imb_ratio=o["imb_ratio"],
@@ -680,7 +687,8 @@ def _search_line(run_dir: Path, config, resumed: bool, llm=None) -> str:
         proposer = f"llm proposer ({llm.model} at {llm.base_url or 'the OpenAI API'})"
     return (f"{'resuming' if resumed else 'search'} {run_dir}: {proposer}, {config.search.strategy}, "
             f"{config.data.dataset} (imbalance {config.data.imb_ratio:g}), {t.method} on {t.net}, fitness after "
-            f"{_fine_tunes(config.search, t.n_ft)} from epoch {t.e_ckp}; evaluations: {executor.kind} x "
+            f"{_fine_tunes(config.search, t.n_ft)} from epoch {t.e_ckp}{_from_scratch(config.search)}; evaluations: "
+            f"{executor.kind} x "
             f"{executor.workers}{_packed(config)}")
 
 
@@ -697,9 +705,17 @@ def _fine_tunes(search, n_ft: int) -> str:
     """The fine-tunes a search scores with: its rungs and confirmation, when it has them."""
     text = counted(n_ft, "epoch") if len(search.rungs) < 2 else f"rungs of {', '.join(map(str, search.rungs))} epochs"
     if search.confirm_seeds:
-        text += (f" (the {search.confirm_top} leaders confirmed with {search.confirm_seeds} more "
+        text += (f" (the {counted(search.confirm_top, 'leader')} confirmed with {search.confirm_seeds} more "
                  f"seed{'s' if search.confirm_seeds > 1 else ''})")
     return text
+
+
+def _from_scratch(search) -> str:
+    """The confirmation's trainings from scratch, when the search has them."""
+    if not search.scratch_seeds:
+        return ""
+    return (f", then the {counted(search.scratch_top, 'leader')} and the best reference trained from scratch with "
+            f"{counted(search.scratch_seeds, 'seed')}")
 
 
 def _run_search(run_dir: Path, config, journal, llm, footprint, tensorboard: str | None) -> tuple[str, dict]:

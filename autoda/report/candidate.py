@@ -27,6 +27,8 @@ def candidate_text(journal: Journal, candidate_id: int) -> str | None:
         lines.append(f"  idea: {shown(c.idea)}")
     if c.fitness is not None:
         at = f" at {counted(c.fidelity, 'fine-tune epoch')}" if c.fidelity is not None else ""
+        if journal.from_scratch(c):
+            at = f" trained from scratch ({counted(c.fidelity, 'epoch')})"
         lines.append(f"  fitness: {fitness_text(c)}{at} (balanced validation accuracy, %)")
     if c.failure:
         lines.append(f"  failure: {shown(c.failure)}")

@@ -161,6 +161,10 @@ class SearchConfig:
     promote: int = 3  # eta: the top 1/eta (at least 1) of a generation's cohort at a rung go up one
     confirm_seeds: int = 0  # fresh seeds per leader and reference at the top rung, at the end
     confirm_top: int = 3  # the leaders that get them
+    # then the scratch_top leaders and the best reference trained from scratch (the whole
+    # schedule, scored on validation) with scratch_seeds seeds each: what the verdict measures
+    scratch_seeds: int = 0
+    scratch_top: int = 2
     max_epochs: int | None = None  # budget: fine-tune epochs summed over every evaluation
     # operators (docs/search.md): niches and smaller offspring; the leader's constants tuned by Optuna
     diversity: bool = False  # population and parents kept across niches; GP offspring simplified, size-bounded
@@ -207,29 +211,38 @@ class SearchConfig:
     def planned(self) -> int:
         """Evaluations the strategy plans (besides the references' first): each cohort's
         rungs, and the confirmation of the leaders and the references."""
-        return sum(size for size, _ in self._cohorts_at_rungs()) + self.confirmation_cost(0)[0]
+        return sum(size for size, _ in self._cohorts_at_rungs()) + self.confirmation_cost(0, 0)[0]
 
-    def planned_epochs(self, n_ft: int) -> int:
-        """Fine-tune epochs of the planned evaluations (as ``planned`` counts them) and of the
-        references' first, each at its rung (one rung: ``n_ft``)."""
+    def planned_epochs(self, n_ft: int, schedule: int) -> int:
+        """Epochs of the planned evaluations (as ``planned`` counts them) and of the
+        references' first, each at its rung (one rung: ``n_ft``); ``schedule``: the epochs of
+        a training from scratch."""
         rungs = self.rungs or (n_ft,)
         cohorts = sum(size * rungs[rung] for size, rung in self._cohorts_at_rungs())
-        return cohorts + len(self.baselines) * rungs[-1] + self.confirmation_cost(n_ft)[1]
+        return cohorts + len(self.baselines) * rungs[-1] + self.confirmation_cost(n_ft, schedule)[1]
 
-    def confirmation_cost(self, n_ft: int) -> tuple[int, int]:
-        """Evaluations and fine-tune epochs the confirmation needs (its fresh seeds for the
-        leaders and the references, at the top rung: the last of ``rungs``, else ``n_ft``)."""
-        evaluations = self.confirm_seeds * (self.confirm_top + len(self.baselines))
-        return evaluations, evaluations * (self.rungs[-1] if self.rungs else n_ft)
+    def scratch_count(self) -> int:
+        """Trainings from scratch the confirmation ends with: scratch_seeds for each of the
+        scratch_top leaders and for the best reference."""
+        return self.scratch_seeds * (self.scratch_top + (1 if self.baselines else 0))
 
-    def check_budgets(self, n_ft: int) -> None:
+    def confirmation_cost(self, n_ft: int, schedule: int) -> tuple[int, int]:
+        """Evaluations and epochs the confirmation needs: its fresh seeds for the leaders and
+        the references at the top rung (the last of ``rungs``, else ``n_ft``), and its
+        trainings from scratch (``schedule`` epochs each)."""
+        fine_tunes = self.confirm_seeds * (self.confirm_top + len(self.baselines))
+        scratch = self.scratch_count()
+        return fine_tunes + scratch, fine_tunes * (self.rungs[-1] if self.rungs else n_ft) + scratch * schedule
+
+    def check_budgets(self, n_ft: int, schedule: int) -> None:
         """ConfigError when --max-evals or --max-epochs would be spent by the confirmation alone."""
-        evaluations, epochs = self.confirmation_cost(n_ft)
+        evaluations, epochs = self.confirmation_cost(n_ft, schedule)
         for option, budget, needed in (("--max-evals", self.max_evals, evaluations),
                                        ("--max-epochs", self.max_epochs, epochs)):
             if budget is not None and needed and budget <= needed:
                 raise ConfigError(f"{option} {budget} leaves nothing to search with: the confirmation alone takes "
-                                  f"{needed} (--confirm-seeds x (--confirm-top + references))")
+                                  f"{needed} (--confirm-seeds x (--confirm-top + references), and --scratch-seeds "
+                                  "x (--scratch-top + the best reference) trainings from scratch)")
 
     def stored(self) -> dict:
         """The stored form: the noisy-fitness and operator settings only where they are not the defaults,
@@ -243,9 +256,9 @@ class SearchConfig:
 
 _BUDGETS = ("max_evals", "max_time", "max_tokens", "max_epochs")
 _CHOICES = {"strategy": ("evolve", "simple"), "policy_lang": ("dsl", "python")}
-_AT_LEAST = {"promote": 1, "confirm_top": 1}  # the other counts may be 0
-_OPTIONAL_SETTINGS = ("rungs", "promote", "confirm_seeds", "confirm_top", "max_epochs", "diversity", "tune",
-                      "build_on_references")
+_AT_LEAST = {"promote": 1, "confirm_top": 1, "scratch_top": 1}  # the other counts may be 0
+_OPTIONAL_SETTINGS = ("rungs", "promote", "confirm_seeds", "confirm_top", "scratch_seeds", "scratch_top",
+                      "max_epochs", "diversity", "tune", "build_on_references")
 _OPTIONAL_DEFAULTS = {f.name: f.default for f in fields(SearchConfig) if f.name in _OPTIONAL_SETTINGS}
 
 

@@ -25,7 +25,7 @@ def search_estimate(config: RunConfig, train_images: int, num_classes: int, imag
     t = config.training
     if torch.device(t.device).type != "cpu":
         return None
-    epochs = config.search.planned_epochs(t.n_ft) + (0 if checkpoint_cached else t.e_ckp)
+    epochs = config.search.planned_epochs(t.n_ft, t.epochs) + (0 if checkpoint_cached else t.e_ckp)
     images = epochs * train_images
     if images / FAST_IMAGES_PER_SECOND < WORTH_SAYING:
         return None

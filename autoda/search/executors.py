@@ -72,8 +72,13 @@ class LocalExecutor:
         self.evaluate, self.threads = evaluate, threads
         self.finished: list[tuple[int, object]] = []
 
+    workers = 1  # evaluations at once
+
     def pending(self) -> int:
         return 0
+
+    def wait_for_worker(self) -> None:
+        """Until an evaluation can start: at once, here (it runs in submit)."""
 
     def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
         if self.threads:
@@ -103,8 +108,13 @@ class BatchedLocalExecutor:
         self.queue: list[tuple[int, CheckedPolicy, int | None, int | None]] = []
         self.finished: list[tuple[int, object]] = []
 
+    workers = 1  # one packed fine-tune at a time
+
     def pending(self) -> int:
         return len(self.queue)
+
+    def wait_for_worker(self) -> None:
+        """Until an evaluation can start: at once (submissions queue until a batch is full)."""
 
     def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
         self.queue.append((row, checked, n_ft, seed))
@@ -205,9 +215,13 @@ class ProcessExecutor:
     def _send(self, row: int, text: str, fidelity: dict, attempt: int) -> None:
         self.jobs[self.pool.submit(self.task, text, **fidelity)] = (row, text, fidelity, attempt)
 
-    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
-        while len(self.jobs) >= self.workers:  # N at once; the rest wait here, in order
+    def wait_for_worker(self) -> None:
+        """Until a worker is free: N evaluations at once; the rest wait here, in order."""
+        while len(self.jobs) >= self.workers:
             self._collect(futures.FIRST_COMPLETED)
+
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
+        self.wait_for_worker()
         self._send(row, checked.canonical, fidelity_args(n_ft, seed), 0)
 
     def _collect(self, return_when: str, timeout: float | None = None) -> None:

@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     candidate INTEGER NOT NULL,       -- the candidates row evaluated
     n_ft INTEGER,                     -- the fidelity: fine-tune epochs (NULL: the run's, not known to the writer)
     seed INTEGER,                     -- the fine-tune's seed
-    purpose TEXT NOT NULL,            -- rung (at a rung, the run's seed) or confirm (a fresh seed, at the top rung)
+    purpose TEXT NOT NULL,            -- rung (at a rung, the run's seed), confirm (a fresh seed, at the top rung)
+                                      -- or scratch (a fresh seed, the whole schedule from scratch)
     status TEXT NOT NULL,             -- evaluating, evaluated, failed
     fitness REAL, validation TEXT, failure TEXT, message TEXT,
     seconds REAL, created REAL NOT NULL, finished REAL
@@ -149,7 +150,7 @@ class Evaluation:
     candidate: int
     n_ft: int | None
     seed: int | None
-    purpose: str  # rung or confirm
+    purpose: str  # rung, confirm or scratch
     status: str  # evaluating, evaluated, failed
     fitness: float | None
     validation: str | None  # as stored (JSON), so a single evaluation's is copied to its candidate unchanged
@@ -409,6 +410,10 @@ class Journal:
         found = self._records("candidate = ? AND n_ft IS ? AND seed IS ?", (candidate, n_ft, seed))
         return found[0] if found else None
 
+    def from_scratch(self, candidate: Candidate) -> bool:
+        """Whether the candidate's score is of trainings from scratch (the confirmation's last step)."""
+        return any(e.purpose == "scratch" and e.n_ft == candidate.fidelity for e in self.records(candidate.id))
+
     def scores(self, n_ft: int | None, seed: int | None) -> dict[int, float]:
         """{candidate: fitness} of the successful evaluations at this fidelity and seed."""
         return {e.candidate: e.fitness for e in self._records("n_ft IS ? AND seed IS ?", (n_ft, seed)) if e.ok}
@@ -455,13 +460,16 @@ class Journal:
                               "AND typeof(COALESCE(n_ft, ?)) = 'integer'", (default, default)).fetchone()
         return int(row[0])
 
-    def seconds_per_epoch(self) -> float | None:
-        """What a fine-tune epoch has cost so far (successful evaluations of known fidelity), or None."""
+    def seconds_per_epoch(self, candidate: int | None = None) -> float | None:
+        """What an epoch has cost so far (successful evaluations of known fidelity; of one
+        candidate's, when given), or None."""
         if not self.has_evaluations:
             return None
+        which = "" if candidate is None else " AND candidate = ?"
         seconds, epochs = self.db.execute("SELECT TOTAL(seconds), TOTAL(n_ft) FROM evaluations WHERE status = "
                                           "'evaluated' AND typeof(n_ft) = 'integer' AND n_ft > 0 AND typeof(seconds) "
-                                          "IN ('integer', 'real') AND seconds >= 0").fetchone()
+                                          f"IN ('integer', 'real') AND seconds >= 0{which}",
+                                          () if candidate is None else (candidate,)).fetchone()
         return seconds / epochs if epochs else None
 
     def best_fitness(self) -> float | None:

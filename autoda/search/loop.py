@@ -24,9 +24,13 @@ top 1/eta of those at a rung go up to the next (successive halving, with the run
 the same for all: a rung compares policies, not luck); candidates rank by the highest
 fidelity they reached, then by their mean there. At the end the leaders, and the references,
 are evaluated again at the top rung with fresh seeds, until the best few by mean are all
-confirmed. Every choice reads only finished, journaled evaluations, so a run killed at any
-moment and resumed makes the same ones. Budgets count evaluations and fine-tune epochs of
-every kind; while searching, what the confirmation will need is kept back.
+confirmed; with `scratch_seeds`, the few leaders and the best reference are then trained
+from scratch (the whole schedule, scored on validation), seed by seed, and rank by that
+(the highest fidelity): a fine-tune from one checkpoint cannot see a policy whose effect
+depends on the training's path (docs/benchmarks.md). Every choice reads only finished,
+journaled evaluations, so a run killed at any moment and resumed makes the same ones.
+Budgets count evaluations and epochs of every kind; while searching, what the confirmation
+will need is kept back.
 """
 from __future__ import annotations
 
@@ -67,15 +71,18 @@ def fine_tune_length(n_ft: int | None) -> str:
     return "the run's fine-tune" if n_ft is None else counted(n_ft, "epoch")
 
 
-def fresh_seeds(run_seed: int, count: int, avoid: int) -> list[int]:
-    """The confirmation's fine-tune seeds: derived from the run's seed and their index, none
-    the one every rung uses (``avoid``, the checkpoint's). They are the same for every
-    candidate and reference (common random numbers): a difference between two policies'
-    means is then a difference of policies, not of the seeds they drew."""
+def fresh_seeds(run_seed: int, count: int, avoid: int, kind: str = "confirm") -> list[int]:
+    """The confirmation's seeds (``kind``: confirm for its fine-tunes, scratch for its
+    trainings from scratch): derived from the run's seed and their index, none the one every
+    rung uses (``avoid``, the checkpoint's). They are the same for every candidate and
+    reference (common random numbers): a difference between two policies' means is then a
+    difference of policies, not of the seeds they drew. Drawn from 2**31, they are not the
+    verdict's small seeds (autoda verify: 0, 1, 2), so the test split's figures come from
+    trainings the search never selected on."""
     seeds: list[int] = []
     index = 0
     while len(seeds) < count:
-        seed = _seed(run_seed, "confirm", index)
+        seed = _seed(run_seed, kind, index)
         index += 1
         if seed != avoid and seed not in seeds:
             seeds.append(seed)
@@ -86,6 +93,7 @@ def _whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+now = time.monotonic  # the clock --max-time is counted on (a test runs the search on a simulated one)
 PARSIMONY = 0.002  # 0.2 points of balanced accuracy: well inside a fine-tune's seed-to-seed noise
 MAX_CONFIRMATION_SHARE = 0.5  # of --max-time, the most held back for the confirmation
 _WHY_CHARS = 120  # of a failure's message on its progress line: the journal keeps it whole
@@ -109,16 +117,17 @@ class Progress:
 class Search:
     def __init__(self, journal: Journal, evaluate: Callable[[CheckedPolicy], object] | object, proposer: Proposer,
                  config: SearchConfig, on_progress: Callable[[Progress, str], None] | None = None, *,
-                 n_ft: int | None = None, seed: int | None = None) -> None:
+                 n_ft: int | None = None, seed: int | None = None, schedule: int | None = None) -> None:
         """``evaluate``: a function from a checked policy (and, where the search asks for
         other than its own, ``n_ft`` and ``seed``) to its fitness result, or an executor
         (autoda.search.executors) that runs evaluations elsewhere. ``n_ft`` and ``seed``: the
         evaluator's own fine-tune epochs and seed, which the journal records for evaluations
-        that use them (by default, as the journal's stored configuration says)."""
+        that use them; ``schedule``: the training's epochs, the fidelity of a training from
+        scratch (each by default as the journal's stored configuration says)."""
         self.executor = evaluate if hasattr(evaluate, "submit") else LocalExecutor(evaluate)
         self.journal, self.proposer, self.config = journal, proposer, config
         self.on_progress = on_progress or (lambda progress, event: None)
-        self.started = time.monotonic()
+        self.started = now()
         self.deadline = None if config.max_time is None else self.started + config.max_time
         if hasattr(proposer, "deadline"):  # an LLM call ends by the deadline, whatever its own timeout
             proposer.deadline = self.deadline
@@ -127,13 +136,17 @@ class Search:
         self.n_ft = n_ft if n_ft is not None else _whole(stored.get("n_ft"))
         self.base_seed = seed if seed is not None else _whole(stored.get("seed"))
         self.base_seed = config.seed if self.base_seed is None else self.base_seed
+        self.schedule = schedule if schedule is not None else _whole(stored.get("epochs"))
+        if config.scratch_seeds and self.schedule is None:
+            raise ValueError("training from scratch needs the schedule's length: give Search its schedule")
         self.rungs: list[int | None] = list(config.rungs) or [self.n_ft]  # fine-tune epochs, as journaled
         if config.max_epochs is not None and None in self.rungs:
             raise ValueError("counting --max-epochs needs the fine-tune length: give Search its n_ft")
         self.seeds = [self.base_seed, *fresh_seeds(config.seed, config.confirm_seeds, self.base_seed)]
+        self.scratch_seeds = fresh_seeds(config.seed, config.scratch_seeds, self.base_seed, "scratch")
         self.checked: dict[int, CheckedPolicy] = {}  # candidate -> its policy, checked once in this process
         self.pending: dict[int, int] = {}  # evaluation sent from here, not yet journaled -> its epochs
-        self.confirming = False
+        self.phase = "search"  # then "confirm" (fresh fine-tune seeds), then "scratch"
         self.tuner = TuningProposer(journal.evaluated, config.max_cost) if config.tune else None
         self.progress = Progress()
         self._refresh()
@@ -145,10 +158,11 @@ class Search:
         self.progress.best = self.journal.best_fitness()
         self.progress.failures = self.journal.failures()
 
-    def _check_budgets(self, epochs: int | None = 0) -> None:
+    def _check_budgets(self, epochs: int | None = 0, candidate: int | None = None) -> None:
         """BudgetSpent unless the next step (a proposal, or an evaluation of ``epochs``
-        fine-tune epochs) fits. While searching, what the confirmation needs is kept back;
-        confirming uses no tokens, so the token budget does not stop it."""
+        epochs, of ``candidate`` when it is one that was evaluated before) fits. While
+        searching, what the confirmation needs is kept back (_kept_back); confirming uses no
+        tokens, so the token budget does not stop it."""
         c = self.config
         kept_evaluations, kept_epochs = self._kept_back()
         if c.max_evals is not None and self.journal.evaluations() + len(self.pending) + kept_evaluations >= c.max_evals:
@@ -156,28 +170,40 @@ class Search:
         spent = self.journal.epochs(self.n_ft) + sum(self.pending.values())
         if c.max_epochs is not None and spent + (epochs or 0) + kept_epochs > c.max_epochs:
             raise BudgetSpent(f"max-epochs ({c.max_epochs})")
-        self._check_time()
-        if not self.confirming and c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
+        self._check_time(epochs or 0, candidate)
+        if self.phase == "search" and c.max_tokens is not None and self.journal.tokens() >= c.max_tokens:
             raise BudgetSpent(f"max-tokens ({c.max_tokens})")
 
     def _kept_back(self) -> tuple[int, int]:
-        """Evaluations and fine-tune epochs the confirmation will need (its fresh seeds for the
-        leaders and the references), kept out of the search's share of the budgets."""
-        return (0, 0) if self.confirming else self.config.confirmation_cost(self.rungs[-1] or 0)
+        """Evaluations and epochs the confirmation's steps still ahead will need (its fresh
+        seeds for the leaders and the references, its trainings from scratch), kept out of
+        the share of the budgets of the step now running."""
+        if self.phase == "scratch":
+            return 0, 0
+        if self.phase == "confirm":
+            count = self.config.scratch_count()
+            return count, count * (self.schedule or 0)
+        return self.config.confirmation_cost(self.rungs[-1] or 0, self.schedule or 0)
 
-    def _time_is_up(self) -> bool:
-        """Past the deadline; while searching, past the time the confirmation will need before
-        it, as fine-tune epochs have cost so far, but never more than half the budget (a
-        confirmation that would take it all leaves nothing to confirm: it gets what is left)."""
+    def _time_is_up(self, epochs: int = 0, candidate: int | None = None) -> bool:
+        """Whether an evaluation of ``epochs`` epochs, started now, would end past the time
+        this step has: the deadline, less the time the confirmation's steps still ahead will
+        need (_kept_back) on the executor's workers, but never more than half the budget (a
+        confirmation that would take it all leaves nothing to confirm: it gets what is
+        left). Both at what an epoch has cost so far (the evaluation's at what its
+        candidate's epochs cost, when it was evaluated before: a policy can cost several
+        times another); before anything was measured, an evaluation takes no time, so the
+        first ones always start."""
         if self.deadline is None:
             return False
-        kept = self._kept_back()[1]
-        per_epoch = self.journal.seconds_per_epoch() if kept else None
-        reserve = min(kept * (per_epoch or 0), MAX_CONFIRMATION_SHARE * self.config.max_time)
-        return time.monotonic() >= self.deadline - reserve
+        per_epoch = self.journal.seconds_per_epoch() or 0.0
+        own = self.journal.seconds_per_epoch(candidate) if candidate is not None else None
+        workers = max(1, getattr(self.executor, "workers", 1))
+        reserve = min(self._kept_back()[1] * per_epoch / workers, MAX_CONFIRMATION_SHARE * self.config.max_time)
+        return now() + epochs * (own or per_epoch) >= self.deadline - reserve
 
-    def _check_time(self) -> None:
-        if self._time_is_up():
+    def _check_time(self, epochs: int = 0, candidate: int | None = None) -> None:
+        if self._time_is_up(epochs, candidate):
             raise BudgetSpent(f"max-time ({self.config.max_time:g} s)")
 
     def _event(self, text: str, evaluation: Evaluation | None = None) -> None:
@@ -190,7 +216,8 @@ class Search:
     def _asked(self, n_ft: int | None, seed: int | None) -> dict:
         """What the evaluator is sent for a journaled fidelity and seed: nothing for its own
         (one rung, the run's seed), so such an evaluation is exactly a plain evaluate()."""
-        return {"n_ft": n_ft if self.config.rungs else None, "seed": None if seed == self.base_seed else seed}
+        own = not self.config.rungs and n_ft == self.rungs[-1]
+        return {"n_ft": None if own else n_ft, "seed": None if seed == self.base_seed else seed}
 
     def _first(self, row: int, checked: CheckedPolicy, generation: int) -> None:
         """A candidate's first evaluation, with the run's seed: at the first rung, or at the
@@ -217,6 +244,8 @@ class Search:
         """An evaluation as a progress line names it: its rung (or seed), when there is more than one."""
         if e.purpose == "confirm":
             return f"confirming #{e.candidate} with seed {e.seed} ({fine_tune_length(e.n_ft)})"
+        if e.purpose == "scratch":
+            return f"trained #{e.candidate} from scratch with seed {e.seed} ({counted(e.n_ft or 0, 'epoch')})"
         if len(self.rungs) == 1:
             return f"evaluated #{e.candidate}"
         rung = self.rungs.index(e.n_ft) if e.n_ft in self.rungs else "?"
@@ -229,7 +258,8 @@ class Search:
         record = self.journal.record(candidate.id, n_ft, seed)
         if record is not None and (record.status != "evaluating" or record.id in self.pending):
             return True
-        self._check_budgets(n_ft)
+        self._wait_for_worker()  # the time an evaluation has is counted from when it can start
+        self._check_budgets(n_ft, candidate.id)
         checked = self._recheck(candidate)
         if checked is None:
             return False
@@ -267,6 +297,7 @@ class Search:
         started = {e.candidate for e in self.journal.records()}
         for candidate in self.journal.in_flight():
             if candidate.id not in started:
+                self._wait_for_worker()
                 self._check_budgets(self.rungs[-1] if candidate.generation < 0 else self.rungs[0])
                 checked = self._recheck(candidate)
                 if checked is not None:
@@ -297,7 +328,24 @@ class Search:
                 self._ensure(candidate, self.rungs[rung + 1], self.base_seed, "rung")
         self._collect(wait=True)
 
-    def _confirm(self) -> None:
+    def _confirm(self, stopped: str | None = None) -> str:
+        """The confirmation's steps, each on what the budgets have left (no evaluation starts
+        after --max-time; a --resume with more confirms then): the fine-tunes with fresh
+        seeds, then the trainings from scratch. ``stopped``: the budget that stopped the
+        search. The run's outcome: done, or stopped by the first budget spent."""
+        outcome = None if stopped is None else f"stopped: {stopped}"
+        for phase, step in (("confirm", self._confirm_fine_tunes), ("scratch", self._confirm_from_scratch)):
+            self.phase = phase
+            try:
+                step()
+            except BudgetSpent as spent:
+                self._collect(wait=True)  # what is running finishes and is journaled
+                said = "budget spent" if outcome is None else "confirmation stopped"
+                self._event(f"{said}: {spent.which}")
+                outcome = outcome or f"stopped: {spent.which}"
+        return outcome or "done"
+
+    def _confirm_fine_tunes(self) -> None:
         """The confirm-top leaders by mean evaluated again at the top rung with the fresh
         seeds; then the references, with the same seeds; then, as the budgets allow, the
         next leader up whenever a confirmed one fell back below it. A candidate with more
@@ -305,12 +353,33 @@ class Search:
         confirmed best, not one lucky draw."""
         if not self.config.confirm_seeds:
             return
-        self.confirming = True
         given_up: set[int] = set()
         self._confirm_leaders(given_up, once=True)
         for reference in [c for c in self.journal.evaluated() if c.generation < 0]:
             self._confirm_one(reference)
         self._confirm_leaders(given_up, once=False)
+        self._collect(wait=True)
+
+    def _confirm_from_scratch(self) -> None:
+        """The scratch-top leaders (as ranked after the fine-tunes' confirmation) and the best
+        reference trained from scratch with the scratch seeds, seed by seed: a budget that
+        runs out mid-way leaves them compared on the same seeds. Each then ranks by its mean
+        there (the highest fidelity), so a policy that wins a fine-tune from one checkpoint
+        and loses a whole training is not declared best. A candidate already trained from
+        scratch ranks first, so a resumed run chooses the same ones."""
+        if not self.scratch_seeds:
+            return
+        self._collect(wait=True)
+        evaluated = sorted(self.journal.evaluated(), key=lambda c: c.rank_key)
+        todo = [c for c in evaluated if c.generation < 0][:1] + \
+            [c for c in evaluated if c.generation >= 0][: self.config.scratch_top]
+        if not todo:
+            return
+        self._event(f"training {', '.join(f'#{c.id}' for c in todo)} from scratch ({counted(self.schedule, 'epoch')}, "
+                    f"{counted(len(self.scratch_seeds), 'seed')}, scored on validation)")
+        for seed in self.scratch_seeds:
+            for candidate in todo:
+                self._ensure(candidate, self.schedule, seed, "scratch")
         self._collect(wait=True)
 
     def _confirm_leaders(self, given_up: set[int], once: bool) -> None:
@@ -341,15 +410,6 @@ class Search:
                 return False
         return True
 
-    def _confirm_when_stopped(self) -> None:
-        """A budget stopped the search: the confirmation runs on what the budgets have left
-        (no evaluation starts after --max-time; a --resume with more confirms then)."""
-        try:
-            self._confirm()
-        except BudgetSpent as spent:
-            self._collect(wait=True)
-            self._event(f"confirmation stopped: {spent.which}")
-
     # --- one offspring slot --------------------------------------------------------------
 
     def _slot(self, generation: int, slot: int, operator: str, parents: list[Candidate]) -> None:
@@ -367,7 +427,7 @@ class Search:
             row, checked, follow = self._record(generation, slot, attempt, operator, parents, proposal, proposer.name)
             last = attempt >= limit - 1
             if checked is not None:
-                self._start_by_deadline(row)
+                self._start_by_deadline(row, self.rungs[0] or 0)
                 self._first(row, checked, generation)
                 return
             if last:
@@ -388,12 +448,20 @@ class Search:
             detail = detail[:_WHY_CHARS - 3] + "..."
         return f"{candidate.failure} ({detail})" if detail else candidate.failure
 
-    def _start_by_deadline(self, row: int) -> None:
-        """No evaluation starts after the time budget: a candidate checked too late stays in
-        flight, and the next --resume evaluates it."""
-        if self._time_is_up():
+    def _start_by_deadline(self, row: int, epochs: int) -> None:
+        """No evaluation starts that would end after the time budget: a candidate checked too
+        late stays in flight, and the next --resume evaluates it."""
+        self._wait_for_worker()
+        if self._time_is_up(epochs):
             self.journal.update(row, status="evaluating")
-            self._check_time()
+            self._check_time(epochs)
+
+    def _wait_for_worker(self) -> None:
+        """Until the executor can start an evaluation (journaling what finished meanwhile)."""
+        wait = getattr(self.executor, "wait_for_worker", None)
+        if wait is not None:
+            wait()
+            self._collect()
 
     def _record(self, generation: int, slot: int, attempt: int, operator: str, parents: list[Candidate],
                 proposal: Proposal, proposer: str) -> tuple[int, CheckedPolicy | None, tuple[str, str] | None]:
@@ -419,7 +487,7 @@ class Search:
             checked = check_policy(text, max_cost=self.config.max_cost, lang=self.config.policy_lang,
                                    deadline=self.deadline)  # a Python policy's trial run ends by --max-time
         except PolicyError as error:
-            self._start_by_deadline(row)  # checked too late (the trial cut short): in flight for --resume
+            self._start_by_deadline(row, 0)  # checked too late (the trial cut short): in flight for --resume
             self.journal.update(row, status="failed", failure=FailureKind.COMPILE.value, message=error.render(),
                                 diagnostics=[d.to_dict() for d in error.diagnostics])
             return row, None, ("repair", error.render())
@@ -491,14 +559,11 @@ class Search:
             else:
                 self._evolve()
             self._promote(self.progress.generation)
-            self._confirm()
-            return "done"
         except BudgetSpent as spent:
             self._collect(wait=True)  # what is running finishes and is journaled
             self._event(f"budget spent: {spent.which}")
-            if not self.confirming:
-                self._confirm_when_stopped()
-            return f"stopped: {spent.which}"
+            return self._confirm(stopped=spent.which)
+        return self._confirm()
 
     def _evolve(self) -> None:
         for slot in range(self.config.population):
@@ -532,5 +597,5 @@ class Search:
         row = self.journal.add(-1, index, 0, "baseline", [], "reference", policy_text=checked.canonical,
                                policy_hash=checked.hash, policy_name=name, idea=f"reference policy {name}")
         self.checked[row] = checked
-        self._start_by_deadline(row)
+        self._start_by_deadline(row, self.rungs[-1] or 0)
         self._first(row, checked, -1)

@@ -91,9 +91,13 @@ class RayExecutor:
     def pending(self) -> int:
         return len(self.refs)
 
-    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
-        while len(self.refs) >= self.workers:  # N in flight; the loop keeps proposing meanwhile
+    def wait_for_worker(self) -> None:
+        """Until fewer than N are in flight."""
+        while len(self.refs) >= self.workers:
             self._collect(1, None)
+
+    def submit(self, row: int, checked: CheckedPolicy, n_ft: int | None = None, seed: int | None = None) -> None:
+        self.wait_for_worker()
         ref = self.remote.remote(self.spec, self.data_ref, self.checkpoint_ref, checked.canonical, self.gpus,
                                  **fidelity_args(n_ft, seed))
         self.refs[ref] = row

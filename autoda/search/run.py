@@ -215,7 +215,7 @@ def run_search(run_dir: Path, config: RunConfig, journal: Journal, llm: LLMSetti
         executor = make_executor(config.executor, config.data_args(), data, evaluator)
         try:
             search = Search(journal, executor, proposer, config.search, on_progress, n_ft=config.training.n_ft,
-                            seed=config.training.seed)
+                            seed=config.training.seed, schedule=config.training.epochs)
             if note and on_progress:
                 on_progress(search.progress, note)
             outcome = search.run()

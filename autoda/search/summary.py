@@ -163,7 +163,7 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
     _write(run_dir / "summary.json", lambda path: write_json(path, summary))
     if best is not None:
         idea = shown(" ".join((best.idea or "-").split()))  # one plain comment line, whatever the journal holds
-        header = (f"# best of {run_dir.name}: fitness {_score_text(best)}, "
+        header = (f"# best of {run_dir.name}: fitness {_score_text(best, journal.from_scratch(best))}, "
                   f"candidate {best.id}, {' '.join(best.operator.split())} in generation {best.generation}\n"
                   f"# idea: {idea}\n")
         target = run_dir / best_file(stored_language(summary["config"]))
@@ -172,12 +172,15 @@ def summarise(journal: Journal, run_dir: Path, wall_seconds: float, outcome: str
     return summary
 
 
-def _score_text(c: Candidate) -> str:
+def _score_text(c: Candidate, from_scratch: bool) -> str:
     """A score for best.dsl's header: one evaluation as it always read, a mean with its spread."""
     if c.fitness_n < 2:
         return f"{c.fitness:.4f} (balanced validation accuracy)"
+    after = f" after {c.fidelity} fine-tune epochs" if c.fidelity else ""
+    if from_scratch:
+        after = f" of trainings from scratch ({c.fidelity} epochs)"
     return (f"{c.fitness:.4f} +- {c.fitness_std or 0:.4f} (mean balanced validation accuracy over {c.fitness_n} "
-            f"seeds{f' after {c.fidelity} fine-tune epochs' if c.fidelity else ''})")
+            f"seeds{after})")
 
 
 def _write(path: Path, write) -> None:

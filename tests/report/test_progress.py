@@ -71,7 +71,7 @@ def config(**search):
 def test_a_search_estimate_counts_the_planned_epochs_at_the_probed_pace(monkeypatch):
     monkeypatch.setattr(estimate, "training_throughput", lambda *args, **kwargs: 1000.0)
     run = config(population=8, generations=10, max_time=600)
-    epochs = run.search.planned_epochs(20) + 40
+    epochs = run.search.planned_epochs(20, 100) + 40
     line = estimate.search_estimate(run, 5000, 10, 32, checkpoint_cached=False)
     assert line.startswith(f"estimated: about {duration(epochs * 5000 / 1000)} on this CPU for {epochs} "
                            f"training epochs of 5,000 images at 1,000 images/s")

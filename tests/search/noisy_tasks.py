@@ -13,6 +13,7 @@ from autoda.engine.train.fitness import FitnessResult
 
 NOISE = 0.02
 N_FT = 4  # the evaluator's own fine-tune length
+SCHEDULE = 10  # the training's epochs: a training from scratch
 CONFIG = dict(population=6, generations=2, explore=2, mutations=2, rungs=(1, 2, 4), promote=3, confirm_seeds=2,
               confirm_top=2)
 
@@ -42,7 +43,8 @@ def search(journal, evaluate=noisy_fitness, **changes):
 
     seeds = [autoda.check_policy(text) for text in seed_policies().values()]
     config = SearchConfig(**{**CONFIG, "baselines": (("none", example_policies()["none"]),), **changes})
-    return Search(journal, evaluate, OfflineProposer(GeneticProgramming(seeds, 64)), config, n_ft=N_FT, seed=0)
+    return Search(journal, evaluate, OfflineProposer(GeneticProgramming(seeds, 64)), config, n_ft=N_FT, seed=0,
+                  schedule=SCHEDULE)
 
 
 def main(path: str, sleep: float) -> None:

@@ -24,7 +24,7 @@ from autoda.policies import example_policies
 from autoda.search.run import new_config
 from autoda.search.summary import ranked, summarise
 from autoda.report.leaderboard import leaderboard_rows, leaderboard_table
-from noisy_tasks import N_FT, noisy_fitness, result, search
+from noisy_tasks import N_FT, SCHEDULE, noisy_fitness, result, search
 from test_llm_search import fake_fitness
 
 HERE = Path(__file__).parent
@@ -85,7 +85,7 @@ def test_the_planned_evaluations_and_epochs_are_what_the_search_trains(tmp_path)
     assert run.run() == "done"
     planned = run.config.planned() + len(run.config.baselines)
     assert journal.evaluations() == planned
-    assert journal.epochs() == run.config.planned_epochs(N_FT)
+    assert journal.epochs() == run.config.planned_epochs(N_FT, SCHEDULE)
 
 
 def test_the_default_search_asks_the_evaluator_for_nothing_new(tmp_path):
@@ -197,6 +197,52 @@ def test_a_leaderboard_of_single_evaluations_says_the_noise_was_not_measured(tmp
     assert "seed-to-seed noise (about a point for a fine-tune) was not measured" in table
 
 
+def path_dependent(checked, n_ft=None, seed=None):
+    """The lucky policy leads every fine-tune and loses a training from scratch (as a policy
+    that rebalances by distortion does); the steady one wins there; the reference between."""
+    scores = {"steady": 0.6, "lucky": 0.4} if n_ft == SCHEDULE else {"steady": 0.7, "lucky": 0.9}
+    return result(scores.get(checked.name, 0.5))
+
+
+def test_training_from_scratch_replaces_a_leader_that_only_a_fine_tune_favours(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    config = SearchConfig(population=2, generations=0, confirm_seeds=1, confirm_top=2, scratch_seeds=2,
+                          scratch_top=2, baselines=(("none", example_policies()["none"]),))
+    events = []
+    assert Search(journal, path_dependent, TwoPolicies(), config, lambda progress, event: events.append(event),
+                  n_ft=N_FT, seed=0, schedule=SCHEDULE).run() == "done"
+    summary = summarise(journal, tmp_path, 1.0, "done")
+    assert summary["best"]["name"] == "steady" and (summary["best"]["n"], summary["best"]["fidelity"]) == (2, SCHEDULE)
+    assert "over 2 seeds of trainings from scratch (10 epochs)" in (tmp_path / "best.dsl").read_text()
+    from autoda.report.candidate import candidate_text
+    assert "trained from scratch (10 epochs)" in candidate_text(journal, summary["best"]["id"])
+    assert summary["reference_scores"]["none"] == {"fitness": 0.5, "fitness_std": 0.0, "n": 2, "fidelity": SCHEDULE}
+    scratch = [e for e in journal.records() if e.purpose == "scratch"]
+    assert {e.n_ft for e in scratch} == {SCHEDULE} and len(scratch) == 6  # two leaders and the reference, 2 seeds
+    seeds = {e.seed for e in scratch}
+    confirm = {e.seed for e in journal.records() if e.purpose == "confirm"}
+    assert len(seeds) == 2 and not seeds & (confirm | {0, 1, 2})  # fresh, and never the verdict's seeds
+    assert len({e.seed for e in scratch[:3]}) == 1  # seed by seed: a budget spent mid-way leaves them comparable
+    assert any("from scratch (10 epochs, 2 seeds, scored on validation)" in event for event in events)
+    without = Journal(tmp_path / "without.sqlite")  # the same search without it keeps the fine-tune's leader
+    Search(without, path_dependent, TwoPolicies(), replace(config, scratch_seeds=0), n_ft=N_FT, seed=0).run()
+    assert summarise(without, tmp_path / "without", 1.0, "done")["best"]["name"] == "lucky"
+
+
+def test_max_epochs_keeps_back_what_training_from_scratch_needs(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert search(journal, scratch_seeds=1, max_epochs=90, generations=10).run() == "stopped: max-epochs (90)"
+    assert journal.epochs() <= 90
+    scratch = [e for e in journal.records() if e.purpose == "scratch"]
+    assert len(scratch) == 3 and all(e.ok and e.n_ft == SCHEDULE for e in scratch)
+
+
+def test_a_search_that_trains_from_scratch_needs_the_schedules_length(tmp_path):
+    with pytest.raises(ValueError, match="schedule"):
+        Search(Journal(tmp_path / "journal.sqlite"), noisy_fitness, TwoPolicies(),
+               SearchConfig(scratch_seeds=1), n_ft=N_FT, seed=0)
+
+
 # --- budgets --------------------------------------------------------------------------------------
 
 def test_max_epochs_stops_the_run(tmp_path):
@@ -223,15 +269,60 @@ def test_max_time_spent_leaves_the_confirmation_to_a_resume(tmp_path):
     assert [c.fitness_n for c in ranked([c for c in journal.evaluated() if c.generation >= 0])[:2]] == [3, 3]
 
 
-def test_a_confirmation_longer_than_the_budget_takes_half_of_it_not_all(tmp_path):
-    """Evaluations that say they cost 1,000 s an epoch: the confirmation would need days, so
-    it is held back half of --max-time and the search still evaluates candidates."""
-    def slow_on_paper(checked, **fidelity):
-        return replace(noisy_fitness(checked, **fidelity), seconds=1000.0)
+class SimulatedClock:
+    """The search's clock, moved on by each evaluation as long as it says it took: 10 s an epoch."""
 
+    def __init__(self, monkeypatch):
+        import autoda.search.loop as loop
+
+        self.time = 0.0
+        monkeypatch.setattr(loop, "now", lambda: self.time)
+
+    def __call__(self, fitness, per_epoch=lambda checked: 10.0):
+        """An evaluator: ``fitness``'s results, ``per_epoch`` seconds an epoch of the policy."""
+        def evaluate(checked, **fidelity):
+            seconds = per_epoch(checked) * fidelity.get("n_ft", N_FT)
+            self.time += seconds
+            return replace(fitness(checked, **fidelity), seconds=seconds)
+        return evaluate
+
+
+def test_a_confirmation_longer_than_the_budget_takes_half_of_it_not_all(tmp_path, monkeypatch):
+    """The confirmation needs 240 s (24 epochs) of a 200-s budget: it is held back half of
+    --max-time, and the search evaluates candidates in the other half."""
+    clock = SimulatedClock(monkeypatch)
     journal = Journal(tmp_path / "journal.sqlite")
-    assert search(journal, slow_on_paper, max_time=2.0, generations=10**6).run() == "stopped: max-time (2 s)"
-    assert any(c.generation >= 0 for c in journal.evaluated())
+    assert search(journal, clock(noisy_fitness), max_time=200.0, generations=10**6).run() == "stopped: max-time (200 s)"
+    assert sum(c.generation >= 0 for c in journal.evaluated()) >= 4  # the reference (40 s), then 10 s each to 100 s
+    assert any(e.purpose == "confirm" for e in journal.records()) and clock.time <= 200
+
+
+def test_an_evaluation_is_timed_at_its_own_candidates_cost(tmp_path, monkeypatch):
+    """The steady policy (2 s), then the lucky one (20 s): lucky leads, and at the run's mean
+    (2.75 s an epoch) its confirmation (4 epochs) would fit the 41 s; at its own cost (5 s an
+    epoch) it would end at 42 s, so it does not start."""
+    class SteadyFirst(TwoPolicies):
+        def __init__(self):
+            self.texts = [STEADY, LUCKY]
+
+    clock = SimulatedClock(monkeypatch)
+    evaluate = clock(one_lucky_draw, lambda checked: 5.0 if checked.name == "lucky" else 0.5)
+    journal = Journal(tmp_path / "journal.sqlite")
+    config = SearchConfig(population=2, generations=0, confirm_seeds=1, confirm_top=2, max_time=41.0)
+    assert Search(journal, evaluate, SteadyFirst(), config, n_ft=N_FT, seed=0).run() == "stopped: max-time (41 s)"
+    assert clock.time == 22.0 and not any(e.purpose == "confirm" for e in journal.records())
+
+
+@pytest.mark.parametrize("scratch_seeds", [0, 1])
+def test_no_evaluation_starts_that_would_end_after_max_time(tmp_path, monkeypatch, scratch_seeds):
+    """At what an epoch has cost so far: the run ends by --max-time, and not much before it
+    (what is left is shorter than the next evaluation would be)."""
+    clock = SimulatedClock(monkeypatch)
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = search(journal, clock(noisy_fitness), max_time=1010.0, generations=10**6, scratch_seeds=scratch_seeds)
+    assert run.run() == "stopped: max-time (1010 s)"
+    assert 1010 - 10 * max(N_FT, SCHEDULE * scratch_seeds) <= clock.time <= 1010
+    assert sum(e.purpose == "scratch" for e in journal.records()) == 3 * scratch_seeds  # its 300 s were kept
 
 
 # --- resumption -----------------------------------------------------------------------------------
@@ -269,6 +360,26 @@ def whole(tmp_path_factory):
 # kills just before evaluation k + 1 of the 28: the reference (1), generation 0 at rung 0
 # (2-7), its rungs 1 and 2 (8-10), generation 1 (11-16), generation 2 (17-22), the
 # confirmation of the two leaders (23-26) and of the reference (27-28)
+@pytest.fixture(scope="module")
+def whole_from_scratch(tmp_path_factory):
+    journal = Journal(tmp_path_factory.mktemp("scratch") / "journal.sqlite")
+    assert search(journal, scratch_seeds=2).run() == "done"
+    return outcome(journal)
+
+
+@pytest.mark.parametrize("calls", [28, 30, 33])  # the trainings from scratch are evaluations 29 to 34
+def test_a_run_killed_while_training_from_scratch_resumes_to_the_same_choices(tmp_path, whole_from_scratch, calls):
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    with pytest.raises(Killed):
+        search(journal, killed_after(calls), scratch_seeds=2).run()
+    journal.close()
+    journal = Journal(path)
+    assert search(journal, scratch_seeds=2).run() == "done"
+    assert outcome(journal) == whole_from_scratch and journal.open_records() == []
+    assert sum(e.purpose == "scratch" for e in journal.records()) == 6
+
+
 @pytest.mark.parametrize("calls", [0, 4, 8, 9, 14, 22, 24, 27])
 def test_a_run_killed_anywhere_resumes_to_the_same_choices(tmp_path, whole, calls):
     path = tmp_path / "journal.sqlite"
@@ -371,11 +482,14 @@ def test_the_settings_are_stored_only_when_used_and_read_back():
 
     plain = RunConfig.from_dict(STORED)
     assert "rungs" not in plain.to_dict()["search"] and "max_epochs" not in plain.to_dict()["search"]
-    noisy = replace(plain, search=replace(plain.search, rungs=(1, 2, 4), promote=2, confirm_seeds=2, max_epochs=90))
+    noisy = replace(plain, search=replace(plain.search, rungs=(1, 2, 4), promote=2, confirm_seeds=2, max_epochs=90,
+                                          scratch_seeds=2, scratch_top=1))
     stored = json.loads(json.dumps(noisy.to_dict()))
     assert stored["search"]["rungs"] == [1, 2, 4] and RunConfig.from_dict(stored) == noisy
+    assert (stored["search"]["scratch_seeds"], stored["search"]["scratch_top"]) == (2, 1)
     assert noisy.with_overrides(budgets={"max_epochs": 120}).search.max_epochs == 120
-    for bad in ({"rungs": [4, 2]}, {"rungs": [0]}, {"promote": 0}, {"confirm_top": 0}, {"max_epochs": -1}):
+    for bad in ({"rungs": [4, 2]}, {"rungs": [0]}, {"promote": 0}, {"confirm_top": 0}, {"max_epochs": -1},
+                {"scratch_seeds": -1}, {"scratch_top": 0}):
         with pytest.raises(ConfigError, match="stored search settings are damaged"):
             RunConfig.from_dict({**STORED, "search": {**STORED["search"], **bad}})
 
@@ -391,6 +505,9 @@ def test_the_settings_are_stored_only_when_used_and_read_back():
     (["--confirm-seeds", "2", "--max-evals", "6"], "--max-evals 6 leaves nothing to search with"),
     (["--confirm-seeds", "1", "--confirm-top", "2", "--baseline", "none", "--n-ft", "4", "--max-epochs", "12"],
      "--max-epochs 12 leaves nothing to search with: the confirmation alone takes 12"),
+    (["--scratch-top", "0"], "--scratch-top"),
+    (["--scratch-seeds", "1", "--baseline", "none", "--epochs", "20", "--max-epochs", "60"],
+     "--max-epochs 60 leaves nothing to search with: the confirmation alone takes 60"),
 ])
 def test_bad_noisy_fitness_options_are_one_usage_line(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["search", "--out", str(tmp_path / "run"), *args])
@@ -412,6 +529,25 @@ def test_a_search_with_rungs_and_confirmation_trains_and_journals_them(tmp_path)
     assert sorted(records) == [(1, True, "rung"), (1, True, "rung"), (2, False, "confirm"), (2, True, "rung")]
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["config"]["n_ft"] == 2 and summary["best"]["n"] == 2 and summary["best"]["fidelity"] == 2
+
+
+def test_a_search_that_trains_from_scratch_trains_and_journals_it(tmp_path):
+    """The whole wiring, with real trainings: the leader and the reference trained from
+    scratch (the whole schedule), ranked there, and the run's lines saying so."""
+    folder = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["search", "--out", str(folder), "--population", "2", "--generations", "0",
+                                      "--epochs", "3", "--e-ckp", "1", "--n-ft", "1", "--scratch-seeds", "1",
+                                      "--scratch-top", "1", "--imb-ratio", "10", "--baseline", "none",
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert "then the 1 leader and the best reference trained from scratch with 1 seed" in result.stderr
+    assert "from scratch (3 epochs, 1 seed, scored on validation)" in result.stderr
+    journal = Journal(folder / "journal.sqlite", read_only=True)
+    scratch = [e for e in journal.records() if e.purpose == "scratch"]
+    assert len(scratch) == 2 and all(e.ok and e.n_ft == 3 and e.seed != 0 for e in scratch)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["best"]["fidelity"] == 3 and summary["reference_scores"]["none"]["fidelity"] == 3
+    assert "the best is" in result.output and "from none" in result.output  # compared where both were trained
 
 
 # --- executors -------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 once and cache that checkpoint; for each candidate, load it, fine-tune N_ft epochs with
 the candidate's compiled graph, and return the balanced validation accuracy with per-class
 and many/medium/few accuracies (averaged over the fine-tune's last epochs when the setup's
-``tail`` asks for it).
+``tail`` asks for it). A "fine-tune" of the schedule's whole length is the schedule from
+scratch, initialised with the evaluation's seed: what a search's from-scratch confirmation
+(autoda.search.loop) measures on validation, where the verdict measures on test.
 
 The checkpoint is keyed by a hash of everything that determines it (the data and its
 splits, method, model, recipe, seed, the base augmentation, the device type and the torch
@@ -150,34 +152,37 @@ class FitnessEvaluator:
         the fine-tune's randomness (the model's RNG, the policy's draws, the batch order) from
         ``seed`` (the setup's by default). The checkpoint is the one trained with the setup's
         seed whatever ``seed`` is: a search compares candidates from one starting point and
-        draws fresh luck only for the fine-tune."""
+        draws fresh luck only for the fine-tune. ``n_ft`` the schedule's length: the schedule
+        from scratch, the network initialised from ``seed`` too (from_scratch)."""
         n_ft = self._fine_tune_epochs(n_ft)
         start = time.perf_counter()
         try:
             candidate = source if isinstance(source, CheckedPolicy) else self.check(source)
         except PolicyError as error:
             return _failed(error, start)
+        scratch = self.from_scratch(n_ft)
         waited = time.perf_counter()
-        checkpoint = self.checkpoint()
+        checkpoint = None if scratch else self.checkpoint()
         start += time.perf_counter() - waited  # training the shared checkpoint is no candidate's cost
         try:
             trainer = self._trainer(candidate, seed)
-            trainer.load_state_dict(checkpoint)
+            if checkpoint is not None:
+                trainer.load_state_dict(checkpoint)
 
             def train(until: int) -> None:
                 trainer.train(until, lambda log: self.on_epoch and self.on_epoch("fine-tune", log))
 
-            tail = self._tail_validations(train, trainer.evaluate, n_ft)
+            tail = self._tail_validations(train, trainer.evaluate, n_ft, 0 if scratch else self.setup.e_ckp)
         except CANDIDATE_FAILURES as error:  # recorded, so one bad candidate never stops a search
             return _failed(error, start, candidate.hash)
         validation = _tail_mean(tail, trainer.counts)
         return FitnessResult(True, validation["all"], validation, None, None, time.perf_counter() - start,
                              candidate.hash, [asdict(e) for e in trainer.log])
 
-    def _tail_validations(self, train: Callable[[int], None], evaluate: Callable, n_ft: int) -> list:
-        """Fine-tune to the end, evaluating on validation after each of the last ``tail``
-        epochs (all of them when the fine-tune is shorter)."""
-        end = self.setup.e_ckp + n_ft
+    def _tail_validations(self, train: Callable[[int], None], evaluate: Callable, n_ft: int, begin: int) -> list:
+        """Train from epoch ``begin`` for ``n_ft`` epochs, evaluating on validation after each of
+        the last ``tail`` epochs (all of them when the training is shorter)."""
+        end = begin + n_ft
         validations = []
         for until in range(end - min(self.setup.tail, n_ft) + 1, end + 1):
             train(until)
@@ -194,6 +199,11 @@ class FitnessEvaluator:
             return 1
         model, _ = build_network(self.data, s.method, s.model, s.recipe, "cpu")
         return GPU_EVAL_BATCH if _packs(model) else 1
+
+    def from_scratch(self, n_ft: int) -> bool:
+        """Whether a fine-tune of ``n_ft`` epochs is the whole schedule from scratch (from the
+        checkpoint it would run past the schedule's end, or, at e_ckp 0, is that training)."""
+        return n_ft == self.setup.recipe.epochs
 
     def _fine_tune_epochs(self, n_ft: int | None) -> int:
         n_ft = self.setup.n_ft if n_ft is None else n_ft
@@ -224,7 +234,7 @@ class FitnessEvaluator:
         alone = {i: live.pop(i) for i in list(live) if reads_level_probe(live[i].lower())}
         s = self.setup
         model, method = build_network(self.data, s.method, s.model, s.recipe, s.device)  # the shape to pack
-        if len(live) < 2 or not _packs(model):
+        if len(live) < 2 or not _packs(model) or self.from_scratch(n_ft):  # packed copies share one checkpoint
             return [result or self.evaluate({**live, **alone}[i], n_ft, seed) for i, result in enumerate(results)]
         waited = time.perf_counter()
         checkpoint = self.checkpoint()
@@ -242,7 +252,8 @@ class FitnessEvaluator:
             trainer = PackedTrainer(model, method, self.data, [compiled[i] for i in order],
                                     s.recipe, s.device, seed)
             trainer.load_state_dict(checkpoint)
-            tail = self._tail_validations(trainer.train, trainer.evaluate, n_ft)  # per epoch: one summary a copy
+            # per epoch: one summary a copy
+            tail = self._tail_validations(trainer.train, trainer.evaluate, n_ft, s.e_ckp)
         except (RuntimeError, ValueError) as error:  # the packed run as a whole (out of memory, say)
             trainer, whole = None, error
         if trainer is None and not retry_alone:

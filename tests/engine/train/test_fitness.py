@@ -56,6 +56,24 @@ def test_the_checkpoint_is_the_setups_whatever_the_seed(evaluator):
     assert all(torch.equal(before[k], after[k]) for k in before)  # fine-tunes never write into it
 
 
+def test_a_fine_tune_of_the_whole_schedule_is_the_schedule_from_scratch(evaluator, tmp_path):
+    """What a search's from-scratch confirmation asks for: every epoch from the first, the network
+    initialised from the evaluation's seed (not the checkpoint's weights), no checkpoint read
+    or trained, the same again for the same seed."""
+    from autoda.engine.train.trainer import build_trainer
+
+    fresh = FitnessEvaluator(evaluator.data, evaluator.setup, tmp_path)
+    scratch = fresh.evaluate(POLICY, n_ft=5, seed=3)
+    assert [e["epoch"] for e in scratch.epochs] == [0, 1, 2, 3, 4]
+    assert not fresh.checkpoint_path().exists() and fresh._checkpoint is None
+    assert figures(fresh.evaluate(POLICY, n_ft=5, seed=3)) == figures(scratch)
+    assert figures(fresh.evaluate(POLICY, n_ft=5, seed=4)) != figures(scratch)
+    s = evaluator.setup  # the first epoch's loss is the seed's initialisation's, not the checkpoint's
+    trainer = build_trainer(evaluator.data, fresh.check(POLICY), s.method, s.model, s.recipe, s.device, 3, s.base)
+    trainer.train(1)
+    assert trainer.log[0].loss == pytest.approx(scratch.epochs[0]["loss"])
+
+
 @pytest.mark.parametrize("n_ft", [0, -1, 1.5, True])
 def test_a_fidelity_that_is_not_a_number_of_epochs_is_refused(evaluator, n_ft):
     with pytest.raises(ValueError, match="n_ft"):
