@@ -67,12 +67,11 @@ def result_from(value: dict):
 
 class LocalExecutor:
     name = "local"
+    workers = 1  # evaluations at once
 
     def __init__(self, evaluate: Callable[[CheckedPolicy], object], threads: int | None = None) -> None:
         self.evaluate, self.threads = evaluate, threads
         self.finished: list[tuple[int, object]] = []
-
-    workers = 1  # evaluations at once
 
     def pending(self) -> int:
         return 0
@@ -102,13 +101,12 @@ class BatchedLocalExecutor:
     generation fills the batches."""
 
     name = "local"
+    workers = 1  # one packed fine-tune at a time
 
     def __init__(self, evaluate_many: Callable[..., list], k: int, threads: int | None = None) -> None:
         self.evaluate_many, self.k, self.threads = evaluate_many, k, threads
         self.queue: list[tuple[int, CheckedPolicy, int | None, int | None]] = []
         self.finished: list[tuple[int, object]] = []
-
-    workers = 1  # one packed fine-tune at a time
 
     def pending(self) -> int:
         return len(self.queue)
